@@ -1,0 +1,1 @@
+//! Disk discovery from sysfs, and the safety facts about each disk.

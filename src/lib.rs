@@ -1,0 +1,14 @@
+//! imprint: an installer and first-boot wizard for image-based Linux as systemd builds it.
+//!
+//! The library is the engine; `src/main.rs` is a thin front-end over it. The data flows one way:
+//! installer profile and repart.d definitions ([`profile`]) and the hardware found ([`disk`]) go
+//! into a pure planner ([`plan`]) that yields a [`plan::Plan`]; the executor ([`exec`]) carries
+//! the plan out through the backends and reports typed [`exec::Event`]s, which the front-ends
+//! (plain progress line, JSON Lines, later the TUI) consume. See docs/ARCHITECTURE.md.
+
+pub mod cmd;
+pub mod demo;
+pub mod disk;
+pub mod exec;
+pub mod plan;
+pub mod profile;

@@ -1,0 +1,1 @@
+//! Pure planning. (in progress)

@@ -1,0 +1,2 @@
+//! Installer profiles: `installer-profiles/NAME/profile.conf` (+ `profile.conf.d/`) and the
+//! repart.d definitions beside it.

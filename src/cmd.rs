@@ -1,1 +1,302 @@
-//! Commands. (in progress)
+//! The commands: gather facts, plan, ask, execute, report. The only layer that prints.
+//!
+//! Library modules return typed errors; here they get short context and become `anyhow`
+//! errors for `main` to print as a chain.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use anyhow::{Context, Result, anyhow, bail};
+
+use crate::cli::{DisksArgs, InstallArgs, ProgressMode};
+use crate::disk::{self, sysfs_stub as sysfs, table};
+use crate::exec::{self, Event, events};
+use crate::plan::{self, EmptyMode, PlanRequest, SourceFacts, TargetContent, TargetFacts, human};
+use crate::profile::{conf, repart};
+
+/// Where profile names are looked up, in order.
+pub fn profile_search_path() -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    if let Some(dir) = std::env::var_os("IMPRINT_PROFILES_DIR") {
+        v.push(PathBuf::from(dir));
+    }
+    v.push(PathBuf::from("installer-profiles"));
+    v.push(PathBuf::from("/etc/imprint/profiles"));
+    v.push(PathBuf::from("/usr/share/imprint/profiles"));
+    v
+}
+
+/// The repart.d folders an install reads: the profile's, then any --definitions.
+pub fn definition_dirs(profile: Option<&str>, definitions: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut dirs = Vec::new();
+    if let Some(p) = profile {
+        let dir = conf::find_profile(p, &profile_search_path())?;
+        let spec = conf::load_profile(&dir)?;
+        let facts = conf::gather_facts();
+        let why = spec.matches.mismatches(&facts);
+        if !why.is_empty() {
+            bail!("profile '{}' does not apply to this machine: {}", spec.name, why.join("; "));
+        }
+        dirs.push(spec.definitions_dir);
+    }
+    dirs.extend(definitions.iter().cloned());
+    if dirs.is_empty() {
+        bail!("no partition definitions: give --profile NAME (available: {}) or --definitions DIR", conf::available_profiles(&profile_search_path()).join(", "));
+    }
+    Ok(dirs)
+}
+
+/// Reads the facts of the install source.
+pub fn source_facts(source: &str) -> Result<SourceFacts> {
+    let (path, preferred) = if source == "auto" {
+        let auto = sysfs::resolve_source_auto(&sysfs::SysPaths::default()).map_err(|e| anyhow!("--source auto: {e}"))?;
+        let preferred = [auto.root_partno, auto.usr_partno].into_iter().flatten().collect();
+        (auto.disk, preferred)
+    } else {
+        (PathBuf::from(source), Vec::new())
+    };
+    let f = File::open(&path).with_context(|| format!("opening the source {}", path.display()))?;
+    let sector = if disk::is_block_device(&f)? { disk::logical_sector_size(&f)? } else { table::probe_sector_size(&f) };
+    let t = table::read_gpt(&f, sector)?.ok_or_else(|| anyhow!("the source {} has no GPT partition table", path.display()))?;
+    Ok(SourceFacts { path, sector_size: sector, partitions: t.partitions, preferred })
+}
+
+/// Reads the facts of the target (which may not exist yet).
+pub fn target_facts(path: &Path, target_size: Option<u64>) -> Result<TargetFacts> {
+    match File::open(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let size = target_size.unwrap_or(0).div_ceil(4096) * 4096;
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                if !parent.is_dir() {
+                    bail!("cannot create {}: folder {} does not exist", path.display(), parent.display());
+                }
+            }
+            Ok(TargetFacts { path: path.to_path_buf(), size, sector_size: 512, is_block_device: false, content: TargetContent::Missing })
+        }
+        Err(e) => Err(e).with_context(|| format!("opening the target {}", path.display())),
+        Ok(f) => {
+            let block = disk::is_block_device(&f)?;
+            if !block && !f.metadata()?.is_file() {
+                bail!("{} is neither a block device nor a regular image file", path.display());
+            }
+            let sector = if block { disk::logical_sector_size(&f)? } else { table::probe_sector_size(&f) };
+            let mut size = disk::device_size(&f)?;
+            if let Some(want) = target_size {
+                if block && want != size {
+                    bail!("--target-size is for image files; {} is a block device of {}", path.display(), human(size));
+                }
+                if want < size {
+                    bail!("--target-size {} is smaller than the existing image file {} ({}); images are never shrunk", human(want), path.display(), human(size));
+                }
+                size = want.div_ceil(4096) * 4096;
+            }
+            let content = table::probe_content(&f, sector).with_context(|| format!("reading what {} holds", path.display()))?;
+            Ok(TargetFacts { path: path.to_path_buf(), size, sector_size: sector, is_block_device: block, content })
+        }
+    }
+}
+
+/// Everything an install decides, from its arguments. No writes.
+pub fn make_plan(args: &InstallArgs, seed: uuid::Uuid) -> Result<plan::Plan> {
+    let dirs = definition_dirs(args.profile.as_deref(), &args.definitions)?;
+    let definitions = repart::load_definitions(&dirs)?;
+    let needs_source = definitions.iter().any(|d| d.copy_blocks == Some(repart::CopyBlocks::Auto));
+    let source = match (&args.source, needs_source) {
+        (Some(s), _) => Some(source_facts(s)?),
+        (None, true) => Some(source_facts("auto")?),
+        (None, false) => None,
+    };
+    let mut copy_file_sizes = BTreeMap::new();
+    for d in &definitions {
+        if let Some(repart::CopyBlocks::Path(p)) = &d.copy_blocks {
+            let f = File::open(p).with_context(|| format!("{}: CopyBlocks={}", d.file.display(), p.display()))?;
+            copy_file_sizes.insert(p.clone(), disk::device_size(&f)?);
+        }
+    }
+    if args.empty == EmptyMode::Create && args.target_size.is_none() {
+        bail!("--empty=create needs --target-size");
+    }
+    let target = target_facts(&args.target, args.target_size)?;
+    if matches!(target.content, TargetContent::Missing) && target.size == 0 {
+        bail!("{} does not exist; to create an image file there, give its size with --target-size", args.target.display());
+    }
+    let req = PlanRequest { definitions, target, source, copy_file_sizes, seed, empty: args.empty };
+    Ok(plan::plan(&req)?)
+}
+
+/// Refuses targets that must not be written, with every reason.
+pub fn check_target(target: &Path, source: Option<&Path>) -> Result<()> {
+    if !target.exists() {
+        return Ok(());
+    }
+    let reasons = sysfs::target_refusals(target, source, &sysfs::SysPaths::default())
+        .with_context(|| format!("checking whether {} may be written", target.display()))?;
+    if !reasons.is_empty() {
+        bail!("refusing to write to {}: {}", target.display(), reasons.join("; "));
+    }
+    Ok(())
+}
+
+fn confirm(plan: &plan::Plan) -> Result<()> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        bail!("{} holds data that would be lost ({}); pass --yes to confirm without a terminal", plan.target.display(), plan.destroys.join("; "));
+    }
+    let name = plan.target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let (model, serial) = describe_disk(&plan.target);
+    let mut err = std::io::stderr();
+    writeln!(err, "\nEverything on this disk will be lost:")?;
+    writeln!(err, "  {}  {}  model: {}  serial: {}", plan.target.display(), human(plan.target_size), model, serial)?;
+    for d in &plan.destroys {
+        writeln!(err, "  - {d}")?;
+    }
+    write!(err, "Type the disk's name ({name}) to erase it, anything else to stop: ")?;
+    err.flush()?;
+    let mut line = String::new();
+    stdin.read_line(&mut line)?;
+    if line.trim() != name {
+        bail!("not confirmed; nothing was written");
+    }
+    Ok(())
+}
+
+fn describe_disk(path: &Path) -> (String, String) {
+    let disks = sysfs::list_disks(&sysfs::SysPaths::default(), None).unwrap_or_default();
+    let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    match disks.iter().find(|d| d.path == canon) {
+        Some(d) => (d.model.clone().unwrap_or_else(|| "unknown".into()), d.serial.clone().unwrap_or_else(|| "unknown".into())),
+        None => ("image file".into(), "none".into()),
+    }
+}
+
+extern "C" fn on_signal(_: libc::c_int) {
+    exec::CANCEL.store(true, Ordering::SeqCst);
+}
+
+/// SIGINT and SIGTERM stop the run at the next safe point instead of killing it mid-write.
+pub fn install_signal_handlers() {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+    let act = SigAction::new(SigHandler::Handler(on_signal), SaFlags::empty(), SigSet::empty());
+    for s in [Signal::SIGINT, Signal::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic.
+        let _ = unsafe { sigaction(s, &act) };
+    }
+}
+
+/// A consumer of events for the chosen progress mode.
+pub fn progress_sink(mode: ProgressMode) -> impl FnMut(&Event) {
+    let tty = std::io::stderr().is_terminal();
+    let mode = match mode {
+        ProgressMode::Auto if tty => ProgressMode::Plain,
+        m => m,
+    };
+    let mut line_open = false;
+    move |e: &Event| match mode {
+        ProgressMode::Json => {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{}", events::to_json_line(e));
+            let _ = out.flush();
+        }
+        ProgressMode::Plain | ProgressMode::Auto => {
+            let mut err = std::io::stderr().lock();
+            match e {
+                Event::StepStarted { step, steps, description, .. } => {
+                    if line_open {
+                        let _ = writeln!(err);
+                        line_open = false;
+                    }
+                    let _ = writeln!(err, "[{step}/{steps}] {description}");
+                }
+                Event::Progress { bytes_done, bytes_total, rate_bytes_per_sec, eta_seconds, .. } if mode == ProgressMode::Plain => {
+                    let pct = if *bytes_total > 0 { bytes_done * 100 / bytes_total } else { 100 };
+                    let eta = eta_seconds.map(|s| format!(", {s}s left")).unwrap_or_default();
+                    let _ = write!(err, "\r      {pct:>3}%  {} of {}  {}/s{eta}\x1b[K", human(*bytes_done), human(*bytes_total), human(*rate_bytes_per_sec));
+                    line_open = true;
+                }
+                Event::Warning { message } => {
+                    let _ = writeln!(err, "warning: {message}");
+                }
+                Event::Failed { error, .. } => {
+                    if line_open {
+                        let _ = writeln!(err);
+                        line_open = false;
+                    }
+                    let _ = writeln!(err, "failed: {error}");
+                }
+                Event::Finished { .. } | Event::StepFinished { .. } if line_open => {
+                    let _ = writeln!(err);
+                    line_open = false;
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+pub fn install(args: &InstallArgs) -> Result<()> {
+    let seed = args.seed.unwrap_or_else(uuid::Uuid::new_v4);
+    let plan = make_plan(args, seed)?;
+    if args.dry_run {
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&plan)?);
+        } else {
+            print!("{}", plan::render(&plan));
+            println!("Seed: {seed} (pass --seed {seed} to get the same UUIDs again)");
+            println!("Dry run: nothing was written.");
+        }
+        return Ok(());
+    }
+    check_target(&plan.target, plan.source.as_deref())?;
+    for p in &plan.partitions {
+        if let plan::Content::CopyBlocks { path, .. } = &p.content {
+            let same = std::fs::canonicalize(path).ok() == std::fs::canonicalize(&plan.target).ok();
+            if same {
+                bail!("refusing to write to {}: it is the source of partition {}", plan.target.display(), p.number);
+            }
+        }
+    }
+    if plan.loses_data() && !args.yes {
+        confirm(&plan)?;
+    }
+    install_signal_handlers();
+    let mut sink = progress_sink(args.progress);
+    if args.progress != ProgressMode::Json && !args.json {
+        print!("{}", plan::render(&plan));
+        println!();
+    }
+    let opts = exec::Options { verify: args.verify, cancel: &exec::CANCEL };
+    let report = match exec::execute(&plan, &opts, &mut sink) {
+        Ok(r) => r,
+        Err(e) => {
+            sink(&Event::Failed { error: e.to_string(), table_written: false });
+            return Err(e).context(format!("installing onto {}", plan.target.display()));
+        }
+    };
+    if args.json {
+        if args.progress != ProgressMode::Json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+    } else if args.progress != ProgressMode::Json {
+        println!("Installed onto {} in {:.1}s.", report.target.display(), report.seconds);
+        for p in &report.partitions {
+            let v = if p.verified.is_empty() { String::new() } else { format!(" — {}", p.verified.join(", ")) };
+            let d = p.digest.as_deref().map(|d| format!(" sha256-blocks:{}", &d[..16])).unwrap_or_default();
+            println!("  partition {} ({}): {} written{d}{v}", p.number, p.label, human(p.bytes_written));
+        }
+        println!("Seed: {seed}");
+    }
+    Ok(())
+}
+
+pub fn disks(args: &DisksArgs) -> Result<()> {
+    let disks = sysfs::list_disks(&sysfs::SysPaths::default(), None).context("reading the disks from /sys")?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&disks)?);
+    } else {
+        print!("{}", sysfs::render_table(&disks));
+    }
+    Ok(())
+}

@@ -6,9 +6,11 @@
 //! the plan out through the backends and reports typed [`exec::Event`]s, which the front-ends
 //! (plain progress line, JSON Lines, later the TUI) consume. See docs/ARCHITECTURE.md.
 
+pub mod cli;
 pub mod cmd;
 pub mod demo;
 pub mod disk;
 pub mod exec;
 pub mod plan;
 pub mod profile;
+pub mod task;

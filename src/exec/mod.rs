@@ -1,1 +1,295 @@
-//! The executor. (in progress)
+//! The executor: carries out a [`Plan`] step by step and reports [`Event`]s.
+//!
+//! This is the only place steps are sequenced, and the order is the safety argument:
+//! 1. an existing table that will be replaced is wiped first (both ends), so no table can ever
+//!    point at partitions that are being rewritten;
+//! 2. every new partition's range is zeroed (hole / discard) and its content written — copied
+//!    block for block, or a file system made — and synced;
+//! 3. only then the new GPT is written (backup, primary, protective MBR) and synced.
+//! An interruption (SIGINT/SIGTERM via [`CANCEL`], or a kill) before step 3 leaves a target with
+//! no table, or its old table untouched; re-running the same command completes it.
+
+pub mod events;
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+pub use events::Event;
+
+use crate::disk::{self, copy, table};
+use crate::plan::{Action, Content, Plan, PlannedPartition, TableAction, human};
+use crate::task;
+
+/// Set by the SIGINT/SIGTERM handler; checked between and inside steps.
+pub static CANCEL: AtomicBool = AtomicBool::new(false);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verify {
+    /// Hash the source while copying (catches read errors and truncation).
+    #[default]
+    Stream,
+    /// Also read every copied partition back from the target and compare.
+    Readback,
+}
+
+pub struct Options<'a> {
+    pub verify: Verify,
+    pub cancel: &'a AtomicBool,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PartitionReport {
+    pub number: u32,
+    pub label: String,
+    pub digest: Option<String>,
+    pub verified: Vec<String>,
+    pub bytes_written: u64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Report {
+    pub target: PathBuf,
+    pub partitions: Vec<PartitionReport>,
+    pub seconds: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("opening {path}: {source}")]
+    Open { path: PathBuf, source: std::io::Error },
+    #[error("{what}: {source}")]
+    Io { what: String, source: std::io::Error },
+    #[error("partition {number} ({label}): {source}")]
+    Copy { number: u32, label: String, source: copy::CopyError },
+    #[error("partition {number} ({label}): {source}")]
+    Format { number: u32, label: String, source: task::TaskError },
+    #[error("partition {number} ({label}): read back {got}, expected {expected}: the target does not hold what was written")]
+    Mismatch { number: u32, label: String, expected: String, got: String },
+    #[error("interrupted {during}; {state}")]
+    Interrupted { during: String, state: String },
+}
+
+impl ExecError {
+    fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ExecError {
+        let what = what.into();
+        move |source| ExecError::Io { what, source }
+    }
+}
+
+struct Steps<'e> {
+    emit: &'e mut dyn FnMut(&Event),
+    step: usize,
+    steps: usize,
+    run_done: u64,
+    run_total: u64,
+    started: Instant,
+    last_emit: Option<Instant>,
+}
+
+impl Steps<'_> {
+    fn begin(&mut self, name: &str, description: String) {
+        self.step += 1;
+        (self.emit)(&Event::StepStarted { step: self.step, steps: self.steps, name: name.into(), description });
+    }
+    fn end(&mut self, name: &str) {
+        (self.emit)(&Event::StepFinished { step: self.step, name: name.into() });
+    }
+    fn progress(&mut self, done: u64, total: u64, base: u64, force: bool) {
+        let now = Instant::now();
+        if !force && self.last_emit.is_some_and(|t| now.duration_since(t).as_millis() < 200) {
+            return;
+        }
+        self.last_emit = Some(now);
+        self.run_done = base + done;
+        let secs = now.duration_since(self.started).as_secs_f64().max(0.001);
+        let rate = (self.run_done as f64 / secs) as u64;
+        let eta = (rate > 0).then(|| (self.run_total.saturating_sub(self.run_done)) / rate);
+        (self.emit)(&Event::Progress {
+            step: self.step,
+            bytes_done: done,
+            bytes_total: total,
+            run_bytes_done: self.run_done,
+            run_bytes_total: self.run_total,
+            rate_bytes_per_sec: rate,
+            eta_seconds: eta,
+        });
+    }
+}
+
+/// Carries out `plan`. The caller has checked that the target may be written.
+pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Result<Report, ExecError> {
+    let started = Instant::now();
+    let creates: Vec<&PlannedPartition> = plan.partitions.iter().filter(|p| p.action == Action::Create).collect();
+    let wipe = plan.table == TableAction::Create && !plan.destroys.is_empty();
+    let verify_steps = if opts.verify == Verify::Readback { 1 } else { 0 };
+    let steps = usize::from(wipe) + creates.len() + 1 + verify_steps;
+    let run_total: u64 = creates
+        .iter()
+        .map(|p| match p.content {
+            Content::CopyBlocks { size, .. } => size,
+            _ => 0,
+        })
+        .sum::<u64>()
+        * if opts.verify == Verify::Readback { 2 } else { 1 };
+    let mut st = Steps { emit, step: 0, steps, run_done: 0, run_total, started, last_emit: None };
+    (st.emit)(&Event::Started { target: plan.target.display().to_string(), steps, bytes_total: run_total });
+
+    let target = open_target(plan)?;
+    let mut done_desc: Vec<String> = Vec::new();
+    let table_state = |done: &[String]| {
+        let what = if done.is_empty() { "nothing was written".to_string() } else { format!("written: {}", done.join(", ")) };
+        match plan.table {
+            TableAction::Create => format!("{what}; no partition table was written, so the target holds no table that points at unwritten data; re-run the same command to complete"),
+            TableAction::Extend => format!("{what}; the partition table was not changed; re-run the same command to complete"),
+        }
+    };
+    let check_cancel = |during: &str, done: &[String]| -> Result<(), ExecError> {
+        if opts.cancel.load(Ordering::Relaxed) {
+            return Err(ExecError::Interrupted { during: during.to_string(), state: table_state(done) });
+        }
+        Ok(())
+    };
+
+    if wipe {
+        st.begin("wipe", format!("erase the old partition table of {}", plan.target.display()));
+        table::wipe_tables(&target, plan.target_size, plan.sector_size).map_err(ExecError::io("erasing the old partition table"))?;
+        done_desc.push("old table erased".into());
+        st.end("wipe");
+    }
+
+    let mut reports = Vec::new();
+    let mut base = 0u64;
+    for p in &creates {
+        check_cancel("before writing partition", &done_desc)?;
+        let label = p.label.clone();
+        let name = format!("partition-{}", p.number);
+        let desc = match &p.content {
+            Content::CopyBlocks { what, size, .. } => format!("copy {} from {what} into partition {} ({label})", human(*size), p.number),
+            Content::Format { fs, .. } => format!("make a {fs} file system on partition {} ({label})", p.number),
+            Content::None => format!("clear partition {} ({label})", p.number),
+        };
+        st.begin(&name, desc);
+        disk::zero_range(&target, p.offset, p.size).map_err(ExecError::io(format!("clearing partition {} ({label})", p.number)))?;
+        let mut report = PartitionReport { number: p.number, label: label.clone(), digest: None, verified: vec![], bytes_written: 0 };
+        match &p.content {
+            Content::CopyBlocks { path, offset, size, .. } => {
+                let src = File::open(path).map_err(|source| ExecError::Open { path: path.clone(), source })?;
+                let total = *size;
+                let d = copy::copy_range(&src, *offset, *size, &target, p.offset, &[], false, opts.cancel, &mut |n| st.progress(n, total, base, false))
+                    .map_err(|e| match e {
+                        copy::CopyError::Interrupted => ExecError::Interrupted {
+                            during: format!("while copying partition {} ({label})", p.number),
+                            state: table_state(&done_desc),
+                        },
+                        source => ExecError::Copy { number: p.number, label: label.clone(), source },
+                    })?;
+                st.progress(total, total, base, true);
+                base += total;
+                report.digest = Some(d.hex());
+                report.bytes_written = d.bytes_written;
+                report.verified.push("source hashed while copying".into());
+                (st.emit)(&Event::Verified { partition: p.number, label: label.clone(), method: "stream".into(), digest: d.hex() });
+            }
+            Content::Format { fs, uuid, label: fs_label } => {
+                let written = format_into(&target, p, fs, uuid, fs_label, opts.cancel)
+                    .map_err(|e| match e {
+                        FormatError::Task(source) => ExecError::Format { number: p.number, label: label.clone(), source },
+                        FormatError::Io(source) => ExecError::Io { what: format!("partition {} ({label})", p.number), source },
+                        FormatError::Copy(copy::CopyError::Interrupted) => ExecError::Interrupted {
+                            during: format!("while formatting partition {} ({label})", p.number),
+                            state: table_state(&done_desc),
+                        },
+                        FormatError::Copy(source) => ExecError::Copy { number: p.number, label: label.clone(), source },
+                    })?;
+                report.bytes_written = written;
+            }
+            Content::None => {}
+        }
+        done_desc.push(format!("partition {}", p.number));
+        reports.push(report);
+        st.end(&name);
+    }
+    target.sync_all().map_err(ExecError::io("syncing the target"))?;
+    check_cancel("before writing the partition table", &done_desc)?;
+
+    st.begin("table", format!("write the GPT partition table ({} partitions)", plan.partitions.len()));
+    table::write_gpt(&target, plan.sector_size, plan.disk_guid, plan.first_usable_lba, plan.last_usable_lba, &plan.partitions).map_err(ExecError::io("writing the partition table"))?;
+    disk::reread_partitions(&target).map_err(ExecError::io("asking the kernel to re-read the partition table"))?;
+    st.end("table");
+
+    if opts.verify == Verify::Readback {
+        st.begin("verify", "read every copied partition back and compare".into());
+        for (p, r) in creates.iter().zip(reports.iter_mut()) {
+            let Content::CopyBlocks { size, .. } = p.content else { continue };
+            let total = size;
+            let d = copy::digest_range(&target, p.offset, size, &[], false, opts.cancel, &mut |n| st.progress(n, total, base, false))
+                .map_err(|source| ExecError::Copy { number: p.number, label: p.label.clone(), source })?;
+            base += size;
+            let expected = r.digest.clone().unwrap_or_default();
+            if d.hex() != expected {
+                return Err(ExecError::Mismatch { number: p.number, label: p.label.clone(), expected, got: d.hex() });
+            }
+            r.verified.push("read back from the target".into());
+            (st.emit)(&Event::Verified { partition: p.number, label: p.label.clone(), method: "readback".into(), digest: d.hex() });
+        }
+        st.end("verify");
+    }
+
+    let seconds = started.elapsed().as_secs_f64();
+    (st.emit)(&Event::Finished { target: plan.target.display().to_string(), seconds });
+    Ok(Report { target: plan.target.clone(), partitions: reports, seconds })
+}
+
+fn open_target(plan: &Plan) -> Result<File, ExecError> {
+    let open = |create: bool| File::options().read(true).write(true).create(create).truncate(false).open(&plan.target);
+    let f = open(plan.create_image).map_err(|source| ExecError::Open { path: plan.target.clone(), source })?;
+    if plan.create_image {
+        let len = f.metadata().map_err(ExecError::io("reading the target's size"))?.len();
+        if len < plan.target_size {
+            f.set_len(plan.target_size).map_err(ExecError::io("sizing the new image file"))?;
+        }
+    }
+    Ok(f)
+}
+
+enum FormatError {
+    Task(task::TaskError),
+    Io(std::io::Error),
+    Copy(copy::CopyError),
+}
+
+/// Makes the file system in a sparse scratch file of the partition's size, then copies it into
+/// place (holes stay holes): the same steps for image files and block devices, and nothing is
+/// ever mounted.
+fn format_into(target: &File, p: &PlannedPartition, fs: &str, uuid: &uuid::Uuid, label: &str, cancel: &AtomicBool) -> Result<u64, FormatError> {
+    let dir = tempfile::Builder::new().prefix("imprint-mkfs").tempdir().map_err(FormatError::Io)?;
+    let scratch = dir.path().join("fs.img");
+    let f = File::create(&scratch).map_err(FormatError::Io)?;
+    f.set_len(p.size).map_err(FormatError::Io)?;
+    drop(f);
+    let s = scratch.to_string_lossy().into_owned();
+    let u = uuid.to_string();
+    match fs {
+        "ext4" => task::run("mkfs.ext4", ["-q", "-F", "-L", label, "-U", &u, "-I", "256", "-m", "0", "-E", "lazy_itable_init=1,nodiscard", "-T", "default", &s]),
+        "vfat" => {
+            let b = uuid.as_bytes();
+            let volid = format!("{:02x}{:02x}{:02x}{:02x}", b[0], b[1], b[2], b[3]);
+            let mangled: String = label.chars().take(11).collect::<String>().to_ascii_uppercase();
+            task::run("mkfs.vfat", ["-i", &volid, "-n", &mangled, "-F", "32", &s])
+        }
+        "btrfs" => task::run("mkfs.btrfs", ["-q", "-f", "-L", label, "-U", &u, &s]),
+        "xfs" => {
+            let l: String = label.chars().take(12).collect();
+            task::run("mkfs.xfs", ["-q", "-f", "-K", "-L", &l, "-m", &format!("uuid={u}"), &s])
+        }
+        "swap" => task::run("mkswap", ["-L", label, "-U", &u, &s]),
+        other => return Err(FormatError::Io(std::io::Error::other(format!("unsupported file system {other}")))),
+    }
+    .map_err(FormatError::Task)?;
+    let src = File::open(&scratch).map_err(FormatError::Io)?;
+    let d = copy::copy_range(&src, 0, p.size, target, p.offset, &[], false, cancel, &mut |_| {}).map_err(FormatError::Copy)?;
+    Ok(d.bytes_written)
+}

@@ -1,0 +1,97 @@
+//! Command-line types (clap). No logic: `cmd` turns these into work.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::exec::Verify;
+use crate::plan::EmptyMode;
+
+#[derive(Debug, Parser)]
+#[command(name = "imprint", version, about = "Install, set up, update and reset image-based Linux, the systemd way")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Lay out a disk from systemd-repart definitions and copy the OS onto it.
+    Install(InstallArgs),
+    /// List the disks imprint could install to, and why some cannot be chosen.
+    Disks(DisksArgs),
+    /// Install a generated demo OS image onto a sparse image file (no real disk is touched).
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ProgressMode {
+    /// A plain progress line when stderr is a terminal; otherwise only step lines.
+    #[default]
+    Auto,
+    /// One progress line, rewritten in place, on stderr.
+    Plain,
+    /// JSON Lines events on stdout (nothing else is printed there).
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// What to copy from: `auto` (the disk holding the running system), an image file or a
+    /// block device. Needed by CopyBlocks=auto.
+    #[arg(long, value_name = "auto|IMAGE|DEVICE")]
+    pub source: Option<String>,
+    /// The disk or image file to install onto.
+    #[arg(long, value_name = "DEVICE|IMAGE")]
+    pub target: PathBuf,
+    /// Size of a target image file to create (bytes, or K/M/G/T in base 1024).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    pub target_size: Option<u64>,
+    /// An installer profile: a name from installer-profiles/ or a folder.
+    #[arg(long, value_name = "NAME|DIR")]
+    pub profile: Option<String>,
+    /// repart.d folders to read instead of (or with) the profile's; repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub definitions: Vec<PathBuf>,
+    /// Seed for partition and disk UUIDs, as systemd-repart's --seed (default: random, printed).
+    #[arg(long, value_name = "UUID")]
+    pub seed: Option<uuid::Uuid>,
+    /// What to do with a target that already holds a partition table.
+    #[arg(long, value_enum, default_value_t = EmptyMode::Refuse)]
+    pub empty: EmptyMode,
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the plan (with --dry-run) or the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Do not ask before erasing data on the target.
+    #[arg(long)]
+    pub yes: bool,
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+    /// How to check what was copied.
+    #[arg(long, value_enum, default_value_t = Verify::Stream)]
+    pub verify: Verify,
+}
+
+#[derive(Debug, Args)]
+pub struct DisksArgs {
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to put the demo images (default: a new temporary folder, named at the end).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+}
+
+fn parse_size_arg(s: &str) -> Result<u64, String> {
+    crate::profile::ini::parse_size(s)
+        .filter(|v| *v > 0)
+        .ok_or_else(|| format!("invalid size '{s}': expected bytes, or a number with K, M, G or T (base 1024)"))
+}

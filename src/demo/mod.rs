@@ -1,0 +1,155 @@
+//! `imprint demo`: the installer's main job on an embedded default, touching no real disk.
+//!
+//! It generates a small OS image the way a distribution would (an ESP and a /usr file system,
+//! laid out by imprint itself from repart.d definitions with CopyBlocks=), then installs it
+//! onto a new sparse image file with the embedded demo profile, and prints what happened.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::cli::{DemoArgs, InstallArgs, ProgressMode};
+use crate::exec::Verify;
+use crate::plan::EmptyMode;
+use crate::task;
+
+const SOURCE_DEFS: &[(&str, &str)] = &[
+    ("10-esp.conf", include_str!("source.repart.d/10-esp.conf")),
+    ("20-usr.conf", include_str!("source.repart.d/20-usr.conf")),
+];
+
+const INSTALL_DEFS: &[(&str, &str)] = &[
+    ("00-esp.conf", include_str!("install.repart.d/00-esp.conf")),
+    ("10-usr-a.conf", include_str!("install.repart.d/10-usr-a.conf")),
+    ("20-usr-b.conf", include_str!("install.repart.d/20-usr-b.conf")),
+    ("50-root.conf", include_str!("install.repart.d/50-root.conf")),
+];
+
+/// The seed of the demo: the same demo gives the same disk.
+pub const DEMO_SEED: uuid::Uuid = uuid::uuid!("8a9cf8b6-4c0d-4f6e-9d0e-64656d6f2121");
+
+/// Size of the demo's target image.
+pub const DEMO_TARGET_SIZE: u64 = 4 << 30;
+
+fn write_defs(dir: &Path, defs: &[(&str, &str)], subst: &[(&str, String)]) -> Result<()> {
+    fs::create_dir_all(dir)?;
+    for (name, text) in defs {
+        let mut t = text.to_string();
+        for (k, v) in subst {
+            t = t.replace(k, v);
+        }
+        fs::write(dir.join(name), t)?;
+    }
+    Ok(())
+}
+
+/// Deterministic filler so the demo /usr has real data to copy and hash.
+fn filler(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut v = Vec::with_capacity(len);
+    while v.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    v.truncate(len);
+    v
+}
+
+/// Builds the demo OS image `dir/source.img` (ESP + /usr) and returns its path.
+pub fn build_source_image(dir: &Path) -> Result<PathBuf> {
+    let work = dir.join("source-parts");
+    fs::create_dir_all(&work)?;
+    // /usr tree
+    let tree = work.join("usr-tree");
+    if tree.exists() {
+        fs::remove_dir_all(&tree)?;
+    }
+    fs::create_dir_all(tree.join("lib"))?;
+    fs::create_dir_all(tree.join("share/demo"))?;
+    fs::write(
+        tree.join("lib/os-release"),
+        "NAME=\"imprint demo OS\"\nID=imprint-demo\nVERSION_ID=1.0\nIMAGE_ID=demo-usr\nIMAGE_VERSION=1.0\n",
+    )?;
+    for i in 0..24u64 {
+        File::create(tree.join(format!("share/demo/blob-{i:02}.bin")))?.write_all(&filler(i + 1, 1 << 20))?;
+    }
+    let usr = work.join("usr.ext4");
+    let esp = work.join("esp.vfat");
+    let _ = fs::remove_file(&usr);
+    let _ = fs::remove_file(&esp);
+    File::create(&usr)?.set_len(96 << 20)?;
+    task::run(
+        "mkfs.ext4",
+        ["-q", "-F", "-L", "demo-usr", "-U", "6f0a0f2e-3c1f-4a43-9d11-64656d6f7573", "-d"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([tree.display().to_string(), usr.display().to_string()]),
+    )?;
+    File::create(&esp)?.set_len(64 << 20)?;
+    task::run("mkfs.vfat", ["-F", "32", "-n", "ESP", "-i", "64656d6f", &esp.display().to_string()])?;
+
+    let defs = work.join("source.repart.d");
+    write_defs(&defs, SOURCE_DEFS, &[("@ESP@", esp.display().to_string()), ("@USR@", usr.display().to_string())])?;
+    let img = dir.join("source.img");
+    let _ = fs::remove_file(&img);
+    let args = InstallArgs {
+        source: None,
+        target: img.clone(),
+        target_size: Some(256 << 20),
+        profile: None,
+        definitions: vec![defs],
+        seed: Some(uuid::uuid!("5d3c2e10-0f5b-4e7a-8a55-64656d6f5352")),
+        empty: EmptyMode::Create,
+        dry_run: false,
+        json: false,
+        yes: true,
+        progress: ProgressMode::Json,
+        verify: Verify::Stream,
+    };
+    let plan = crate::cmd::make_plan(&args, args.seed.expect("set"))?;
+    crate::exec::execute(&plan, &crate::exec::Options { verify: Verify::Stream, cancel: &crate::exec::CANCEL }, &mut |_| {})
+        .context("building the demo source image")?;
+    fs::remove_dir_all(&tree)?;
+    Ok(img)
+}
+
+pub fn run(args: &DemoArgs) -> Result<()> {
+    let dir = match &args.dir {
+        Some(d) => {
+            fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+            d.clone()
+        }
+        None => tempfile::Builder::new().prefix("imprint-demo.").tempdir()?.keep(),
+    };
+    println!("imprint demo — nothing on this machine's disks is touched; everything happens in {}", dir.display());
+    println!("Building the demo OS image (ESP + /usr 1.0)…");
+    let source = build_source_image(&dir)?;
+    let defs = dir.join("install.repart.d");
+    write_defs(&defs, INSTALL_DEFS, &[])?;
+    let target = dir.join("target.img");
+    let _ = fs::remove_file(&target);
+    let install = InstallArgs {
+        source: Some(source.display().to_string()),
+        target: target.clone(),
+        target_size: Some(DEMO_TARGET_SIZE),
+        profile: None,
+        definitions: vec![defs],
+        seed: Some(DEMO_SEED),
+        empty: EmptyMode::Refuse,
+        dry_run: false,
+        json: false,
+        yes: true,
+        progress: args.progress,
+        verify: Verify::Readback,
+    };
+    crate::cmd::install(&install)?;
+    println!();
+    println!("Demo finished. Look at the result with:");
+    println!("  sfdisk -l {}", target.display());
+    println!("  systemd-repart --dry-run=yes --definitions={} {}", dir.join("install.repart.d").display(), target.display());
+    Ok(())
+}

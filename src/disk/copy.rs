@@ -1,0 +1,417 @@
+//! The block copy: CopyBlocks= semantics, near the machine's limit.
+//!
+//! One reader thread walks the source's data segments (SEEK_DATA/SEEK_HOLE, so holes in a sparse
+//! image are never read), a hasher thread hashes every 4 KiB block as dm-verity does (an all-zero
+//! block uses a precomputed hash), and the calling thread writes, skipping all-zero blocks.
+//! The three run overlapped on a small pool of reused 4 MiB buffers. The target range must read
+//! back as zeroes before the copy (see [`super::zero_range`]); that is what makes skipping zero
+//! blocks correct and keeps a sparse target sparse.
+//!
+//! The digest of a range is SHA-256 over the concatenated per-block hashes, so the same bytes
+//! give the same digest whether they were read from data, from holes or from zeroes.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use sha2::{Digest, Sha256};
+
+pub const BLOCK: usize = 4096;
+pub const CHUNK: usize = 4 << 20;
+const BUFFERS: usize = 6;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error("the source is truncated: {needed} bytes are needed up to offset {end}, it has {have}")]
+    Truncated { needed: u64, end: u64, have: u64 },
+    #[error("reading the source at offset {offset}: {source}")]
+    Read { offset: u64, source: io::Error },
+    #[error("writing the target at offset {offset}: {source}")]
+    Write { offset: u64, source: io::Error },
+    #[error("interrupted")]
+    Interrupted,
+}
+
+/// What a copy or a read-back saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeDigest {
+    pub digest: [u8; 32],
+    pub len: u64,
+    /// Per-block hashes, kept only when asked for (dm-verity checks).
+    pub block_hashes: Option<Vec<[u8; 32]>>,
+    /// Bytes read from the source (holes are not read).
+    pub bytes_read: u64,
+    /// Bytes written to the target (zero blocks are not written).
+    pub bytes_written: u64,
+}
+
+impl RangeDigest {
+    pub fn hex(&self) -> String {
+        hex(&self.digest)
+    }
+}
+
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Hashes blocks in order: `H(salt || block)` per block, then SHA-256 over those.
+pub struct BlockHasher {
+    salt: Vec<u8>,
+    zero_hash: [u8; 32],
+    outer: Sha256,
+    keep: Option<Vec<[u8; 32]>>,
+    len: u64,
+}
+
+impl BlockHasher {
+    pub fn new(salt: &[u8], keep: bool) -> Self {
+        let zero_hash = Self::hash_one(salt, &[0u8; BLOCK]);
+        BlockHasher { salt: salt.to_vec(), zero_hash, outer: Sha256::new(), keep: keep.then(Vec::new), len: 0 }
+    }
+
+    fn hash_one(salt: &[u8], block: &[u8]) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(salt);
+        h.update(block);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(&h.finalize());
+        out
+    }
+
+    fn push(&mut self, h: [u8; 32]) {
+        self.outer.update(h);
+        if let Some(k) = self.keep.as_mut() {
+            k.push(h);
+        }
+    }
+
+    /// Data whose length is a multiple of 512; a final partial block is padded with zeroes.
+    pub fn data(&mut self, buf: &[u8]) {
+        for block in buf.chunks(BLOCK) {
+            let h = if is_zero(block) {
+                self.zero_hash
+            } else if block.len() == BLOCK {
+                Self::hash_one(&self.salt, block)
+            } else {
+                let mut padded = [0u8; BLOCK];
+                padded[..block.len()].copy_from_slice(block);
+                Self::hash_one(&self.salt, &padded)
+            };
+            self.push(h);
+        }
+        self.len += buf.len() as u64;
+    }
+
+    /// `len` bytes of zeroes (a hole), block-aligned except possibly at the very end.
+    pub fn zeros(&mut self, len: u64) {
+        let blocks = len.div_ceil(BLOCK as u64);
+        for _ in 0..blocks {
+            let z = self.zero_hash;
+            self.push(z);
+        }
+        self.len += len;
+    }
+
+    pub fn finish(self) -> ([u8; 32], u64, Option<Vec<[u8; 32]>>) {
+        let mut d = [0u8; 32];
+        d.copy_from_slice(&self.outer.finalize());
+        (d, self.len, self.keep)
+    }
+}
+
+/// Whether a buffer is all zeroes (word at a time).
+pub fn is_zero(buf: &[u8]) -> bool {
+    let (pre, mid, post) = unsafe { buf.align_to::<u128>() };
+    pre.iter().all(|&b| b == 0) && mid.iter().all(|&w| w == 0) && post.iter().all(|&b| b == 0)
+}
+
+/// The data segments of `[offset, offset+len)` relative to `offset`, block-aligned; the whole
+/// range when the file cannot tell (block devices).
+pub fn data_segments(f: &File, offset: u64, len: u64) -> Vec<(u64, u64)> {
+    let fd = f.as_raw_fd();
+    let end = offset + len;
+    let mut segs = Vec::new();
+    let mut pos = offset;
+    while pos < end {
+        // SAFETY: lseek on an owned, open descriptor; we restore nothing since we use pread.
+        let data = unsafe { libc::lseek(fd, pos as libc::off_t, libc::SEEK_DATA) };
+        if data < 0 {
+            let err = io::Error::last_os_error().raw_os_error();
+            if err == Some(libc::ENXIO) {
+                break; // no more data
+            }
+            return vec![(0, len)]; // not supported: treat everything as data
+        }
+        let data = data as u64;
+        if data >= end {
+            break;
+        }
+        let hole = unsafe { libc::lseek(fd, data as libc::off_t, libc::SEEK_HOLE) };
+        let hole = if hole < 0 { end } else { (hole as u64).min(end) };
+        let b = BLOCK as u64;
+        let s = (data - offset) / b * b;
+        let e = ((hole - offset).div_ceil(b) * b).min(len);
+        match segs.last_mut() {
+            Some((ls, ll)) if *ls + *ll >= s => *ll = e.max(*ls + *ll) - *ls,
+            _ => segs.push((s, e - s)),
+        }
+        pos = hole;
+    }
+    segs
+}
+
+enum Msg {
+    Data { rel: u64, buf: Vec<u8>, len: usize },
+    Hole { len: u64 },
+    Err(CopyError),
+}
+
+/// Reads `[offset, offset+len)` of `src` as messages, in order, on the caller's thread.
+fn read_range(src: &File, offset: u64, len: u64, cancel: &AtomicBool, free: &Receiver<Vec<u8>>, out: &SyncSender<Msg>) {
+    let mut at = 0u64;
+    for (s, l) in data_segments(src, offset, len) {
+        if s > at {
+            if out.send(Msg::Hole { len: s - at }).is_err() {
+                return;
+            }
+        }
+        let mut pos = s;
+        while pos < s + l {
+            if cancel.load(Ordering::Relaxed) {
+                let _ = out.send(Msg::Err(CopyError::Interrupted));
+                return;
+            }
+            let Ok(mut buf) = free.recv() else { return };
+            let n = (CHUNK as u64).min(s + l - pos) as usize;
+            if let Err(e) = src.read_exact_at(&mut buf[..n], offset + pos) {
+                let have = super::device_size(src).unwrap_or(0);
+                let err = if e.kind() == io::ErrorKind::UnexpectedEof {
+                    CopyError::Truncated { needed: len, end: offset + len, have }
+                } else {
+                    CopyError::Read { offset: offset + pos, source: e }
+                };
+                let _ = out.send(Msg::Err(err));
+                return;
+            }
+            if out.send(Msg::Data { rel: pos, buf, len: n }).is_err() {
+                return;
+            }
+            pos += n as u64;
+        }
+        at = s + l;
+    }
+    if at < len {
+        let _ = out.send(Msg::Hole { len: len - at });
+    }
+}
+
+/// Checks that `src` holds `[offset, offset+len)`.
+fn check_source_size(src: &File, offset: u64, len: u64) -> Result<(), CopyError> {
+    let have = super::device_size(src).map_err(|e| CopyError::Read { offset, source: e })?;
+    if have < offset + len {
+        return Err(CopyError::Truncated { needed: len, end: offset + len, have });
+    }
+    Ok(())
+}
+
+/// Copies `len` bytes from `src` at `src_offset` to `dst` at `dst_offset`. `progress` gets the
+/// bytes done so far (holes count as done). `salt` and `keep_hashes` shape the digest for
+/// dm-verity checks; pass `&[]`/false otherwise.
+pub fn copy_range(
+    src: &File,
+    src_offset: u64,
+    len: u64,
+    dst: &File,
+    dst_offset: u64,
+    salt: &[u8],
+    keep_hashes: bool,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<RangeDigest, CopyError> {
+    check_source_size(src, src_offset, len)?;
+    let (free_tx, free_rx) = sync_channel::<Vec<u8>>(BUFFERS);
+    for _ in 0..BUFFERS {
+        free_tx.send(vec![0u8; CHUNK]).expect("pool has room");
+    }
+    let (read_tx, read_rx) = sync_channel::<Msg>(BUFFERS);
+    let (hash_tx, hash_rx) = sync_channel::<Msg>(BUFFERS);
+    std::thread::scope(|scope| {
+        scope.spawn(move || read_range(src, src_offset, len, cancel, &free_rx, &read_tx));
+        let hasher = scope.spawn(move || {
+            let mut h = BlockHasher::new(salt, keep_hashes);
+            for msg in read_rx {
+                match &msg {
+                    Msg::Data { buf, len, .. } => h.data(&buf[..*len]),
+                    Msg::Hole { len } => h.zeros(*len),
+                    Msg::Err(_) => {}
+                }
+                let stop = matches!(msg, Msg::Err(_));
+                if hash_tx.send(msg).is_err() || stop {
+                    break;
+                }
+            }
+            h.finish()
+        });
+        let mut done = 0u64;
+        let mut written = 0u64;
+        let mut read = 0u64;
+        let mut result: Result<(), CopyError> = Ok(());
+        for msg in hash_rx.iter() {
+            match msg {
+                Msg::Data { rel, buf, len } => {
+                    read += len as u64;
+                    if result.is_ok() {
+                        match write_nonzero(dst, dst_offset + rel, &buf[..len]) {
+                            Ok(w) => written += w,
+                            Err(e) => result = Err(e),
+                        }
+                    }
+                    done += len as u64;
+                    let _ = free_tx.send(buf);
+                }
+                Msg::Hole { len } => done += len,
+                Msg::Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+            if result.is_err() {
+                break;
+            }
+            progress(done);
+        }
+        // unblock the reader if we stopped early
+        drop(hash_rx);
+        drop(free_tx);
+        let (digest, hashed, hashes) = hasher.join().expect("hasher thread");
+        result?;
+        debug_assert_eq!(hashed, len);
+        Ok(RangeDigest { digest, len, block_hashes: hashes, bytes_read: read, bytes_written: written })
+    })
+}
+
+/// Writes the non-zero blocks of `buf` at `offset`, coalescing runs; returns bytes written.
+fn write_nonzero(dst: &File, offset: u64, buf: &[u8]) -> Result<u64, CopyError> {
+    let mut written = 0u64;
+    let mut run_start: Option<usize> = None;
+    let nblocks = buf.len().div_ceil(BLOCK);
+    for i in 0..=nblocks {
+        let nonzero = i < nblocks && !is_zero(&buf[i * BLOCK..((i + 1) * BLOCK).min(buf.len())]);
+        match (nonzero, run_start) {
+            (true, None) => run_start = Some(i * BLOCK),
+            (false, Some(s)) => {
+                let e = (i * BLOCK).min(buf.len());
+                dst.write_all_at(&buf[s..e], offset + s as u64)
+                    .map_err(|source| CopyError::Write { offset: offset + s as u64, source })?;
+                written += (e - s) as u64;
+                run_start = None;
+            }
+            _ => {}
+        }
+    }
+    Ok(written)
+}
+
+/// Reads a range back and digests it the same way [`copy_range`] does.
+pub fn digest_range(
+    f: &File,
+    offset: u64,
+    len: u64,
+    salt: &[u8],
+    keep_hashes: bool,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<RangeDigest, CopyError> {
+    check_source_size(f, offset, len)?;
+    let (free_tx, free_rx) = sync_channel::<Vec<u8>>(BUFFERS);
+    for _ in 0..BUFFERS {
+        free_tx.send(vec![0u8; CHUNK]).expect("pool has room");
+    }
+    let (read_tx, read_rx) = sync_channel::<Msg>(BUFFERS);
+    std::thread::scope(|scope| {
+        scope.spawn(move || read_range(f, offset, len, cancel, &free_rx, &read_tx));
+        let mut h = BlockHasher::new(salt, keep_hashes);
+        let mut done = 0u64;
+        let mut read = 0u64;
+        for msg in read_rx.iter() {
+            match msg {
+                Msg::Data { buf, len, .. } => {
+                    h.data(&buf[..len]);
+                    read += len as u64;
+                    done += len as u64;
+                    let _ = free_tx.send(buf);
+                }
+                Msg::Hole { len } => {
+                    h.zeros(len);
+                    done += len;
+                }
+                Msg::Err(e) => return Err(e),
+            }
+            progress(done);
+        }
+        drop(free_tx);
+        let (digest, _, hashes) = h.finish();
+        Ok(RangeDigest { digest, len, block_hashes: hashes, bytes_read: read, bytes_written: 0 })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_detection() {
+        assert!(is_zero(&[0u8; 4096]));
+        let mut b = vec![0u8; 4096];
+        b[4095] = 1;
+        assert!(!is_zero(&b));
+        assert!(!is_zero(&b[1..]));
+    }
+
+    #[test]
+    fn holes_and_zero_data_digest_alike() {
+        let mut a = BlockHasher::new(&[], false);
+        a.data(&[0u8; 3 * BLOCK]);
+        let mut b = BlockHasher::new(&[], false);
+        b.zeros(3 * BLOCK as u64);
+        assert_eq!(a.finish().0, b.finish().0);
+    }
+
+    #[test]
+    fn copy_skips_holes_and_zeroes_and_digests_match() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = File::options().read(true).write(true).create(true).truncate(true).open(dir.path().join("s")).unwrap();
+        src.set_len(64 << 20).unwrap();
+        src.write_all_at(&[7u8; 10000], 1 << 20).unwrap();
+        src.write_all_at(&[0u8; 8192], 8 << 20).unwrap(); // allocated zeroes
+        src.write_all_at(&[9u8; 4096], 40 << 20).unwrap();
+        let dst = File::options().read(true).write(true).create(true).truncate(true).open(dir.path().join("d")).unwrap();
+        dst.set_len(128 << 20).unwrap();
+        let cancel = AtomicBool::new(false);
+        let mut last = 0;
+        let d = copy_range(&src, 0, 64 << 20, &dst, 1 << 20, &[], false, &cancel, &mut |n| last = n).unwrap();
+        assert_eq!(last, 64 << 20);
+        assert!(d.bytes_written <= 3 * 4096 + 4096, "{}", d.bytes_written);
+        let back = digest_range(&dst, 1 << 20, 64 << 20, &[], false, &cancel, &mut |_| {}).unwrap();
+        assert_eq!(back.digest, d.digest);
+        let mut buf = vec![0u8; 10000];
+        dst.read_exact_at(&mut buf, 2 << 20).unwrap();
+        assert_eq!(buf, vec![7u8; 10000]);
+    }
+
+    #[test]
+    fn a_truncated_source_is_caught() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = File::create(dir.path().join("s")).unwrap();
+        src.set_len(1 << 20).unwrap();
+        let src = File::open(dir.path().join("s")).unwrap();
+        let dst = File::create(dir.path().join("d")).unwrap();
+        let cancel = AtomicBool::new(false);
+        let e = copy_range(&src, 0, 2 << 20, &dst, 0, &[], false, &cancel, &mut |_| {}).unwrap_err();
+        assert!(matches!(e, CopyError::Truncated { .. }), "{e}");
+    }
+}

@@ -1,0 +1,231 @@
+//! Reading and writing GPT partition tables (with the `gpt` crate), and what else a disk may
+//! hold (another partition table, a file system) so nothing is overwritten unseen.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
+use std::collections::BTreeMap;
+
+use gpt::disk::LogicalBlockSize;
+use gpt::partition::Partition;
+use gpt::partition_types::{OperatingSystem, Type};
+use uuid::Uuid;
+
+use crate::plan::{ExistingPartition, ExistingTable, PlannedPartition, TargetContent};
+
+fn lb(sector: u32) -> io::Result<LogicalBlockSize> {
+    match sector {
+        512 => Ok(LogicalBlockSize::Lb512),
+        4096 => Ok(LogicalBlockSize::Lb4096),
+        s => Err(io::Error::new(io::ErrorKind::InvalidInput, format!("unsupported sector size {s}"))),
+    }
+}
+
+fn gpt_err(e: impl std::fmt::Display) -> io::Error {
+    io::Error::other(format!("GPT: {e}"))
+}
+
+/// Whether a GPT header signature sits at LBA 1 for this sector size.
+pub fn has_gpt_signature(f: &File, sector: u32) -> bool {
+    let mut sig = [0u8; 8];
+    f.read_exact_at(&mut sig, u64::from(sector)).is_ok() && &sig == b"EFI PART"
+}
+
+/// For an image file, the sector size its GPT was written with (512 when there is none, as
+/// libfdisk assumes for files).
+pub fn probe_sector_size(f: &File) -> u32 {
+    for s in [512u32, 4096] {
+        if has_gpt_signature(f, s) {
+            return s;
+        }
+    }
+    512
+}
+
+/// Reads the GPT of `f` (primary header, or the backup when the primary is damaged).
+pub fn read_gpt(f: &File, sector: u32) -> io::Result<Option<ExistingTable>> {
+    let dev = f.try_clone()?;
+    let disk = match gpt::GptConfig::new().writable(false).logical_block_size(lb(sector)?).open_from_device(dev) {
+        Ok(d) => d,
+        Err(gpt::GptError::Header(_)) | Err(gpt::GptError::Io(_)) => return Ok(None),
+        Err(e) => return Err(gpt_err(e)),
+    };
+    let h = disk.header();
+    let mut partitions: Vec<ExistingPartition> = disk
+        .partitions()
+        .iter()
+        .filter(|(_, p)| p.is_used())
+        .map(|(n, p)| ExistingPartition {
+            number: *n,
+            type_uuid: p.part_type_guid.guid,
+            uuid: p.part_guid,
+            label: p.name.clone(),
+            first_lba: p.first_lba,
+            last_lba: p.last_lba,
+            flags: p.flags,
+        })
+        .collect();
+    partitions.sort_by_key(|p| p.number);
+    Ok(Some(ExistingTable { disk_guid: *disk.guid(), first_usable_lba: h.first_usable, last_usable_lba: h.last_usable, partitions }))
+}
+
+/// What `f` holds: a GPT, something else that would be destroyed, or nothing.
+pub fn probe_content(f: &File, sector: u32) -> io::Result<TargetContent> {
+    if has_gpt_signature(f, sector) {
+        if let Some(t) = read_gpt(f, sector)? {
+            return Ok(TargetContent::Gpt(t));
+        }
+    }
+    let mut head = vec![0u8; 128 * 1024];
+    let n = read_up_to(f, &mut head, 0)?;
+    head.truncate(n);
+    if let Some(what) = signature_at_start(&head) {
+        return Ok(TargetContent::Other { what });
+    }
+    // A backup GPT alone (primary wiped) still counts as a table.
+    if let Ok(len) = f.metadata().map(|m| m.len()) {
+        if len >= u64::from(sector) * 2 {
+            let mut sig = [0u8; 8];
+            if f.read_exact_at(&mut sig, len - u64::from(sector)).is_ok() && &sig == b"EFI PART" {
+                return Ok(TargetContent::Other { what: "a backup GPT header at the end of the disk".into() });
+            }
+        }
+    }
+    Ok(TargetContent::Blank)
+}
+
+fn read_up_to(f: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        match f.read_at(&mut buf[done..], offset + done as u64) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+/// Recognises the common signatures at the start of a disk (a subset of libblkid's).
+pub fn signature_at_start(head: &[u8]) -> Option<String> {
+    let at = |off: usize, magic: &[u8]| head.len() >= off + magic.len() && &head[off..off + magic.len()] == magic;
+    if at(0, b"LUKS\xba\xbe") || at(0, b"SKUL\xba\xbe") {
+        return Some("a LUKS encrypted volume".into());
+    }
+    if at(0x438, &[0x53, 0xef]) {
+        return Some("an ext2/3/4 file system".into());
+    }
+    if at(0x10040, b"_BHRfS_M") {
+        return Some("a btrfs file system".into());
+    }
+    if at(0, b"XFSB") {
+        return Some("an XFS file system".into());
+    }
+    if at(0, b"hsqs") {
+        return Some("a squashfs file system".into());
+    }
+    if at(1024, &[0xe2, 0xe1, 0xf5, 0xe0]) {
+        return Some("an EROFS file system".into());
+    }
+    if at(0x8001, b"CD001") {
+        return Some("an ISO 9660 image".into());
+    }
+    if at(0xff6, b"SWAPSPACE2") || at(0x1ff6, b"SWAPSPACE2") {
+        return Some("a swap area".into());
+    }
+    if at(0x52, b"FAT32   ") || at(0x36, b"FAT12   ") || at(0x36, b"FAT16   ") {
+        return Some("a FAT file system".into());
+    }
+    if at(510, &[0x55, 0xaa]) {
+        let entries = &head[446..510];
+        let used: Vec<u8> = (0..4).map(|i| entries[i * 16 + 4]).filter(|t| *t != 0).collect();
+        if !used.is_empty() {
+            return Some(if used == [0xee] {
+                "a protective MBR without a readable GPT".into()
+            } else {
+                format!("an MBR (DOS) partition table with {} partitions", used.len())
+            });
+        }
+    }
+    None
+}
+
+/// Overwrites the partition-table areas at both ends (protective MBR, primary and backup GPT
+/// headers and entries) with zeroes, so no old table can point into what is written next.
+pub fn wipe_tables(f: &File, size: u64, sector: u32) -> io::Result<()> {
+    let s = u64::from(sector);
+    let head = (2 + (128 * 128u64).div_ceil(s)) * s;
+    let tail = (1 + (128 * 128u64).div_ceil(s)) * s;
+    let zeros = vec![0u8; head.max(tail) as usize];
+    f.write_all_at(&zeros[..head.min(size) as usize], 0)?;
+    if size > tail {
+        f.write_all_at(&zeros[..tail as usize], size - tail)?;
+    }
+    f.sync_data()
+}
+
+/// Writes the protective MBR, the primary and the backup GPT for `partitions`.
+///
+/// The headers carry `first_usable`/`last_usable` as given (libfdisk puts the first usable LBA
+/// on the 1 MiB boundary; the `gpt` crate would put it right after the entries), so the
+/// table reads back exactly as systemd-repart's would.
+pub fn write_gpt(f: &File, sector: u32, disk_guid: Uuid, first_usable: u64, last_usable: u64, partitions: &[PlannedPartition]) -> io::Result<()> {
+    let s = u64::from(sector);
+    let dev = f.try_clone()?;
+    let mut disk = gpt::GptConfig::new()
+        .writable(true)
+        .logical_block_size(lb(sector)?)
+        .create_from_device(dev, Some(disk_guid))
+        .map_err(gpt_err)?;
+    let mut map = BTreeMap::new();
+    for p in partitions {
+        map.insert(
+            p.number,
+            Partition {
+                part_type_guid: Type { guid: p.type_uuid, os: OperatingSystem::Linux },
+                part_guid: p.uuid,
+                first_lba: p.first_lba(s),
+                last_lba: p.last_lba(s),
+                flags: p.flags,
+                name: p.label.clone(),
+            },
+        );
+    }
+    let expected: Vec<u32> = (1..=partitions.len() as u32).collect();
+    if map.keys().copied().collect::<Vec<_>>() != expected {
+        return Err(io::Error::other("partition numbers are not contiguous from 1"));
+    }
+    disk.update_partitions(map).map_err(gpt_err)?;
+    let mut h1 = disk.primary_header().map_err(gpt_err)?.clone();
+    let mut h2 = disk.backup_header().map_err(gpt_err)?.clone();
+    if first_usable < h1.first_usable || last_usable > h1.last_usable || first_usable > last_usable {
+        return Err(io::Error::other(format!(
+            "usable LBAs {first_usable}..={last_usable} do not fit the table's {}..={}",
+            h1.first_usable, h1.last_usable
+        )));
+    }
+    let mut dev = disk.write().map_err(gpt_err)?;
+    for h in [&mut h1, &mut h2] {
+        h.first_usable = first_usable;
+        h.last_usable = last_usable;
+    }
+    // backup first: a reader that finds a valid primary always finds the matching backup
+    h2.write_backup(&mut dev, lb(sector)?).map_err(gpt_err)?;
+    h1.write_primary(&mut dev, lb(sector)?).map_err(gpt_err)?;
+    let total_lbas = f.metadata().map(|m| m.len()).ok().filter(|l| *l > 0).map(|l| l / s);
+    let total_lbas = match total_lbas {
+        Some(t) => t,
+        None => crate::disk::device_size(f)? / s,
+    };
+    let mbr = gpt::mbr::ProtectiveMBR::with_lb_size(u32::try_from(total_lbas - 1).unwrap_or(0xffff_ffff));
+    mbr.overwrite_lba0(&mut dev).map_err(gpt_err)?;
+    dev.flush()?;
+    f.sync_all()
+}
+
+/// Reads exactly `buf.len()` bytes at `offset` through a seekable reader (for tests).
+pub fn read_at_exact(f: &mut File, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+    f.seek(SeekFrom::Start(offset))?;
+    f.read_exact(buf)
+}

@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::cli::{DisksArgs, InstallArgs, ProgressMode};
-use crate::disk::{self, sysfs_stub as sysfs, table};
+use crate::disk::{self, sysfs, table};
 use crate::exec::{self, Event, events};
 use crate::plan::{self, EmptyMode, PlanRequest, SourceFacts, TargetContent, TargetFacts, human};
 use crate::profile::{conf, repart};
@@ -44,7 +44,10 @@ pub fn definition_dirs(profile: Option<&str>, definitions: &[PathBuf]) -> Result
     }
     dirs.extend(definitions.iter().cloned());
     if dirs.is_empty() {
-        bail!("no partition definitions: give --profile NAME (available: {}) or --definitions DIR", conf::available_profiles(&profile_search_path()).join(", "));
+        bail!(
+            "no partition definitions: give --profile NAME (available: {}) or --definitions DIR",
+            conf::available_profiles(&profile_search_path()).join(", ")
+        );
     }
     Ok(dirs)
 }
@@ -69,10 +72,10 @@ pub fn target_facts(path: &Path, target_size: Option<u64>) -> Result<TargetFacts
     match File::open(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let size = target_size.unwrap_or(0).div_ceil(4096) * 4096;
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                if !parent.is_dir() {
-                    bail!("cannot create {}: folder {} does not exist", path.display(), parent.display());
-                }
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+                && !parent.is_dir()
+            {
+                bail!("cannot create {}: folder {} does not exist", path.display(), parent.display());
             }
             Ok(TargetFacts { path: path.to_path_buf(), size, sector_size: 512, is_block_device: false, content: TargetContent::Missing })
         }
@@ -89,7 +92,12 @@ pub fn target_facts(path: &Path, target_size: Option<u64>) -> Result<TargetFacts
                     bail!("--target-size is for image files; {} is a block device of {}", path.display(), human(size));
                 }
                 if want < size {
-                    bail!("--target-size {} is smaller than the existing image file {} ({}); images are never shrunk", human(want), path.display(), human(size));
+                    bail!(
+                        "--target-size {} is smaller than the existing image file {} ({}); images are never shrunk",
+                        human(want),
+                        path.display(),
+                        human(size)
+                    );
                 }
                 size = want.div_ceil(4096) * 4096;
             }
@@ -143,7 +151,11 @@ pub fn check_target(target: &Path, source: Option<&Path>) -> Result<()> {
 fn confirm(plan: &plan::Plan) -> Result<()> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
-        bail!("{} holds data that would be lost ({}); pass --yes to confirm without a terminal", plan.target.display(), plan.destroys.join("; "));
+        bail!(
+            "{} holds data that would be lost ({}); pass --yes to confirm without a terminal",
+            plan.target.display(),
+            plan.destroys.join("; ")
+        );
     }
     let name = plan.target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let (model, serial) = describe_disk(&plan.target);
@@ -213,7 +225,13 @@ pub fn progress_sink(mode: ProgressMode) -> impl FnMut(&Event) {
                 Event::Progress { bytes_done, bytes_total, rate_bytes_per_sec, eta_seconds, .. } if mode == ProgressMode::Plain => {
                     let pct = if *bytes_total > 0 { bytes_done * 100 / bytes_total } else { 100 };
                     let eta = eta_seconds.map(|s| format!(", {s}s left")).unwrap_or_default();
-                    let _ = write!(err, "\r      {pct:>3}%  {} of {}  {}/s{eta}\x1b[K", human(*bytes_done), human(*bytes_total), human(*rate_bytes_per_sec));
+                    let _ = write!(
+                        err,
+                        "\r      {pct:>3}%  {} of {}  {}/s{eta}\x1b[K",
+                        human(*bytes_done),
+                        human(*bytes_total),
+                        human(*rate_bytes_per_sec)
+                    );
                     line_open = true;
                 }
                 Event::Warning { message } => {

@@ -18,10 +18,8 @@ where
     S: AsRef<OsStr>,
 {
     let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
-    let cmdline = std::iter::once(program.to_string())
-        .chain(args.iter().map(|a| shell_quote(&a.to_string_lossy())))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let cmdline =
+        std::iter::once(program.to_string()).chain(args.iter().map(|a| shell_quote(&a.to_string_lossy()))).collect::<Vec<_>>().join(" ");
     let out = Command::new(program)
         .args(&args)
         .stdin(Stdio::null())

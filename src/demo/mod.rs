@@ -15,10 +15,8 @@ use crate::exec::Verify;
 use crate::plan::EmptyMode;
 use crate::task;
 
-const SOURCE_DEFS: &[(&str, &str)] = &[
-    ("10-esp.conf", include_str!("source.repart.d/10-esp.conf")),
-    ("20-usr.conf", include_str!("source.repart.d/20-usr.conf")),
-];
+const SOURCE_DEFS: &[(&str, &str)] =
+    &[("10-esp.conf", include_str!("source.repart.d/10-esp.conf")), ("20-usr.conf", include_str!("source.repart.d/20-usr.conf"))];
 
 const INSTALL_DEFS: &[(&str, &str)] = &[
     ("00-esp.conf", include_str!("install.repart.d/00-esp.conf")),

@@ -174,10 +174,8 @@ enum Msg {
 fn read_range(src: &File, offset: u64, len: u64, cancel: &AtomicBool, free: &Receiver<Vec<u8>>, out: &SyncSender<Msg>) {
     let mut at = 0u64;
     for (s, l) in data_segments(src, offset, len) {
-        if s > at {
-            if out.send(Msg::Hole { len: s - at }).is_err() {
-                return;
-            }
+        if s > at && out.send(Msg::Hole { len: s - at }).is_err() {
+            return;
         }
         let mut pos = s;
         while pos < s + l {
@@ -218,20 +216,32 @@ fn check_source_size(src: &File, offset: u64, len: u64) -> Result<(), CopyError>
     Ok(())
 }
 
-/// Copies `len` bytes from `src` at `src_offset` to `dst` at `dst_offset`. `progress` gets the
-/// bytes done so far (holes count as done). `salt` and `keep_hashes` shape the digest for
-/// dm-verity checks; pass `&[]`/false otherwise.
+/// Where bytes live: a file or device and an offset in it.
+#[derive(Clone, Copy)]
+pub struct At<'a> {
+    pub file: &'a File,
+    pub offset: u64,
+}
+
+/// How blocks are hashed: `H(salt || block)`, the per-block hashes kept for dm-verity checks.
+#[derive(Clone, Copy, Default)]
+pub struct Hashing<'a> {
+    pub salt: &'a [u8],
+    pub keep: bool,
+}
+
+/// Copies `len` bytes from `from` to `to`. `progress` gets the bytes done so far (holes count
+/// as done).
 pub fn copy_range(
-    src: &File,
-    src_offset: u64,
+    from: At,
     len: u64,
-    dst: &File,
-    dst_offset: u64,
-    salt: &[u8],
-    keep_hashes: bool,
+    to: At,
+    hashing: Hashing,
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(u64),
 ) -> Result<RangeDigest, CopyError> {
+    let (src, src_offset, dst, dst_offset) = (from.file, from.offset, to.file, to.offset);
+    let (salt, keep_hashes) = (hashing.salt, hashing.keep);
     check_source_size(src, src_offset, len)?;
     let (free_tx, free_rx) = sync_channel::<Vec<u8>>(BUFFERS);
     for _ in 0..BUFFERS {
@@ -305,8 +315,7 @@ fn write_nonzero(dst: &File, offset: u64, buf: &[u8]) -> Result<u64, CopyError> 
             (true, None) => run_start = Some(i * BLOCK),
             (false, Some(s)) => {
                 let e = (i * BLOCK).min(buf.len());
-                dst.write_all_at(&buf[s..e], offset + s as u64)
-                    .map_err(|source| CopyError::Write { offset: offset + s as u64, source })?;
+                dst.write_all_at(&buf[s..e], offset + s as u64).map_err(|source| CopyError::Write { offset: offset + s as u64, source })?;
                 written += (e - s) as u64;
                 run_start = None;
             }
@@ -393,7 +402,11 @@ mod tests {
         dst.set_len(128 << 20).unwrap();
         let cancel = AtomicBool::new(false);
         let mut last = 0;
-        let d = copy_range(&src, 0, 64 << 20, &dst, 1 << 20, &[], false, &cancel, &mut |n| last = n).unwrap();
+        let d =
+            copy_range(At { file: &src, offset: 0 }, 64 << 20, At { file: &dst, offset: 1 << 20 }, Hashing::default(), &cancel, &mut |n| {
+                last = n
+            })
+            .unwrap();
         assert_eq!(last, 64 << 20);
         assert!(d.bytes_written <= 3 * 4096 + 4096, "{}", d.bytes_written);
         let back = digest_range(&dst, 1 << 20, 64 << 20, &[], false, &cancel, &mut |_| {}).unwrap();
@@ -411,7 +424,8 @@ mod tests {
         let src = File::open(dir.path().join("s")).unwrap();
         let dst = File::create(dir.path().join("d")).unwrap();
         let cancel = AtomicBool::new(false);
-        let e = copy_range(&src, 0, 2 << 20, &dst, 0, &[], false, &cancel, &mut |_| {}).unwrap_err();
+        let e = copy_range(At { file: &src, offset: 0 }, 2 << 20, At { file: &dst, offset: 0 }, Hashing::default(), &cancel, &mut |_| {})
+            .unwrap_err();
         assert!(matches!(e, CopyError::Truncated { .. }), "{e}");
     }
 }

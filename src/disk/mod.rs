@@ -6,7 +6,6 @@
 pub mod copy;
 pub mod mountinfo;
 pub mod sysfs;
-pub mod sysfs_stub;
 pub mod table;
 
 use std::fs::File;
@@ -16,8 +15,8 @@ use std::os::unix::fs::FileTypeExt;
 
 nix::ioctl_read!(blkgetsize64, 0x12, 114, u64);
 nix::ioctl_read_bad!(blksszget, 0x1268, libc::c_int);
-nix::ioctl_write_ptr!(blkdiscard, 0x12, 119, [u64; 2]);
-nix::ioctl_write_ptr!(blkzeroout, 0x12, 127, [u64; 2]);
+nix::ioctl_write_ptr_bad!(blkdiscard, nix::request_code_none!(0x12, 119), [u64; 2]);
+nix::ioctl_write_ptr_bad!(blkzeroout, nix::request_code_none!(0x12, 127), [u64; 2]);
 nix::ioctl_none!(blkrrpart, 0x12, 95);
 
 pub fn is_block_device(f: &File) -> io::Result<bool> {

@@ -1,10 +1,10 @@
 //! Reading and writing GPT partition tables (with the `gpt` crate), and what else a disk may
 //! hold (another partition table, a file system) so nothing is overwritten unseen.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
-use std::collections::BTreeMap;
 
 use gpt::disk::LogicalBlockSize;
 use gpt::partition::Partition;
@@ -71,10 +71,10 @@ pub fn read_gpt(f: &File, sector: u32) -> io::Result<Option<ExistingTable>> {
 
 /// What `f` holds: a GPT, something else that would be destroyed, or nothing.
 pub fn probe_content(f: &File, sector: u32) -> io::Result<TargetContent> {
-    if has_gpt_signature(f, sector) {
-        if let Some(t) = read_gpt(f, sector)? {
-            return Ok(TargetContent::Gpt(t));
-        }
+    if has_gpt_signature(f, sector)
+        && let Some(t) = read_gpt(f, sector)?
+    {
+        return Ok(TargetContent::Gpt(t));
     }
     let mut head = vec![0u8; 128 * 1024];
     let n = read_up_to(f, &mut head, 0)?;
@@ -83,12 +83,12 @@ pub fn probe_content(f: &File, sector: u32) -> io::Result<TargetContent> {
         return Ok(TargetContent::Other { what });
     }
     // A backup GPT alone (primary wiped) still counts as a table.
-    if let Ok(len) = f.metadata().map(|m| m.len()) {
-        if len >= u64::from(sector) * 2 {
-            let mut sig = [0u8; 8];
-            if f.read_exact_at(&mut sig, len - u64::from(sector)).is_ok() && &sig == b"EFI PART" {
-                return Ok(TargetContent::Other { what: "a backup GPT header at the end of the disk".into() });
-            }
+    if let Ok(len) = f.metadata().map(|m| m.len())
+        && len >= u64::from(sector) * 2
+    {
+        let mut sig = [0u8; 8];
+        if f.read_exact_at(&mut sig, len - u64::from(sector)).is_ok() && &sig == b"EFI PART" {
+            return Ok(TargetContent::Other { what: "a backup GPT header at the end of the disk".into() });
         }
     }
     Ok(TargetContent::Blank)
@@ -170,14 +170,18 @@ pub fn wipe_tables(f: &File, size: u64, sector: u32) -> io::Result<()> {
 /// The headers carry `first_usable`/`last_usable` as given (libfdisk puts the first usable LBA
 /// on the 1 MiB boundary; the `gpt` crate would put it right after the entries), so the
 /// table reads back exactly as systemd-repart's would.
-pub fn write_gpt(f: &File, sector: u32, disk_guid: Uuid, first_usable: u64, last_usable: u64, partitions: &[PlannedPartition]) -> io::Result<()> {
+pub fn write_gpt(
+    f: &File,
+    sector: u32,
+    disk_guid: Uuid,
+    first_usable: u64,
+    last_usable: u64,
+    partitions: &[PlannedPartition],
+) -> io::Result<()> {
     let s = u64::from(sector);
     let dev = f.try_clone()?;
-    let mut disk = gpt::GptConfig::new()
-        .writable(true)
-        .logical_block_size(lb(sector)?)
-        .create_from_device(dev, Some(disk_guid))
-        .map_err(gpt_err)?;
+    let mut disk =
+        gpt::GptConfig::new().writable(true).logical_block_size(lb(sector)?).create_from_device(dev, Some(disk_guid)).map_err(gpt_err)?;
     let mut map = BTreeMap::new();
     for p in partitions {
         map.insert(

@@ -10,15 +10,48 @@ pub const EVENTS_VERSION: u32 = 1;
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum Event {
     /// The plan is fixed and execution begins.
-    Started { target: String, steps: usize, bytes_total: u64 },
-    StepStarted { step: usize, steps: usize, name: String, description: String },
+    Started {
+        target: String,
+        steps: usize,
+        bytes_total: u64,
+    },
+    StepStarted {
+        step: usize,
+        steps: usize,
+        name: String,
+        description: String,
+    },
     /// Bytes of the current step and of the whole run.
-    Progress { step: usize, bytes_done: u64, bytes_total: u64, run_bytes_done: u64, run_bytes_total: u64, rate_bytes_per_sec: u64, eta_seconds: Option<u64> },
-    StepFinished { step: usize, name: String },
-    Warning { message: String },
-    Verified { partition: u32, label: String, method: String, digest: String },
-    Finished { target: String, seconds: f64 },
-    Failed { error: String, table_written: bool },
+    Progress {
+        step: usize,
+        bytes_done: u64,
+        bytes_total: u64,
+        run_bytes_done: u64,
+        run_bytes_total: u64,
+        rate_bytes_per_sec: u64,
+        eta_seconds: Option<u64>,
+    },
+    StepFinished {
+        step: usize,
+        name: String,
+    },
+    Warning {
+        message: String,
+    },
+    Verified {
+        partition: u32,
+        label: String,
+        method: String,
+        digest: String,
+    },
+    Finished {
+        target: String,
+        seconds: f64,
+    },
+    Failed {
+        error: String,
+        table_written: bool,
+    },
 }
 
 /// One JSON Lines record: `{"v":1,"event":"progress",…}`.

@@ -6,6 +6,7 @@
 //! 2. every new partition's range is zeroed (hole / discard) and its content written — copied
 //!    block for block, or a file system made — and synced;
 //! 3. only then the new GPT is written (backup, primary, protective MBR) and synced.
+//!
 //! An interruption (SIGINT/SIGTERM via [`CANCEL`], or a kill) before step 3 leaves a target with
 //! no table, or its old table untouched; re-running the same command completes it.
 
@@ -142,7 +143,9 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
     let table_state = |done: &[String]| {
         let what = if done.is_empty() { "nothing was written".to_string() } else { format!("written: {}", done.join(", ")) };
         match plan.table {
-            TableAction::Create => format!("{what}; no partition table was written, so the target holds no table that points at unwritten data; re-run the same command to complete"),
+            TableAction::Create => format!(
+                "{what}; no partition table was written, so the target holds no table that points at unwritten data; re-run the same command to complete"
+            ),
             TableAction::Extend => format!("{what}; the partition table was not changed; re-run the same command to complete"),
         }
     };
@@ -178,14 +181,21 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
             Content::CopyBlocks { path, offset, size, .. } => {
                 let src = File::open(path).map_err(|source| ExecError::Open { path: path.clone(), source })?;
                 let total = *size;
-                let d = copy::copy_range(&src, *offset, *size, &target, p.offset, &[], false, opts.cancel, &mut |n| st.progress(n, total, base, false))
-                    .map_err(|e| match e {
-                        copy::CopyError::Interrupted => ExecError::Interrupted {
-                            during: format!("while copying partition {} ({label})", p.number),
-                            state: table_state(&done_desc),
-                        },
-                        source => ExecError::Copy { number: p.number, label: label.clone(), source },
-                    })?;
+                let d = copy::copy_range(
+                    copy::At { file: &src, offset: *offset },
+                    *size,
+                    copy::At { file: &target, offset: p.offset },
+                    copy::Hashing::default(),
+                    opts.cancel,
+                    &mut |n| st.progress(n, total, base, false),
+                )
+                .map_err(|e| match e {
+                    copy::CopyError::Interrupted => ExecError::Interrupted {
+                        during: format!("while copying partition {} ({label})", p.number),
+                        state: table_state(&done_desc),
+                    },
+                    source => ExecError::Copy { number: p.number, label: label.clone(), source },
+                })?;
                 st.progress(total, total, base, true);
                 base += total;
                 report.digest = Some(d.hex());
@@ -194,16 +204,15 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
                 (st.emit)(&Event::Verified { partition: p.number, label: label.clone(), method: "stream".into(), digest: d.hex() });
             }
             Content::Format { fs, uuid, label: fs_label } => {
-                let written = format_into(&target, p, fs, uuid, fs_label, opts.cancel)
-                    .map_err(|e| match e {
-                        FormatError::Task(source) => ExecError::Format { number: p.number, label: label.clone(), source },
-                        FormatError::Io(source) => ExecError::Io { what: format!("partition {} ({label})", p.number), source },
-                        FormatError::Copy(copy::CopyError::Interrupted) => ExecError::Interrupted {
-                            during: format!("while formatting partition {} ({label})", p.number),
-                            state: table_state(&done_desc),
-                        },
-                        FormatError::Copy(source) => ExecError::Copy { number: p.number, label: label.clone(), source },
-                    })?;
+                let written = format_into(&target, p, fs, uuid, fs_label, opts.cancel).map_err(|e| match e {
+                    FormatError::Task(source) => ExecError::Format { number: p.number, label: label.clone(), source },
+                    FormatError::Io(source) => ExecError::Io { what: format!("partition {} ({label})", p.number), source },
+                    FormatError::Copy(copy::CopyError::Interrupted) => ExecError::Interrupted {
+                        during: format!("while formatting partition {} ({label})", p.number),
+                        state: table_state(&done_desc),
+                    },
+                    FormatError::Copy(source) => ExecError::Copy { number: p.number, label: label.clone(), source },
+                })?;
                 report.bytes_written = written;
             }
             Content::None => {}
@@ -216,7 +225,8 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
     check_cancel("before writing the partition table", &done_desc)?;
 
     st.begin("table", format!("write the GPT partition table ({} partitions)", plan.partitions.len()));
-    table::write_gpt(&target, plan.sector_size, plan.disk_guid, plan.first_usable_lba, plan.last_usable_lba, &plan.partitions).map_err(ExecError::io("writing the partition table"))?;
+    table::write_gpt(&target, plan.sector_size, plan.disk_guid, plan.first_usable_lba, plan.last_usable_lba, &plan.partitions)
+        .map_err(ExecError::io("writing the partition table"))?;
     disk::reread_partitions(&target).map_err(ExecError::io("asking the kernel to re-read the partition table"))?;
     st.end("table");
 
@@ -264,7 +274,14 @@ enum FormatError {
 /// Makes the file system in a sparse scratch file of the partition's size, then copies it into
 /// place (holes stay holes): the same steps for image files and block devices, and nothing is
 /// ever mounted.
-fn format_into(target: &File, p: &PlannedPartition, fs: &str, uuid: &uuid::Uuid, label: &str, cancel: &AtomicBool) -> Result<u64, FormatError> {
+fn format_into(
+    target: &File,
+    p: &PlannedPartition,
+    fs: &str,
+    uuid: &uuid::Uuid,
+    label: &str,
+    cancel: &AtomicBool,
+) -> Result<u64, FormatError> {
     let dir = tempfile::Builder::new().prefix("imprint-mkfs").tempdir().map_err(FormatError::Io)?;
     let scratch = dir.path().join("fs.img");
     let f = File::create(&scratch).map_err(FormatError::Io)?;
@@ -273,7 +290,10 @@ fn format_into(target: &File, p: &PlannedPartition, fs: &str, uuid: &uuid::Uuid,
     let s = scratch.to_string_lossy().into_owned();
     let u = uuid.to_string();
     match fs {
-        "ext4" => task::run("mkfs.ext4", ["-q", "-F", "-L", label, "-U", &u, "-I", "256", "-m", "0", "-E", "lazy_itable_init=1,nodiscard", "-T", "default", &s]),
+        "ext4" => task::run(
+            "mkfs.ext4",
+            ["-q", "-F", "-L", label, "-U", &u, "-I", "256", "-m", "0", "-E", "lazy_itable_init=1,nodiscard", "-T", "default", &s],
+        ),
         "vfat" => {
             let b = uuid.as_bytes();
             let volid = format!("{:02x}{:02x}{:02x}{:02x}", b[0], b[1], b[2], b[3]);
@@ -290,6 +310,14 @@ fn format_into(target: &File, p: &PlannedPartition, fs: &str, uuid: &uuid::Uuid,
     }
     .map_err(FormatError::Task)?;
     let src = File::open(&scratch).map_err(FormatError::Io)?;
-    let d = copy::copy_range(&src, 0, p.size, target, p.offset, &[], false, cancel, &mut |_| {}).map_err(FormatError::Copy)?;
+    let d = copy::copy_range(
+        copy::At { file: &src, offset: 0 },
+        p.size,
+        copy::At { file: target, offset: p.offset },
+        copy::Hashing::default(),
+        cancel,
+        &mut |_| {},
+    )
+    .map_err(FormatError::Copy)?;
     Ok(d.bytes_written)
 }

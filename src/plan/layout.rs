@@ -108,11 +108,11 @@ impl Layout {
             }
         }
         for i in 0..l.parts.len() {
-            if let Some(c) = l.parts[i].current {
-                if c.padding > 0 {
-                    l.parts[i].padding_area = Some(l.areas.len());
-                    l.areas.push(FreeArea { after: Some(i), size: c.padding, allocated: 0 });
-                }
+            if let Some(c) = l.parts[i].current
+                && c.padding > 0
+            {
+                l.parts[i].padding_area = Some(l.areas.len());
+                l.areas.push(FreeArea { after: Some(i), size: c.padding, allocated: 0 });
             }
         }
         l
@@ -395,12 +395,7 @@ impl Layout {
     }
 
     fn grow_area(&mut self, ai: usize) {
-        let mut weight_sum: u64 = self
-            .parts
-            .iter()
-            .filter(|p| Self::in_area(p, ai))
-            .map(|p| p.weight + p.padding_weight)
-            .sum();
+        let mut weight_sum: u64 = self.parts.iter().filter(|p| Self::in_area(p, ai)).map(|p| p.weight + p.padding_weight).sum();
         let a = self.areas[ai].clone();
         let mut span = a.size;
         if let Some(i) = a.after {
@@ -413,10 +408,10 @@ impl Layout {
                 phase += 1;
             }
         }
-        if span > 0 {
-            if let Some(i) = a.after {
-                self.grow_one(i, &mut span);
-            }
+        if span > 0
+            && let Some(i) = a.after
+        {
+            self.grow_one(i, &mut span);
         }
         if span > 0 {
             for pi in 0..self.parts.len() {
@@ -429,20 +424,20 @@ impl Layout {
                 }
             }
         }
-        if span > 0 {
-            if let Some(i) = a.after {
-                self.parts[i].new_padding += span;
-            }
+        if span > 0
+            && let Some(i) = a.after
+        {
+            self.parts[i].new_padding += span;
         }
     }
 
     fn place(&mut self) {
         let mut partno = 0u32;
         for p in &self.parts {
-            if let Some(c) = p.current {
-                if c.partno >= partno {
-                    partno = c.partno + 1;
-                }
+            if let Some(c) = p.current
+                && c.partno >= partno
+            {
+                partno = c.partno + 1;
             }
         }
         for p in self.parts.iter_mut() {

@@ -83,7 +83,9 @@ pub enum TargetContent {
     Blank,
     Gpt(ExistingTable),
     /// Something else that would be destroyed (an MBR table, a file system, LUKS…).
-    Other { what: String },
+    Other {
+        what: String,
+    },
     /// An image file that does not exist yet.
     Missing,
 }
@@ -235,7 +237,9 @@ impl Plan {
 pub enum PlanError {
     #[error("{target} is too small: the partitions need at least {} ({needed} bytes), the disk has {} ({available} bytes)", human(*needed), human(*available))]
     TooSmall { target: PathBuf, needed: u64, available: u64 },
-    #[error("{target} already has a partition table ({what}); pass --empty=allow to keep it and add partitions, or --empty=force to erase it")]
+    #[error(
+        "{target} already has a partition table ({what}); pass --empty=allow to keep it and add partitions, or --empty=force to erase it"
+    )]
     HasTable { target: PathBuf, what: String },
     #[error("{target} is not blank ({what}); pass --empty=force to erase it")]
     NotBlank { target: PathBuf, what: String },
@@ -247,7 +251,9 @@ pub enum PlanError {
     NoSource { definition: PathBuf },
     #[error("{definition}: CopyBlocks=auto: the source {source_path} has no partition of type {type_desc}")]
     NoSourcePartition { definition: PathBuf, source_path: PathBuf, type_desc: String },
-    #[error("{definition}: CopyBlocks=auto: the source {source_path} has several partitions of type {type_desc} ({candidates}); say which with CopyBlocks=/path")]
+    #[error(
+        "{definition}: CopyBlocks=auto: the source {source_path} has several partitions of type {type_desc} ({candidates}); say which with CopyBlocks=/path"
+    )]
     AmbiguousSource { definition: PathBuf, source_path: PathBuf, type_desc: String, candidates: String },
     #[error("{definition}: CopyBlocks={path}: size unknown (could not be read)")]
     CopySizeUnknown { definition: PathBuf, path: PathBuf },
@@ -438,10 +444,10 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, PlanError> {
                 copy[i] = Some((src.path.clone(), chosen.offset(ssec), chosen.size(ssec), what));
             }
         }
-        if let (Some((_, _, size, _)), Some(max)) = (&copy[i], def.size_max) {
-            if *size > max {
-                return Err(PlanError::CopyTooLarge { definition: def.file.clone(), max, size: *size });
-            }
+        if let (Some((_, _, size, _)), Some(max)) = (&copy[i], def.size_max)
+            && *size > max
+        {
+            return Err(PlanError::CopyTooLarge { definition: def.file.clone(), max, size: *size });
         }
     }
 
@@ -607,13 +613,7 @@ fn current_of(p: &ExistingPartition, table: &Option<ExistingTable>, sector: u64,
     let offset = p.offset(sector);
     let end = (p.last_lba + 1) * sector;
     let g = table.as_ref().expect("existing partitions come from a table");
-    let next = g
-        .partitions
-        .iter()
-        .map(|q| q.offset(sector))
-        .filter(|&s| s >= end)
-        .min()
-        .unwrap_or((g.last_usable_lba + 1) * sector);
+    let next = g.partitions.iter().map(|q| q.offset(sector)).filter(|&s| s >= end).min().unwrap_or((g.last_usable_lba + 1) * sector);
     let padding = (next / grain * grain).saturating_sub(end.div_ceil(grain) * grain);
     layout::Current { offset, size: p.size(sector), partno: p.number - 1, padding }
 }
@@ -642,7 +642,7 @@ pub fn render(plan: &Plan) -> String {
         let _ = writeln!(s, "Source: {}", src.display());
     }
     let _ = writeln!(s);
-    let _ = writeln!(s, "{:>2}  {:<7} {:<18} {:<16} {:>10} {:>10}  {}", "#", "ACTION", "TYPE", "LABEL", "START", "SIZE", "CONTENT");
+    let _ = writeln!(s, "{:>2}  {:<7} {:<18} {:<16} {:>10} {:>10}  CONTENT", "#", "ACTION", "TYPE", "LABEL", "START", "SIZE");
     for p in &plan.partitions {
         let size = match (p.action, p.old_size) {
             (Action::Grow, Some(old)) => format!("{}→{}", human(old), human(p.size)),

@@ -1,0 +1,106 @@
+//! Helpers shared by the integration tests: the imprint binary, external tools, image files and
+//! loop devices (always detached by name when the guard drops).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn imprint() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_imprint"));
+    c.env("IMPRINT_PROFILES_DIR", Path::new(env!("CARGO_MANIFEST_DIR")).join("installer-profiles"));
+    c
+}
+
+/// Runs a command and returns its output; panics with everything it printed if it fails.
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    if !out.status.success() {
+        panic!(
+            "{cmd:?} failed with {}\nstdout:\n{}\nstderr:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out
+}
+
+pub fn sh(script: &str) -> String {
+    String::from_utf8(run_ok(Command::new("sh").args(["-c", script])).stdout).unwrap()
+}
+
+pub fn sparse_file(path: &Path, size: u64) {
+    let f = std::fs::File::create(path).unwrap();
+    f.set_len(size).unwrap();
+}
+
+pub fn write_defs(dir: &Path, files: &[(&str, &str)]) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    dir.to_path_buf()
+}
+
+/// A loop device attached to a file; detached on drop.
+pub struct Loop {
+    pub dev: PathBuf,
+}
+
+impl Loop {
+    pub fn attach(file: &Path, args: &[&str]) -> Loop {
+        let mut c = Command::new("losetup");
+        c.args(["--find", "--show"]).args(args).arg(file);
+        let out = run_ok(&mut c);
+        Loop { dev: PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()) }
+    }
+}
+
+impl Drop for Loop {
+    fn drop(&mut self) {
+        let _ = Command::new("losetup").arg("-d").arg(&self.dev).status();
+    }
+}
+
+/// `sfdisk --json` of a device or 512-byte-sector image, with the node names dropped.
+pub fn sfdisk_json(dev: &Path) -> serde_json::Value {
+    let out = run_ok(Command::new("sfdisk").arg("--json").arg(dev));
+    let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let t = &mut v["partitiontable"];
+    t.as_object_mut().unwrap().remove("device");
+    if let Some(parts) = t["partitions"].as_array_mut() {
+        for p in parts {
+            p.as_object_mut().unwrap().remove("node");
+        }
+    }
+    v
+}
+
+pub fn sha256_range(path: &Path, offset: u64, len: u64) -> String {
+    use sha2::{Digest, Sha256};
+    use std::os::unix::fs::FileExt;
+    let f = std::fs::File::open(path).unwrap();
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut done = 0;
+    while done < len {
+        let n = (buf.len() as u64).min(len - done) as usize;
+        f.read_exact_at(&mut buf[..n], offset + done).unwrap();
+        h.update(&buf[..n]);
+        done += n as u64;
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Bytes actually allocated to a file.
+pub fn allocated(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).unwrap().blocks() * 512
+}
+
+/// (start, size) in bytes of partition `n` (1-based) per sfdisk.
+pub fn part_range(json: &serde_json::Value, n: usize) -> (u64, u64) {
+    let ss = json["partitiontable"]["sectorsize"].as_u64().unwrap_or(512);
+    let p = &json["partitiontable"]["partitions"][n - 1];
+    (p["start"].as_u64().unwrap() * ss, p["size"].as_u64().unwrap() * ss)
+}

@@ -30,12 +30,16 @@ pub fn profile_search_path() -> Vec<PathBuf> {
 }
 
 /// The repart.d folders an install reads: the profile's, then any --definitions.
-pub fn definition_dirs(profile: Option<&str>, definitions: &[PathBuf]) -> Result<Vec<PathBuf>> {
+///
+/// A profile applies only where its [Match] section matches this machine and `disk_size` (the
+/// target's size, when known).
+pub fn definition_dirs(profile: Option<&str>, definitions: &[PathBuf], disk_size: Option<u64>) -> Result<Vec<PathBuf>> {
     let mut dirs = Vec::new();
     if let Some(p) = profile {
         let dir = conf::find_profile(p, &profile_search_path())?;
         let spec = conf::load_profile(&dir)?;
-        let facts = conf::gather_facts();
+        let mut facts = conf::gather_facts();
+        facts.disk_size = disk_size;
         let why = spec.matches.mismatches(&facts);
         if !why.is_empty() {
             bail!("profile '{}' does not apply to this machine: {}", spec.name, why.join("; "));
@@ -109,7 +113,8 @@ pub fn target_facts(path: &Path, target_size: Option<u64>) -> Result<TargetFacts
 
 /// Everything an install decides, from its arguments. No writes.
 pub fn make_plan(args: &InstallArgs, seed: uuid::Uuid) -> Result<plan::Plan> {
-    let dirs = definition_dirs(args.profile.as_deref(), &args.definitions)?;
+    let target = target_facts(&args.target, args.target_size)?;
+    let dirs = definition_dirs(args.profile.as_deref(), &args.definitions, Some(target.size).filter(|s| *s > 0))?;
     let definitions = repart::load_definitions(&dirs)?;
     let needs_source = definitions.iter().any(|d| d.copy_blocks == Some(repart::CopyBlocks::Auto));
     let source = match (&args.source, needs_source) {
@@ -117,6 +122,7 @@ pub fn make_plan(args: &InstallArgs, seed: uuid::Uuid) -> Result<plan::Plan> {
         (None, true) => Some(source_facts("auto")?),
         (None, false) => None,
     };
+    check_target(&args.target, source.as_ref().map(|s| s.path.as_path()))?;
     let mut copy_file_sizes = BTreeMap::new();
     for d in &definitions {
         if let Some(repart::CopyBlocks::Path(p)) = &d.copy_blocks {
@@ -127,7 +133,6 @@ pub fn make_plan(args: &InstallArgs, seed: uuid::Uuid) -> Result<plan::Plan> {
     if args.empty == EmptyMode::Create && args.target_size.is_none() {
         bail!("--empty=create needs --target-size");
     }
-    let target = target_facts(&args.target, args.target_size)?;
     if matches!(target.content, TargetContent::Missing) && target.size == 0 {
         bail!("{} does not exist; to create an image file there, give its size with --target-size", args.target.display());
     }
@@ -267,7 +272,6 @@ pub fn install(args: &InstallArgs) -> Result<()> {
         }
         return Ok(());
     }
-    check_target(&plan.target, plan.source.as_deref())?;
     for p in &plan.partitions {
         if let plan::Content::CopyBlocks { path, .. } = &p.content {
             let same = std::fs::canonicalize(path).ok() == std::fs::canonicalize(&plan.target).ok();

@@ -71,9 +71,9 @@ pub fn read_gpt(f: &File, sector: u32) -> io::Result<Option<ExistingTable>> {
 
 /// What `f` holds: a GPT, something else that would be destroyed, or nothing.
 pub fn probe_content(f: &File, sector: u32) -> io::Result<TargetContent> {
-    if has_gpt_signature(f, sector)
-        && let Some(t) = read_gpt(f, sector)?
-    {
+    // The gpt crate falls back to the backup header when the primary is damaged, so a table
+    // whose primary was lost (or not yet written) is still seen as a table.
+    if let Some(t) = read_gpt(f, sector)? {
         return Ok(TargetContent::Gpt(t));
     }
     let mut head = vec![0u8; 128 * 1024];

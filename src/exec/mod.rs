@@ -171,7 +171,7 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
         let name = format!("partition-{}", p.number);
         let desc = match &p.content {
             Content::CopyBlocks { what, size, .. } => format!("copy {} from {what} into partition {} ({label})", human(*size), p.number),
-            Content::Format { fs, .. } => format!("make a {fs} file system on partition {} ({label})", p.number),
+            Content::Format { fs, .. } => format!("format partition {} ({label}) as {fs}", p.number),
             Content::None => format!("clear partition {} ({label})", p.number),
         };
         st.begin(&name, desc);

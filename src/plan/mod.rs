@@ -333,7 +333,12 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, PlanError> {
         (_, EmptyMode::Create) => return Err(PlanError::Exists { target: t.path.clone() }),
         (TargetContent::Blank, _) => (None, TableAction::Create, vec![]),
         (TargetContent::Gpt(g), EmptyMode::Allow) => (Some(g.clone()), TableAction::Extend, vec![]),
-        (TargetContent::Gpt(g), EmptyMode::Force) => {
+        // A table with the disk GUID this seed gives is this plan's own, from an earlier (maybe
+        // interrupted) run of the same command: it is laid out again, but what it holds is
+        // still listed as lost, so only --yes or a typed confirmation goes ahead.
+        (TargetContent::Gpt(g), _)
+            if (g.disk_guid == derive::disk_uuid(req.seed) && req.empty != EmptyMode::Require) || req.empty == EmptyMode::Force =>
+        {
             let d = g
                 .partitions
                 .iter()

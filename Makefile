@@ -1,0 +1,43 @@
+# imprint — see README.md. Every target works on a fresh Debian 12 machine as root.
+
+CARGO ?= cargo
+# Debian packages the build, the tests and the demo need (checked, and installed when missing).
+DEBIAN_PACKAGES := systemd fdisk util-linux dosfstools e2fsprogs btrfs-progs xfsprogs mount python3
+
+.PHONY: all deps build demo test bench fmt clippy clean
+
+all: build
+
+deps:
+	@command -v $(CARGO) >/dev/null || { echo "cargo is missing: install a Rust toolchain (1.89 or newer)"; exit 1; }
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	$(CARGO) build
+
+# The installer's main job on an embedded default: a generated demo OS image installed onto a
+# sparse image file in a new temporary folder. No real disk is touched.
+demo: build
+	$(CARGO) run --quiet -- demo
+
+test: deps
+	$(CARGO) test --workspace
+
+bench: deps
+	$(CARGO) build --release
+	IMPRINT=$(CURDIR)/target/release/imprint bash bench/install.sh
+
+fmt:
+	$(CARGO) fmt --all
+
+clippy:
+	$(CARGO) clippy --all-targets -- -D warnings
+
+clean:
+	$(CARGO) clean

@@ -319,3 +319,74 @@ fn disks_lists_the_running_system_with_reasons() {
     let text = String::from_utf8(run_ok(imprint().arg("disks")).stdout).unwrap();
     assert!(text.contains("holds the running system"), "{text}");
 }
+
+/// A source built by systemd-repart with a dm-verity /usr: the copy is checked against the hash
+/// tree and the root hash repart put in the partition UUIDs; one flipped byte stops the install
+/// before any table is written.
+#[test]
+fn a_verity_source_is_checked_and_a_corrupt_one_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    let noise: Vec<u8> = (0..3_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    std::fs::write(tree.join("noise"), noise).unwrap();
+    let src_defs = write_defs(
+        &dir.path().join("src-defs"),
+        &[
+            (
+                "10-usr.conf",
+                &format!(
+                    "[Partition]\nType=usr\nFormat=ext4\nCopyFiles={}:/\nVerity=data\nVerityMatchKey=usr\nSizeMinBytes=64M\nSizeMaxBytes=64M\n",
+                    tree.display()
+                ),
+            ),
+            ("20-usr-verity.conf", "[Partition]\nType=usr-verity\nVerity=hash\nVerityMatchKey=usr\nSizeMinBytes=8M\nSizeMaxBytes=8M\n"),
+        ],
+    );
+    let src = dir.path().join("verity-source.img");
+    sparse_file(&src, 128 << 20);
+    run_ok(
+        Command::new("systemd-repart")
+            .args(["--empty=allow", "--dry-run=no", "--seed", SEED])
+            .arg(format!("--definitions={}", src_defs.display()))
+            .arg(&src),
+    );
+    let j = sfdisk_json(&src);
+    let uuid = |n: usize| j["partitiontable"]["partitions"][n]["uuid"].as_str().unwrap().replace('-', "").to_lowercase();
+    let root_hash = format!("{}{}", uuid(0), uuid(1));
+
+    let defs = write_defs(
+        &dir.path().join("defs"),
+        &[
+            ("10-usr.conf", "[Partition]\nType=usr\nCopyBlocks=auto\n"),
+            ("20-usr-verity.conf", "[Partition]\nType=usr-verity\nCopyBlocks=auto\n"),
+        ],
+    );
+    let target = dir.path().join("target.img");
+    let out = run_ok(&mut install(&defs, &src, &target, &["--yes", "--target-size", "256M", "--verify=readback"]));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let verity: Vec<serde_json::Value> =
+        text.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()).filter(|e| e["method"] == "verity").collect();
+    assert_eq!(verity.len(), 1, "{text}");
+    assert_eq!(verity[0]["digest"], format!("dm-verity root hash {root_hash} matches the partition UUIDs"));
+
+    // flip one bit in the first non-zero data block of /usr
+    let (o, s) = part_range(&j, 1);
+    let f = std::fs::File::options().read(true).write(true).open(&src).unwrap();
+    use std::os::unix::fs::FileExt;
+    let mut block = vec![0u8; 4096];
+    let at = (0..s / 4096)
+        .map(|b| o + b * 4096)
+        .find(|&off| {
+            f.read_exact_at(&mut block, off).unwrap();
+            block.iter().any(|&x| x != 0)
+        })
+        .unwrap();
+    f.write_all_at(&[block[7] ^ 1], at + 7).unwrap();
+    drop(f);
+    let bad = dir.path().join("bad.img");
+    let out = install(&defs, &src, &bad, &["--yes", "--target-size", "256M"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(stderr_of(&out).contains("does not match its dm-verity hash tree"), "{}", stderr_of(&out));
+    assert!(table_of(&bad).is_none(), "a table was written for a corrupt source");
+}

@@ -61,6 +61,7 @@ pub fn hex(b: &[u8]) -> String {
 /// Hashes blocks in order: `H(salt || block)` per block, then SHA-256 over those.
 pub struct BlockHasher {
     salt: Vec<u8>,
+    block: usize,
     zero_hash: [u8; 32],
     outer: Sha256,
     keep: Option<Vec<[u8; 32]>>,
@@ -68,9 +69,12 @@ pub struct BlockHasher {
 }
 
 impl BlockHasher {
-    pub fn new(salt: &[u8], keep: bool) -> Self {
-        let zero_hash = Self::hash_one(salt, &[0u8; BLOCK]);
-        BlockHasher { salt: salt.to_vec(), zero_hash, outer: Sha256::new(), keep: keep.then(Vec::new), len: 0 }
+    /// `block` is the hashing unit: 4096, or the data block size of a dm-verity tree (a power
+    /// of two from 512 to 4096).
+    pub fn new(salt: &[u8], keep: bool, block: usize) -> Self {
+        assert!(block.is_power_of_two() && (512..=BLOCK).contains(&block), "block size {block}");
+        let zero_hash = Self::hash_one(salt, &vec![0u8; block]);
+        BlockHasher { salt: salt.to_vec(), block, zero_hash, outer: Sha256::new(), keep: keep.then(Vec::new), len: 0 }
     }
 
     fn hash_one(salt: &[u8], block: &[u8]) -> [u8; 32] {
@@ -91,13 +95,13 @@ impl BlockHasher {
 
     /// Data whose length is a multiple of 512; a final partial block is padded with zeroes.
     pub fn data(&mut self, buf: &[u8]) {
-        for block in buf.chunks(BLOCK) {
+        for block in buf.chunks(self.block) {
             let h = if is_zero(block) {
                 self.zero_hash
-            } else if block.len() == BLOCK {
+            } else if block.len() == self.block {
                 Self::hash_one(&self.salt, block)
             } else {
-                let mut padded = [0u8; BLOCK];
+                let mut padded = vec![0u8; self.block];
                 padded[..block.len()].copy_from_slice(block);
                 Self::hash_one(&self.salt, &padded)
             };
@@ -108,7 +112,7 @@ impl BlockHasher {
 
     /// `len` bytes of zeroes (a hole), block-aligned except possibly at the very end.
     pub fn zeros(&mut self, len: u64) {
-        let blocks = len.div_ceil(BLOCK as u64);
+        let blocks = len.div_ceil(self.block as u64);
         for _ in 0..blocks {
             let z = self.zero_hash;
             self.push(z);
@@ -228,6 +232,14 @@ pub struct At<'a> {
 pub struct Hashing<'a> {
     pub salt: &'a [u8],
     pub keep: bool,
+    /// The hashing unit in bytes; 0 means 4096.
+    pub block: usize,
+}
+
+impl Hashing<'_> {
+    fn unit(&self) -> usize {
+        if self.block == 0 { BLOCK } else { self.block }
+    }
 }
 
 /// Copies `len` bytes from `from` to `to`. `progress` gets the bytes done so far (holes count
@@ -241,7 +253,7 @@ pub fn copy_range(
     progress: &mut dyn FnMut(u64),
 ) -> Result<RangeDigest, CopyError> {
     let (src, src_offset, dst, dst_offset) = (from.file, from.offset, to.file, to.offset);
-    let (salt, keep_hashes) = (hashing.salt, hashing.keep);
+    let (salt, keep_hashes, unit) = (hashing.salt, hashing.keep, hashing.unit());
     check_source_size(src, src_offset, len)?;
     let (free_tx, free_rx) = sync_channel::<Vec<u8>>(BUFFERS);
     for _ in 0..BUFFERS {
@@ -252,7 +264,7 @@ pub fn copy_range(
     std::thread::scope(|scope| {
         scope.spawn(move || read_range(src, src_offset, len, cancel, &free_rx, &read_tx));
         let hasher = scope.spawn(move || {
-            let mut h = BlockHasher::new(salt, keep_hashes);
+            let mut h = BlockHasher::new(salt, keep_hashes, unit);
             for msg in read_rx {
                 match &msg {
                     Msg::Data { buf, len, .. } => h.data(&buf[..*len]),
@@ -327,14 +339,13 @@ fn write_nonzero(dst: &File, offset: u64, buf: &[u8]) -> Result<u64, CopyError> 
 
 /// Reads a range back and digests it the same way [`copy_range`] does.
 pub fn digest_range(
-    f: &File,
-    offset: u64,
+    from: At,
     len: u64,
-    salt: &[u8],
-    keep_hashes: bool,
+    hashing: Hashing,
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(u64),
 ) -> Result<RangeDigest, CopyError> {
+    let (f, offset) = (from.file, from.offset);
     check_source_size(f, offset, len)?;
     let (free_tx, free_rx) = sync_channel::<Vec<u8>>(BUFFERS);
     for _ in 0..BUFFERS {
@@ -343,7 +354,7 @@ pub fn digest_range(
     let (read_tx, read_rx) = sync_channel::<Msg>(BUFFERS);
     std::thread::scope(|scope| {
         scope.spawn(move || read_range(f, offset, len, cancel, &free_rx, &read_tx));
-        let mut h = BlockHasher::new(salt, keep_hashes);
+        let mut h = BlockHasher::new(hashing.salt, hashing.keep, hashing.unit());
         let mut done = 0u64;
         let mut read = 0u64;
         for msg in read_rx.iter() {
@@ -383,9 +394,9 @@ mod tests {
 
     #[test]
     fn holes_and_zero_data_digest_alike() {
-        let mut a = BlockHasher::new(&[], false);
+        let mut a = BlockHasher::new(&[], false, BLOCK);
         a.data(&[0u8; 3 * BLOCK]);
-        let mut b = BlockHasher::new(&[], false);
+        let mut b = BlockHasher::new(&[], false, BLOCK);
         b.zeros(3 * BLOCK as u64);
         assert_eq!(a.finish().0, b.finish().0);
     }
@@ -409,7 +420,7 @@ mod tests {
             .unwrap();
         assert_eq!(last, 64 << 20);
         assert!(d.bytes_written <= 3 * 4096 + 4096, "{}", d.bytes_written);
-        let back = digest_range(&dst, 1 << 20, 64 << 20, &[], false, &cancel, &mut |_| {}).unwrap();
+        let back = digest_range(At { file: &dst, offset: 1 << 20 }, 64 << 20, Hashing::default(), &cancel, &mut |_| {}).unwrap();
         assert_eq!(back.digest, d.digest);
         let mut buf = vec![0u8; 10000];
         dst.read_exact_at(&mut buf, 2 << 20).unwrap();

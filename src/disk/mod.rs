@@ -7,6 +7,7 @@ pub mod copy;
 pub mod mountinfo;
 pub mod sysfs;
 pub mod table;
+pub mod verity;
 
 use std::fs::File;
 use std::io;

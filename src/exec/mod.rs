@@ -69,6 +69,8 @@ pub enum ExecError {
     Format { number: u32, label: String, source: task::TaskError },
     #[error("partition {number} ({label}): read back {got}, expected {expected}: the target does not hold what was written")]
     Mismatch { number: u32, label: String, expected: String, got: String },
+    #[error("partition {number} ({label}): {source}")]
+    Verity { number: u32, label: String, source: disk::verity::VerityError },
     #[error("interrupted {during}; {state}")]
     Interrupted { during: String, state: String },
 }
@@ -164,6 +166,7 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
     }
 
     let mut reports = Vec::new();
+    let mut salts: Vec<(u32, Vec<u8>, usize)> = Vec::new();
     let mut base = 0u64;
     for p in &creates {
         check_cancel("before writing partition", &done_desc)?;
@@ -178,14 +181,39 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
         disk::zero_range(&target, p.offset, p.size).map_err(ExecError::io(format!("clearing partition {} ({label})", p.number)))?;
         let mut report = PartitionReport { number: p.number, label: label.clone(), digest: None, verified: vec![], bytes_written: 0 };
         match &p.content {
-            Content::CopyBlocks { path, offset, size, .. } => {
+            Content::CopyBlocks { path, offset, size, verity, .. } => {
                 let src = File::open(path).map_err(|source| ExecError::Open { path: path.clone(), source })?;
                 let total = *size;
+                let sb = match verity {
+                    Some(v) => match disk::verity::read_superblock(&src, v.hash_offset) {
+                        Ok(Some(sb)) if sb.supported().is_ok() => Some(sb),
+                        Ok(Some(sb)) => {
+                            let why = sb.supported().err().map(|e| e.to_string()).unwrap_or_default();
+                            (st.emit)(&Event::Warning {
+                                message: format!("partition {} ({label}): not checked against dm-verity: {why}", p.number),
+                            });
+                            None
+                        }
+                        Ok(None) | Err(_) => {
+                            (st.emit)(&Event::Warning {
+                                message: format!(
+                                    "partition {} ({label}): the source's verity partition has no readable superblock",
+                                    p.number
+                                ),
+                            });
+                            None
+                        }
+                    },
+                    None => None,
+                };
+                let salt = sb.as_ref().map(|s| s.salt.clone()).unwrap_or_default();
+                let unit = sb.as_ref().map_or(0, |s| s.data_block_size as usize);
+                let hashing = copy::Hashing { salt: &salt, keep: sb.is_some(), block: unit };
                 let d = copy::copy_range(
                     copy::At { file: &src, offset: *offset },
                     *size,
                     copy::At { file: &target, offset: p.offset },
-                    copy::Hashing::default(),
+                    hashing,
                     opts.cancel,
                     &mut |n| st.progress(n, total, base, false),
                 )
@@ -202,6 +230,16 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
                 report.bytes_written = d.bytes_written;
                 report.verified.push("source hashed while copying".into());
                 (st.emit)(&Event::Verified { partition: p.number, label: label.clone(), method: "stream".into(), digest: d.hex() });
+                if let (Some(sb), Some(v), Some(leaves)) = (&sb, verity, &d.block_hashes) {
+                    let how = check_verity(&src, sb, v, leaves).map_err(|source| ExecError::Verity {
+                        number: p.number,
+                        label: label.clone(),
+                        source,
+                    })?;
+                    report.verified.push(how.clone());
+                    (st.emit)(&Event::Verified { partition: p.number, label: label.clone(), method: "verity".into(), digest: how });
+                }
+                salts.push((p.number, salt, unit));
             }
             Content::Format { fs, uuid, label: fs_label } => {
                 let written = format_into(&target, p, fs, uuid, fs_label, opts.cancel).map_err(|e| match e {
@@ -235,7 +273,10 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
         for (p, r) in creates.iter().zip(reports.iter_mut()) {
             let Content::CopyBlocks { size, .. } = p.content else { continue };
             let total = size;
-            let d = copy::digest_range(&target, p.offset, size, &[], false, opts.cancel, &mut |n| st.progress(n, total, base, false))
+            let (salt, unit) = salts.iter().find(|(n, _, _)| *n == p.number).map(|(_, s, u)| (s.as_slice(), *u)).unwrap_or((&[], 0));
+            let hashing = copy::Hashing { salt, keep: false, block: unit };
+            let at = copy::At { file: &target, offset: p.offset };
+            let d = copy::digest_range(at, size, hashing, opts.cancel, &mut |n| st.progress(n, total, base, false))
                 .map_err(|source| ExecError::Copy { number: p.number, label: p.label.clone(), source })?;
             base += size;
             let expected = r.digest.clone().unwrap_or_default();
@@ -251,6 +292,30 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
     let seconds = started.elapsed().as_secs_f64();
     (st.emit)(&Event::Finished { target: plan.target.display().to_string(), seconds });
     Ok(Report { target: plan.target.clone(), partitions: reports, seconds })
+}
+
+/// Checks the copied data's leaf hashes against the source's hash tree and the root hash against
+/// the signature partition, or else the partition UUIDs; says how it was verified.
+fn check_verity(
+    src: &File,
+    sb: &disk::verity::Superblock,
+    v: &crate::plan::VeritySource,
+    leaves: &[[u8; 32]],
+) -> Result<String, disk::verity::VerityError> {
+    use disk::verity::{VerityError, check_tree, root_hash_from_signature};
+    let root = copy::hex(&check_tree(sb, leaves, src, v.hash_offset)?);
+    if let Some((off, size)) = v.signature {
+        if let Some(want) = root_hash_from_signature(src, off, size)? {
+            if want != root {
+                return Err(VerityError::RootHash { got: root, want, from: "the verity signature partition".into() });
+            }
+            return Ok(format!("dm-verity root hash {root} matches the signature partition"));
+        }
+    }
+    if v.uuid_root_hash == root {
+        return Ok(format!("dm-verity root hash {root} matches the partition UUIDs"));
+    }
+    Ok(format!("dm-verity hash tree consistent, root hash {root} (not confirmed by a signature)"))
 }
 
 fn open_target(plan: &Plan) -> Result<File, ExecError> {

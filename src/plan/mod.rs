@@ -123,14 +123,26 @@ pub struct PlanRequest {
     pub empty: EmptyMode,
 }
 
+/// A source partition's dm-verity companions (same file as the data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VeritySource {
+    pub hash_offset: u64,
+    pub hash_size: u64,
+    /// The `*-verity-sig` partition (offset, size), which names the root hash.
+    pub signature: Option<(u64, u64)>,
+    /// The root hash systemd-repart encodes in the two partition UUIDs (data ‖ hash), in hex.
+    pub uuid_root_hash: String,
+}
+
 /// Where a partition's content comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum Content {
     /// Left as it is (existing partitions) or empty (new partitions without content).
     None,
-    /// Copy `size` bytes from `path` at `offset` (CopyBlocks=).
-    CopyBlocks { path: PathBuf, offset: u64, size: u64, what: String },
+    /// Copy `size` bytes from `path` at `offset` (CopyBlocks=); `verity` is the source's
+    /// dm-verity partition for this data, when it has one, to check the copy against.
+    CopyBlocks { path: PathBuf, offset: u64, size: u64, what: String, verity: Option<VeritySource> },
     /// Make a file system with `mkfs.FS`.
     Format { fs: String, uuid: Uuid, label: String },
 }
@@ -390,7 +402,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, PlanError> {
     }
 
     // Resolve CopyBlocks sources.
-    let mut copy: Vec<Option<(PathBuf, u64, u64, String)>> = vec![None; defs.len()];
+    let mut copy: Vec<Option<(PathBuf, u64, u64, String, Option<VeritySource>)>> = vec![None; defs.len()];
     let mut used_source: Vec<u32> = Vec::new();
     for (i, def) in defs.iter().enumerate() {
         if bound[i].is_some() {
@@ -406,7 +418,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, PlanError> {
                 if size == 0 || size % 512 != 0 {
                     return Err(PlanError::CopySizeInvalid { definition: def.file.clone(), path: path.clone(), size });
                 }
-                copy[i] = Some((path.clone(), 0, size, path.display().to_string()));
+                copy[i] = Some((path.clone(), 0, size, path.display().to_string(), None));
             }
             Some(CopyBlocks::Auto) => {
                 let src = req.source.as_ref().ok_or_else(|| PlanError::NoSource { definition: def.file.clone() })?;
@@ -446,10 +458,11 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, PlanError> {
                 };
                 used_source.push(chosen.number);
                 let what = format!("{} partition {} \"{}\"", src.path.display(), chosen.number, chosen.label);
-                copy[i] = Some((src.path.clone(), chosen.offset(ssec), chosen.size(ssec), what));
+                let verity = verity_of(src, chosen);
+                copy[i] = Some((src.path.clone(), chosen.offset(ssec), chosen.size(ssec), what, verity));
             }
         }
-        if let (Some((_, _, size, _)), Some(max)) = (&copy[i], def.size_max)
+        if let (Some((_, _, size, _, _)), Some(max)) = (&copy[i], def.size_max)
             && *size > max
         {
             return Err(PlanError::CopyTooLarge { definition: def.file.clone(), max, size: *size });
@@ -466,7 +479,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, PlanError> {
             if def.encrypt != EncryptMode::Off {
                 content_min += round_up(LUKS2_METADATA_SIZE);
             }
-            if let Some((_, _, size, _)) = &copy[i] {
+            if let Some((_, _, size, _, _)) = &copy[i] {
                 content_min += round_up(*size);
             } else if def.format.is_some() || def.encrypt != EncryptMode::Off {
                 content_min += def.format.as_deref().and_then(minimal_fs_size).map_or(grain, round_up);
@@ -560,8 +573,8 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, PlanError> {
         };
         let content = match (action, is_def) {
             (Action::Create, true) => match (&copy[i], &defs[i].format) {
-                (Some((path, offset, size, what)), _) => {
-                    Content::CopyBlocks { path: path.clone(), offset: *offset, size: *size, what: what.clone() }
+                (Some((path, offset, size, what, verity)), _) => {
+                    Content::CopyBlocks { path: path.clone(), offset: *offset, size: *size, what: what.clone(), verity: verity.clone() }
                 }
                 (None, Some(fs)) => Content::Format { fs: fs.clone(), uuid: derive::fs_uuid(uuids[i]), label: labels[i].clone() },
                 (None, None) => Content::None,
@@ -611,6 +624,38 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, PlanError> {
         destroys,
         seed: req.seed,
         source: req.source.as_ref().map(|s| s.path.clone()),
+    })
+}
+
+/// The source's dm-verity hash (and signature) partition for a root or /usr data partition: of
+/// the matching verity type and architecture, with the same label, or the only one there is.
+fn verity_of(src: &SourceFacts, data: &ExistingPartition) -> Option<VeritySource> {
+    use crate::profile::types::Designator as D;
+    let t = types::from_uuid(data.type_uuid);
+    let (hash_kind, sig_kind) = match t.designator {
+        D::Usr => (D::UsrVerity, D::UsrVeritySig),
+        D::Root => (D::RootVerity, D::RootVeritySig),
+        _ => return None,
+    };
+    let pick = |kind: D| -> Option<&ExistingPartition> {
+        let cands: Vec<&ExistingPartition> = src
+            .partitions
+            .iter()
+            .filter(|p| {
+                let pt = types::from_uuid(p.type_uuid);
+                pt.designator == kind && pt.arch == t.arch
+            })
+            .collect();
+        cands.iter().find(|p| p.label == data.label).copied().or(if cands.len() == 1 { Some(cands[0]) } else { None })
+    };
+    let s = u64::from(src.sector_size);
+    let hash = pick(hash_kind)?;
+    let hex = |u: &Uuid| u.as_bytes().iter().map(|b| format!("{b:02x}")).collect::<String>();
+    Some(VeritySource {
+        hash_offset: hash.offset(s),
+        hash_size: hash.size(s),
+        signature: pick(sig_kind).map(|p| (p.offset(s), p.size(s))),
+        uuid_root_hash: format!("{}{}", hex(&data.uuid), hex(&hash.uuid)),
     })
 }
 

@@ -304,13 +304,13 @@ fn check_verity(
 ) -> Result<String, disk::verity::VerityError> {
     use disk::verity::{VerityError, check_tree, root_hash_from_signature};
     let root = copy::hex(&check_tree(sb, leaves, src, v.hash_offset)?);
-    if let Some((off, size)) = v.signature {
-        if let Some(want) = root_hash_from_signature(src, off, size)? {
-            if want != root {
-                return Err(VerityError::RootHash { got: root, want, from: "the verity signature partition".into() });
-            }
-            return Ok(format!("dm-verity root hash {root} matches the signature partition"));
+    if let Some((off, size)) = v.signature
+        && let Some(want) = root_hash_from_signature(src, off, size)?
+    {
+        if want != root {
+            return Err(VerityError::RootHash { got: root, want, from: "the verity signature partition".into() });
         }
+        return Ok(format!("dm-verity root hash {root} matches the signature partition"));
     }
     if v.uuid_root_hash == root {
         return Ok(format!("dm-verity root hash {root} matches the partition UUIDs"));

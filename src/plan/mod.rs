@@ -330,6 +330,9 @@ fn type_desc(t: &PartType) -> String {
     t.name().unwrap_or_else(|| t.uuid.to_string())
 }
 
+/// Where a CopyBlocks= partition's bytes come from: path, offset, size, description, verity.
+type CopyInfo = (PathBuf, u64, u64, String, Option<VeritySource>);
+
 /// Turns a request into a plan.
 pub fn plan(req: &PlanRequest) -> Result<Plan, PlanError> {
     let t = &req.target;
@@ -402,7 +405,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, PlanError> {
     }
 
     // Resolve CopyBlocks sources.
-    let mut copy: Vec<Option<(PathBuf, u64, u64, String, Option<VeritySource>)>> = vec![None; defs.len()];
+    let mut copy: Vec<Option<CopyInfo>> = vec![None; defs.len()];
     let mut used_source: Vec<u32> = Vec::new();
     for (i, def) in defs.iter().enumerate() {
         if bound[i].is_some() {

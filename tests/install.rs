@@ -390,3 +390,34 @@ fn a_verity_source_is_checked_and_a_corrupt_one_is_caught() {
     assert!(stderr_of(&out).contains("does not match its dm-verity hash tree"), "{}", stderr_of(&out));
     assert!(table_of(&bad).is_none(), "a table was written for a corrupt source");
 }
+
+/// Runs `imprint` under a pseudo-terminal (util-linux `script`), typing `answer` at its prompt.
+fn on_a_terminal(args: &str, answer: &str) -> (bool, String) {
+    let cmd = format!("{} {args}", env!("CARGO_BIN_EXE_imprint"));
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("printf '%s\\n' '{answer}' | script -qec \"{cmd}\" /dev/null"))
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn erasing_a_disk_needs_its_name_typed_at_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = demo_source(dir.path());
+    let defs = install_defs(dir.path(), false);
+    let used = dir.path().join("used.img");
+    sparse_file(&used, 1 << 30);
+    run_ok(&mut install(&defs, &src, &used, &["--yes"]));
+    let before = file_hash(&used);
+    let args = format!("install --progress=json --empty=force --definitions {} --source {} --target {}", defs.display(), src.display(), used.display());
+    let (ok, text) = on_a_terminal(&args, "nope");
+    assert!(!ok, "{text}");
+    assert!(text.contains("Everything on this disk will be lost") && text.contains("image file") && text.contains("1.0G"), "{text}");
+    assert!(text.contains("not confirmed; nothing was written"), "{text}");
+    assert_eq!(file_hash(&used), before);
+    let (ok, text) = on_a_terminal(&args, "used.img");
+    assert!(ok, "{text}");
+    assert_ne!(file_hash(&used), before, "confirmed, but nothing was written");
+}

@@ -394,11 +394,7 @@ fn a_verity_source_is_checked_and_a_corrupt_one_is_caught() {
 /// Runs `imprint` under a pseudo-terminal (util-linux `script`), typing `answer` at its prompt.
 fn on_a_terminal(args: &str, answer: &str) -> (bool, String) {
     let cmd = format!("{} {args}", env!("CARGO_BIN_EXE_imprint"));
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(format!("printf '%s\\n' '{answer}' | script -qec \"{cmd}\" /dev/null"))
-        .output()
-        .unwrap();
+    let out = Command::new("sh").arg("-c").arg(format!("printf '%s\\n' '{answer}' | script -qec \"{cmd}\" /dev/null")).output().unwrap();
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
@@ -411,7 +407,12 @@ fn erasing_a_disk_needs_its_name_typed_at_a_terminal() {
     sparse_file(&used, 1 << 30);
     run_ok(&mut install(&defs, &src, &used, &["--yes"]));
     let before = file_hash(&used);
-    let args = format!("install --progress=json --empty=force --definitions {} --source {} --target {}", defs.display(), src.display(), used.display());
+    let args = format!(
+        "install --progress=json --empty=force --definitions {} --source {} --target {}",
+        defs.display(),
+        src.display(),
+        used.display()
+    );
     let (ok, text) = on_a_terminal(&args, "nope");
     assert!(!ok, "{text}");
     assert!(text.contains("Everything on this disk will be lost") && text.contains("image file") && text.contains("1.0G"), "{text}");

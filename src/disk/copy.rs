@@ -77,7 +77,8 @@ impl BlockHasher {
         BlockHasher { salt: salt.to_vec(), block, zero_hash, outer: Sha256::new(), keep: keep.then(Vec::new), len: 0 }
     }
 
-    fn hash_one(salt: &[u8], block: &[u8]) -> [u8; 32] {
+    /// `H(salt || block)`: a dm-verity hash.
+    pub fn hash_one(salt: &[u8], block: &[u8]) -> [u8; 32] {
         let mut h = Sha256::new();
         h.update(salt);
         h.update(block);
@@ -211,6 +212,15 @@ fn read_range(src: &File, offset: u64, len: u64, cancel: &AtomicBool, free: &Rec
     }
 }
 
+/// A pool of reused read buffers: take with `recv`, give back with `send`.
+fn buffer_pool() -> (SyncSender<Vec<u8>>, Receiver<Vec<u8>>) {
+    let (tx, rx) = sync_channel::<Vec<u8>>(BUFFERS);
+    for _ in 0..BUFFERS {
+        tx.send(vec![0u8; CHUNK]).expect("pool has room");
+    }
+    (tx, rx)
+}
+
 /// Checks that `src` holds `[offset, offset+len)`.
 fn check_source_size(src: &File, offset: u64, len: u64) -> Result<(), CopyError> {
     let have = super::device_size(src).map_err(|e| CopyError::Read { offset, source: e })?;
@@ -255,10 +265,7 @@ pub fn copy_range(
     let (src, src_offset, dst, dst_offset) = (from.file, from.offset, to.file, to.offset);
     let (salt, keep_hashes, unit) = (hashing.salt, hashing.keep, hashing.unit());
     check_source_size(src, src_offset, len)?;
-    let (free_tx, free_rx) = sync_channel::<Vec<u8>>(BUFFERS);
-    for _ in 0..BUFFERS {
-        free_tx.send(vec![0u8; CHUNK]).expect("pool has room");
-    }
+    let (free_tx, free_rx) = buffer_pool();
     let (read_tx, read_rx) = sync_channel::<Msg>(BUFFERS);
     let (hash_tx, hash_rx) = sync_channel::<Msg>(BUFFERS);
     std::thread::scope(|scope| {
@@ -347,10 +354,7 @@ pub fn digest_range(
 ) -> Result<RangeDigest, CopyError> {
     let (f, offset) = (from.file, from.offset);
     check_source_size(f, offset, len)?;
-    let (free_tx, free_rx) = sync_channel::<Vec<u8>>(BUFFERS);
-    for _ in 0..BUFFERS {
-        free_tx.send(vec![0u8; CHUNK]).expect("pool has room");
-    }
+    let (free_tx, free_rx) = buffer_pool();
     let (read_tx, read_rx) = sync_channel::<Msg>(BUFFERS);
     std::thread::scope(|scope| {
         scope.spawn(move || read_range(f, offset, len, cancel, &free_rx, &read_tx));

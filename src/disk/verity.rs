@@ -10,8 +10,6 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 
-use sha2::{Digest, Sha256};
-
 /// The dm-verity superblock (`struct verity_sb`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Superblock {
@@ -82,12 +80,7 @@ impl Superblock {
 }
 
 fn salted(salt: &[u8], block: &[u8]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(salt);
-    h.update(block);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(&h.finalize());
-    out
+    super::copy::BlockHasher::hash_one(salt, block)
 }
 
 /// Compares the tree that `leaves` (salted leaf hashes of the data) give with the one stored in

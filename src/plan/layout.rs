@@ -326,54 +326,33 @@ impl Layout {
             if !Self::in_area(&self.parts[pi], ai) {
                 continue;
             }
-            let mut try_again = false;
-            if !self.parts[pi].new_size_set {
+            // the partition itself, then its padding, each charged once
+            for padding in [false, true] {
                 let p = &self.parts[pi];
-                let share = Self::scale_by_weight(*span, p.weight, *weight_sum);
-                let rsz = self.min_size(p);
-                let xsz = self.max_size(p);
-                let mut charge = None;
-                if phase == 0 && rsz > share {
-                    charge = Some(rsz);
-                    try_again = true;
-                } else if phase == 1 && xsz < share {
-                    charge = Some(xsz);
-                    try_again = true;
-                } else if phase == 2 {
-                    charge = Some(round_down(share, self.grain).clamp(rsz, xsz.max(rsz)));
+                let (set, weight, rsz, xsz) = if padding {
+                    (p.new_padding_set, p.padding_weight, Self::min_padding(p), Self::max_padding(p))
+                } else {
+                    (p.new_size_set, p.weight, self.min_size(p), self.max_size(p))
+                };
+                if set {
+                    continue;
                 }
+                let share = Self::scale_by_weight(*span, weight, *weight_sum);
+                let (charge, try_again) = match phase {
+                    0 if rsz > share => (Some(rsz), true),
+                    1 if xsz < share => (Some(xsz), true),
+                    2 => (Some(round_down(share, self.grain).clamp(rsz, xsz.max(rsz))), false),
+                    _ => (None, false),
+                };
                 if let Some(sz) = charge {
-                    let w = self.parts[pi].weight;
-                    self.parts[pi].new_size = sz;
-                    self.parts[pi].new_size_set = true;
+                    let p = &mut self.parts[pi];
+                    if padding {
+                        (p.new_padding, p.new_padding_set) = (sz, true);
+                    } else {
+                        (p.new_size, p.new_size_set) = (sz, true);
+                    }
                     *span = self.charge_size(*span, sz);
-                    *weight_sum -= w;
-                }
-                if try_again {
-                    return false;
-                }
-            }
-            if !self.parts[pi].new_padding_set {
-                let p = &self.parts[pi];
-                let share = Self::scale_by_weight(*span, p.padding_weight, *weight_sum);
-                let rsz = Self::min_padding(p);
-                let xsz = Self::max_padding(p);
-                let mut charge = None;
-                if phase == 0 && rsz > share {
-                    charge = Some(rsz);
-                    try_again = true;
-                } else if phase == 1 && xsz < share {
-                    charge = Some(xsz);
-                    try_again = true;
-                } else if phase == 2 {
-                    charge = Some(round_down(share, self.grain).clamp(rsz, xsz.max(rsz)));
-                }
-                if let Some(sz) = charge {
-                    let w = self.parts[pi].padding_weight;
-                    self.parts[pi].new_padding = sz;
-                    self.parts[pi].new_padding_set = true;
-                    *span = self.charge_size(*span, sz);
-                    *weight_sum -= w;
+                    *weight_sum -= weight;
                 }
                 if try_again {
                     return false;

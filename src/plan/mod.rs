@@ -348,12 +348,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, PlanError> {
         (_, EmptyMode::Create) => return Err(PlanError::Exists { target: t.path.clone() }),
         (TargetContent::Blank, _) => (None, TableAction::Create, vec![]),
         (TargetContent::Gpt(g), EmptyMode::Allow) => (Some(g.clone()), TableAction::Extend, vec![]),
-        // A table with the disk GUID this seed gives is this plan's own, from an earlier (maybe
-        // interrupted) run of the same command: it is laid out again, but what it holds is
-        // still listed as lost, so only --yes or a typed confirmation goes ahead.
-        (TargetContent::Gpt(g), _)
-            if (g.disk_guid == derive::disk_uuid(req.seed) && req.empty != EmptyMode::Require) || req.empty == EmptyMode::Force =>
-        {
+        (TargetContent::Gpt(g), EmptyMode::Force) => {
             let d = g
                 .partitions
                 .iter()
@@ -363,6 +358,17 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, PlanError> {
                 })
                 .collect::<Vec<_>>();
             let d = if d.is_empty() { vec!["an empty GPT partition table".to_string()] } else { d };
+            (None, TableAction::Create, d)
+        }
+        (TargetContent::Gpt(g), EmptyMode::Refuse) if is_own_table(req, g) => {
+            // The very table this request lays out, from an earlier (perhaps interrupted) run of
+            // the same command: laid out again. What it holds still counts as lost, so only --yes
+            // or a typed confirmation goes ahead.
+            let d = g
+                .partitions
+                .iter()
+                .map(|p| format!("partition {} \"{}\" (written by an earlier run of this install)", p.number, p.label))
+                .collect();
             (None, TableAction::Create, d)
         }
         (TargetContent::Gpt(g), _) => {
@@ -660,6 +666,25 @@ fn verity_of(src: &SourceFacts, data: &ExistingPartition) -> Option<VeritySource
         signature: pick(sig_kind).map(|p| (p.offset(s), p.size(s))),
         uuid_root_hash: format!("{}{}", hex(&data.uuid), hex(&hash.uuid)),
     })
+}
+
+/// Whether `g` is exactly the table `req` would write on a blank target.
+fn is_own_table(req: &PlanRequest, g: &ExistingTable) -> bool {
+    let mut blank = req.clone();
+    blank.target.content = TargetContent::Blank;
+    let Ok(plan) = plan(&blank) else { return false };
+    let s = u64::from(req.target.sector_size);
+    plan.disk_guid == g.disk_guid
+        && plan.partitions.len() == g.partitions.len()
+        && plan.partitions.iter().zip(&g.partitions).all(|(a, b)| {
+            a.number == b.number
+                && a.type_uuid == b.type_uuid
+                && a.uuid == b.uuid
+                && a.label == b.label
+                && a.flags == b.flags
+                && a.first_lba(s) == b.first_lba
+                && a.last_lba(s) == b.last_lba
+        })
 }
 
 fn current_of(p: &ExistingPartition, table: &Option<ExistingTable>, sector: u64, grain: u64) -> layout::Current {

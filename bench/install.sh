@@ -11,7 +11,9 @@
 #   cp       cp --sparse=always SOURCE TARGET
 # Each contender's time runs from its start until `sync TARGET` (an fsync of the target file)
 # has returned, the same for all three, so data still in the page cache is not counted as done.
-# The source image is read from the page cache after the first round (it is not dropped).
+# (Not `sync -f`: a whole-file-system sync would also charge other programs' dirty data to
+# whichever contender runs.) The source is read from the page cache: it is read once, and one
+# untimed round of each contender is run, before the timed rounds; nothing is dropped between.
 #
 # Prints the median seconds of each, the ratios and PASS/MISS against the goals
 # (imprint >= 3x faster than repart; imprint <= 1.25x the time of cp). Exits 0 on MISS: this is
@@ -23,10 +25,17 @@
 #   BENCH_DIR      work folder, reused between runs (default: /var/tmp/imprint-bench); must not
 #                  be on tmpfs
 #   BENCH_ROUNDS   rounds (default: 5)
+#   BENCH_WARMUP   0: skip the untimed warm-up round (default: 1, one round of each first)
+#   BENCH_PAUSE    seconds to wait, untimed, before each contender (default: 0). In a VM with
+#                  free page reporting (virtio-balloon), a pause of 2 s or more lets the guest
+#                  give the memory of the removed targets back to the host, and every contender
+#                  then pays to fault it in again: all get 2-4x slower (see docs/PERFORMANCE.md).
 #   BENCH_KEEP     1: keep the target images after the run (default: remove them)
-# Needs root (loop devices), systemd-repart, sfdisk, losetup, mkfs.ext4, mkfs.vfat, python3.
+# Needs bash 5, root (loop devices), systemd-repart, sfdisk, losetup, mkfs.ext4, mkfs.vfat and
+# python3; GNU time (/usr/bin/time, package "time") for the CPU and bytes-written columns.
 
 set -euo pipefail
+export LC_ALL=C # $EPOCHREALTIME and awk must agree on the decimal point
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
@@ -34,6 +43,8 @@ IMPRINT=${IMPRINT:-$repo/target/release/imprint}
 WORK=${BENCH_DIR:-/var/tmp/imprint-bench}
 ROUNDS=${BENCH_ROUNDS:-5}
 KEEP=${BENCH_KEEP:-0}
+WARMUP=${BENCH_WARMUP:-1}
+PAUSE=${BENCH_PAUSE:-0}
 
 ESP_SIZE=$((128 << 20))
 USR_SIZE=$((1536 << 20))
@@ -47,14 +58,15 @@ say() { echo "bench: $*" >&2; }
 
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be a positive number, not '$ROUNDS'"
 [[ $(id -u) == 0 ]] || die "needs root (loop devices for systemd-repart)"
-for tool in systemd-repart sfdisk losetup mkfs.ext4 mkfs.vfat python3 sha256sum dd jq; do
+[[ -n ${EPOCHREALTIME:-} ]] || die "needs bash 5 (\$EPOCHREALTIME)"
+for tool in systemd-repart sfdisk losetup findmnt mkfs.ext4 mkfs.vfat python3 sha256sum dd cmp; do
     command -v "$tool" >/dev/null || die "$tool is missing"
 done
 [[ -x $IMPRINT ]] || die "no imprint binary at $IMPRINT (run cargo build --release, or set IMPRINT)"
 
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
-fstype=$(findmnt -n -o FSTYPE -T "$WORK" || true)
+fstype=$(stat -f -c %T "$WORK")
 case $fstype in
     tmpfs | ramfs) die "$WORK is on $fstype: the benchmark must write to a disk; set BENCH_DIR" ;;
 esac
@@ -142,17 +154,17 @@ if ((SRC_ALLOC * 2 > SRC_SIZE)); then
     die "the source image is not sparse ($SRC_ALLOC of $SRC_SIZE bytes allocated)"
 fi
 
-# The source's partitions: number, start and size in bytes, type
-declare -a P_START P_SIZE P_TYPE
-sfdisk --json "$SRC" >"$SRC_DIR/table.json"
-SECTOR=$(jq -r '.partitiontable.sectorsize // 512' "$SRC_DIR/table.json")
-mapfile -t rows < <(jq -r '.partitiontable.partitions[] | "\(.start) \(.size) \(.type)"' "$SRC_DIR/table.json")
+# The source's partitions: start and size in bytes
+declare -a P_START P_SIZE
+sfdisk --dump "$SRC" >"$SRC_DIR/table.dump"
+SECTOR=$(awk '/^sector-size:/ { print $2 }' "$SRC_DIR/table.dump")
+SECTOR=${SECTOR:-512}
+mapfile -t rows < <(sed -n 's/.* start= *\([0-9]*\), size= *\([0-9]*\),.*/\1 \2/p' "$SRC_DIR/table.dump")
 ((${#rows[@]} == 2)) || die "the source image should have 2 partitions, it has ${#rows[@]}"
 for i in 0 1; do
-    read -r s n t <<<"${rows[$i]}"
+    read -r s n <<<"${rows[$i]}"
     P_START[i]=$((s * SECTOR))
     P_SIZE[i]=$((n * SECTOR))
-    P_TYPE[i]=$t
 done
 ((P_SIZE[0] == ESP_SIZE && P_SIZE[1] == USR_SIZE)) ||
     die "unexpected partition sizes in the source: ${P_SIZE[*]} (expected $ESP_SIZE $USR_SIZE)"
@@ -194,37 +206,66 @@ for i in 0 1; do
         "${names[i]}" "${LOOPS[i]}" "${P_SIZE[i]}" "${P_SIZE[i]}" >"$T_DIR/repart.d/$((i + 1))0-${names[i]}.conf"
 done
 
-# Runs one contender onto $T_DIR/NAME.img; sets SECS and BYTES_OUT.
+# GNU time, when there is one, for the CPU seconds and the bytes written (%O: file system outputs
+# in 512-byte units, the pages the process and its children dirtied)
+if [[ -x /usr/bin/time ]]; then
+    TIMED=(/usr/bin/time -f '%O %U %S' -o "$T_DIR/rusage")
+else
+    TIMED=()
+    say "no /usr/bin/time (package \"time\"): the CPU and written columns stay empty"
+fi
+
+# Runs one contender onto $T_DIR/NAME.img; sets SECS, BYTES_OUT and CPU (user + system seconds;
+# both empty without GNU time).
 run_one() {
     local name=$1 t=$T_DIR/$1.img log=$T_DIR/$1.log
     rm -f "$t"
     sync -f "$T_DIR" # the removal (and anything else pending) is not charged to the contender
+    if [[ $PAUSE != 0 ]]; then sleep "$PAUSE"; fi
     local t0 t1
     t0=$EPOCHREALTIME
     case $name in
         imprint)
-            /usr/bin/time -f %O -o "$T_DIR/$name.io" \
-                "$IMPRINT" install --definitions "$T_DIR/imprint.d" --source "$SRC" --target "$t" \
+            "${TIMED[@]}" "$IMPRINT" install --definitions "$T_DIR/imprint.d" --source "$SRC" --target "$t" \
                 --target-size "$SRC_SIZE" --yes --seed "$TARGET_SEED" --progress=json >"$log" 2>&1
             ;;
         repart)
-            /usr/bin/time -f %O -o "$T_DIR/$name.io" \
-                systemd-repart --empty=create --size="$SRC_SIZE" --dry-run=no \
+            "${TIMED[@]}" systemd-repart --empty=create --size="$SRC_SIZE" --dry-run=no \
                 --definitions="$T_DIR/repart.d" --seed="$TARGET_SEED" "$t" >"$log" 2>&1
             ;;
         cp)
-            /usr/bin/time -f %O -o "$T_DIR/$name.io" cp --sparse=always "$SRC" "$t" >"$log" 2>&1
+            "${TIMED[@]}" cp --sparse=always "$SRC" "$t" >"$log" 2>&1
             ;;
     esac || { cat "$log" >&2; die "$name failed"; }
     sync "$t"
     t1=$EPOCHREALTIME
-    # %O: file system outputs in 512-byte units (pages dirtied by the process and its children)
     SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }')
-    BYTES_OUT=$(($(tail -n1 "$T_DIR/$name.io") * 512))
+    BYTES_OUT='' CPU=''
+    if ((${#TIMED[@]})); then
+        local out user sys
+        read -r out user sys < <(tail -n1 "$T_DIR/rusage")
+        BYTES_OUT=$((out * 512))
+        CPU=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
+    fi
 }
 
 contenders=(imprint repart cp)
-declare -A TIMES WRITTEN
+declare -A TIMES WRITTEN CPUS
+
+# Warm up, untimed: read the source image and the loop devices (they have a page cache of their
+# own), so every round reads the source from memory for all three contenders; then one round of
+# each contender, since the first ~2 GB written after a while run slowly on some machines (a VM
+# whose host must first back the guest's page cache memory again; see BENCH_PAUSE).
+cat "$SRC" >/dev/null
+for l in "${LOOPS[@]}"; do cat "$l" >/dev/null; done
+if ((WARMUP > 0)); then
+    line="warm-up (not counted):"
+    for c in "${contenders[@]}"; do
+        run_one "$c"
+        line+=" $c ${SECS}s"
+    done
+    say "$line"
+fi
 say "$ROUNDS rounds; source $SRC ($((SRC_SIZE >> 20)) MiB, $((SRC_ALLOC >> 20)) MiB allocated); targets in $T_DIR"
 for ((r = 0; r < ROUNDS; r++)); do
     line="round $((r + 1)):"
@@ -233,20 +274,24 @@ for ((r = 0; r < ROUNDS; r++)); do
         run_one "$name"
         TIMES[$name]+="$SECS "
         WRITTEN[$name]=$BYTES_OUT
+        CPUS[$name]+="$CPU "
         line+=" $name ${SECS}s"
     done
     say "$line"
 done
 
 # ---------------------------------------------------------------------------------------------
-# Checks (not timed): imprint copied the partitions exactly, and laid them out as repart did
+# Checks (not timed): imprint and repart copied the partitions exactly (both tables are the
+# source's layout: same sizes, same offsets), and imprint laid them out as repart did
 
-for i in 0 1; do
-    got=$(range_sha "$T_DIR/imprint.img" "${P_START[i]}" "${P_SIZE[i]}")
-    [[ $got == "${SRC_SHA[i]}" ]] ||
-        die "imprint's partition $((i + 1)) does not hash-equal the source's ($got != ${SRC_SHA[i]})"
+for c in imprint repart; do
+    for i in 0 1; do
+        got=$(range_sha "$T_DIR/$c.img" "${P_START[i]}" "${P_SIZE[i]}")
+        [[ $got == "${SRC_SHA[i]}" ]] ||
+            die "$c's partition $((i + 1)) does not hash-equal the source's ($got != ${SRC_SHA[i]})"
+    done
 done
-norm() { sfdisk --json "$1" | jq -c 'del(.partitiontable.device) | .partitiontable.partitions |= map(del(.node))'; }
+norm() { sfdisk --dump "$1" | sed "s|$1|IMG|g"; }
 if [[ $(norm "$T_DIR/imprint.img") == "$(norm "$T_DIR/repart.img")" ]]; then
     layout="identical"
 else
@@ -257,29 +302,42 @@ cmp -s "$SRC" "$T_DIR/cp.img" || die "cp's copy differs from the source"
 # ---------------------------------------------------------------------------------------------
 # Report
 
-median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-declare -A MED ALLOC
+median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+minimum() { tr ' ' '\n' | sed '/^$/d' | sort -g | head -n1; }
+declare -A MED MIN ALLOC MEDCPU
 for c in "${contenders[@]}"; do
     MED[$c]=$(median <<<"${TIMES[$c]}")
+    MIN[$c]=$(minimum <<<"${TIMES[$c]}")
+    MEDCPU[$c]=$(median <<<"${CPUS[$c]:-}")
     ALLOC[$c]=$(($(stat -c '%b * %B' "$T_DIR/$c.img")))
 done
 
 echo
 echo "imprint install benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-echo "work dir $WORK ($fstype on $(findmnt -n -o SOURCE -T "$WORK"))"
+echo "work dir $WORK ($(findmnt -n -o FSTYPE,SOURCE -T "$WORK" | head -n1 | awk '{ print $1 " on " $2 }'))"
 printf 'source: %s MiB image, ESP %s MiB + /usr %s MiB, %s MiB allocated (the data)\n' \
     $((SRC_SIZE >> 20)) $((P_SIZE[0] >> 20)) $((P_SIZE[1] >> 20)) $((SRC_ALLOC >> 20))
 echo "times: median of $ROUNDS rounds, each from start until 'sync TARGET' returned; order rotated per round"
 echo
-printf '%-8s %9s %10s %13s %13s   %s\n' contender median "data MB/s" "written MB" "allocated MB" "all rounds (s)"
+printf '%-8s %9s %9s %10s %7s %11s %13s   %s\n' contender median best "data MB/s" "CPU s" "written MB" "allocated MB" "all rounds (s)"
 for c in "${contenders[@]}"; do
-    awk -v c="$c" -v m="${MED[$c]}" -v d="$SRC_ALLOC" -v w="${WRITTEN[$c]}" -v a="${ALLOC[$c]}" -v all="${TIMES[$c]}" \
-        'BEGIN { printf "%-8s %8.3fs %10.0f %13.0f %13.0f   %s\n", c, m, d / m / 1e6, w / 1e6, a / 1e6, all }'
+    awk -v c="$c" -v m="${MED[$c]}" -v b="${MIN[$c]}" -v d="$SRC_ALLOC" -v cpu="${MEDCPU[$c]}" -v w="${WRITTEN[$c]}" \
+        -v a="${ALLOC[$c]}" -v all="${TIMES[$c]}" \
+        'BEGIN {
+            cpu = cpu == "" ? "-" : sprintf("%.2f", cpu); w = w == "" ? "-" : sprintf("%.0f", w / 1e6)
+            printf "%-8s %8.3fs %8.3fs %10.0f %7s %11s %13.0f   %s\n", c, m, b, d / m / 1e6, cpu, w, a / 1e6, all
+        }'
 done
+echo "(data MB/s: the source's allocated bytes over the median; best: the fastest round;"
+echo " CPU: median user+system seconds of the process and its children;"
+echo " written: bytes the process wrote to files, from getrusage; allocated: the target's allocated bytes)"
 echo
-awk -v i="${MED[imprint]}" -v r="${MED[repart]}" -v c="${MED[cp]}" 'BEGIN {
+awk -v i="${MED[imprint]}" -v r="${MED[repart]}" -v c="${MED[cp]}" \
+    -v bi="${MIN[imprint]}" -v br="${MIN[repart]}" -v bc="${MIN[cp]}" 'BEGIN {
     rr = r / i; ic = i / c
-    printf "repart/imprint %.2fx  (goal >= 3.00x)   %s\n", rr, (rr >= 3 ? "PASS" : "MISS")
-    printf "imprint/cp     %.2fx  (goal <= 1.25x)   %s\n", ic, (ic <= 1.25 ? "PASS" : "MISS")
+    printf "repart/imprint %.2fx  (goal >= 3.00x)   %s   (best rounds: %.2fx)\n", rr, (rr >= 3 ? "PASS" : "MISS"), br / bi
+    printf "imprint/cp     %.2fx  (goal <= 1.25x)   %s   (best rounds: %.2fx)\n", ic, (ic <= 1.25 ? "PASS" : "MISS"), bi / bc
+    print "(PASS/MISS is judged on the medians)"
 }'
-echo "checks: imprint's partitions hash-equal the source's; imprint's table vs repart's: $layout; cp's copy equals the source"
+echo "checks: imprint's and repart's partitions hash-equal the source's; imprint's table vs repart's: $layout;"
+echo "        cp's copy equals the source"

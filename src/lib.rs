@@ -13,4 +13,5 @@ pub mod disk;
 pub mod exec;
 pub mod plan;
 pub mod profile;
+pub mod secret;
 pub mod task;

@@ -1,0 +1,100 @@
+//! The one type for secrets: passphrases, PINs, recovery keys, unsealed TPM secrets, volume keys.
+//!
+//! A [`Secret`] zeroizes its bytes when dropped and never shows them: `Debug` and `Display` print
+//! `[redacted]`, and it implements neither `Serialize` nor `Clone` (use [`Secret::duplicate`] where
+//! a second copy is really needed). Code that must hand the bytes to a library calls
+//! [`Secret::expose`]; grep for it to audit every place a secret leaves this type.
+
+use std::fmt;
+use std::path::Path;
+
+use zeroize::Zeroizing;
+
+pub struct Secret(Zeroizing<Vec<u8>>);
+
+impl Secret {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Secret(Zeroizing::new(bytes))
+    }
+
+    pub fn from_str(s: &str) -> Self {
+        Secret::new(s.as_bytes().to_vec())
+    }
+
+    /// `n` random bytes from the kernel.
+    pub fn random(n: usize) -> std::io::Result<Self> {
+        let mut v = Zeroizing::new(vec![0u8; n]);
+        getrandom::fill(&mut v).map_err(|e| std::io::Error::other(format!("getrandom: {e}")))?;
+        Ok(Secret(v))
+    }
+
+    /// Reads a secret from a file, dropping one trailing newline (as systemd does for
+    /// `--passphrase-file`-like options and credentials).
+    pub fn from_file(path: &Path) -> std::io::Result<Self> {
+        let mut v = Zeroizing::new(std::fs::read(path)?);
+        if v.last() == Some(&b'\n') {
+            v.pop();
+        }
+        Ok(Secret(v))
+    }
+
+    /// The bytes, for handing to a library. Never log or print them.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn duplicate(&self) -> Self {
+        Secret::new(self.0.to_vec())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl PartialEq for Secret {
+    /// Constant-time comparison.
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (self.expose(), other.expose());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::from_str("hunter2");
+        assert_eq!(format!("{s} {s:?} {:?}", Some(&s)), "[redacted] [redacted] Some([redacted])");
+        assert_eq!(s.expose(), b"hunter2");
+    }
+
+    #[test]
+    fn files_lose_one_trailing_newline_and_random_is_random() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("p"), "pass phrase\n\n").unwrap();
+        assert_eq!(Secret::from_file(&dir.path().join("p")).unwrap().expose(), b"pass phrase\n");
+        let (a, b) = (Secret::random(32).unwrap(), Secret::random(32).unwrap());
+        assert_eq!(a.len(), 32);
+        assert!(a != b);
+        assert!(a == a.duplicate());
+    }
+}

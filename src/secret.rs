@@ -17,7 +17,7 @@ impl Secret {
         Secret(Zeroizing::new(bytes))
     }
 
-    pub fn from_str(s: &str) -> Self {
+    pub fn from_text(s: &str) -> Self {
         Secret::new(s.as_bytes().to_vec())
     }
 
@@ -82,7 +82,7 @@ mod tests {
 
     #[test]
     fn secrets_never_print() {
-        let s = Secret::from_str("hunter2");
+        let s = Secret::from_text("hunter2");
         assert_eq!(format!("{s} {s:?} {:?}", Some(&s)), "[redacted] [redacted] Some([redacted])");
         assert_eq!(s.expose(), b"hunter2");
     }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::exec::Verify;
-use crate::plan::EmptyMode;
+use crate::plan::{EmptyMode, EncryptionMode};
 
 #[derive(Debug, Parser)]
 #[command(name = "imprint", version, about = "Install, set up, update and reset image-based Linux, the systemd way")]
@@ -73,6 +73,70 @@ pub struct InstallArgs {
     /// How to check what was copied.
     #[arg(long, value_enum, default_value_t = Verify::Stream)]
     pub verify: Verify,
+    /// Encrypt the partitions that hold state (those whose definition says Encrypt=, or else
+    /// root, /var, /home and /srv) and how to unlock them; overrides the profile.
+    #[arg(long, value_enum, value_name = "tpm2|tpm2+pin|passphrase|off")]
+    pub encrypt: Option<EncryptionMode>,
+    /// The TPM: `auto` (/dev/tpmrm0) or a TCTI such as swtpm:host=127.0.0.1,port=2321.
+    #[arg(long, value_name = "auto|TCTI", default_value = "auto")]
+    pub tpm2_device: String,
+    /// PCRs the TPM policy binds to, joined with '+' (default 7).
+    #[arg(long, value_name = "PCRS", value_parser = parse_pcrs_arg)]
+    pub tpm2_pcrs: Option<Vec<u32>>,
+    /// A PEM public key whose signatures of PCR 11 the TPM accepts (signed PCR policy).
+    #[arg(long, value_name = "FILE")]
+    pub tpm2_public_key: Option<PathBuf>,
+    /// Write the recovery key here (mode 0600), for escrow.
+    #[arg(long, value_name = "FILE")]
+    pub recovery_key_file: Option<PathBuf>,
+    /// The passphrase for --encrypt=passphrase (and Encrypt=key-file), one line.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    /// The PIN for --encrypt=tpm2+pin, one line.
+    #[arg(long, value_name = "FILE")]
+    pub pin_file: Option<PathBuf>,
+    /// Key-derivation cost for passphrase keyslots: systemd's (default) or a cheap one for tests.
+    #[arg(long, value_enum, default_value_t = PbkdfChoice::Systemd, hide = true)]
+    pub luks_pbkdf: PbkdfChoice,
+}
+
+impl InstallArgs {
+    /// Arguments with no encryption settings, for callers that fill in the rest (the demo).
+    pub fn unencrypted() -> Self {
+        InstallArgs {
+            source: None,
+            target: PathBuf::new(),
+            target_size: None,
+            profile: None,
+            definitions: Vec::new(),
+            seed: None,
+            empty: EmptyMode::Refuse,
+            dry_run: false,
+            json: false,
+            yes: false,
+            progress: ProgressMode::Auto,
+            verify: Verify::Stream,
+            encrypt: None,
+            tpm2_device: "auto".into(),
+            tpm2_pcrs: None,
+            tpm2_public_key: None,
+            recovery_key_file: None,
+            passphrase_file: None,
+            pin_file: None,
+            luks_pbkdf: PbkdfChoice::Systemd,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum PbkdfChoice {
+    #[default]
+    Systemd,
+    Test,
+}
+
+fn parse_pcrs_arg(s: &str) -> Result<Vec<u32>, String> {
+    crate::profile::conf::parse_pcrs(s)
 }
 
 #[derive(Debug, Args)]

@@ -14,7 +14,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use crate::cli::{DisksArgs, InstallArgs, ProgressMode};
 use crate::disk::{self, sysfs, table};
 use crate::exec::{self, Event, events};
-use crate::plan::{self, EmptyMode, PlanRequest, SourceFacts, TargetContent, TargetFacts, human};
+use crate::plan::{self, EmptyMode, EncryptionMode, PlanRequest, SourceFacts, TargetContent, TargetFacts, human};
 use crate::profile::{conf, repart};
 
 /// Where profile names are looked up, in order.
@@ -33,8 +33,9 @@ pub fn profile_search_path() -> Vec<PathBuf> {
 ///
 /// A profile applies only where its [Match] section matches this machine and `disk_size` (the
 /// target's size, when known).
-pub fn definition_dirs(profile: Option<&str>, definitions: &[PathBuf], disk_size: Option<u64>) -> Result<Vec<PathBuf>> {
+pub fn definition_dirs(profile: Option<&str>, definitions: &[PathBuf], disk_size: Option<u64>) -> Result<(Vec<PathBuf>, conf::EncryptionSpec)> {
     let mut dirs = Vec::new();
+    let mut encryption = conf::EncryptionSpec::default();
     if let Some(p) = profile {
         let dir = conf::find_profile(p, &profile_search_path())?;
         let spec = conf::load_profile(&dir)?;
@@ -44,6 +45,7 @@ pub fn definition_dirs(profile: Option<&str>, definitions: &[PathBuf], disk_size
         if !why.is_empty() {
             bail!("profile '{}' does not apply to this machine: {}", spec.name, why.join("; "));
         }
+        encryption = spec.encryption.clone();
         dirs.push(spec.definitions_dir);
     }
     dirs.extend(definitions.iter().cloned());
@@ -53,7 +55,7 @@ pub fn definition_dirs(profile: Option<&str>, definitions: &[PathBuf], disk_size
             conf::available_profiles(&profile_search_path()).join(", ")
         );
     }
-    Ok(dirs)
+    Ok((dirs, encryption))
 }
 
 /// Reads the facts of the install source.
@@ -114,8 +116,9 @@ pub fn target_facts(path: &Path, target_size: Option<u64>) -> Result<TargetFacts
 /// Everything an install decides, from its arguments. No writes.
 pub fn make_plan(args: &InstallArgs, seed: uuid::Uuid) -> Result<plan::Plan> {
     let target = target_facts(&args.target, args.target_size)?;
-    let dirs = definition_dirs(args.profile.as_deref(), &args.definitions, Some(target.size).filter(|s| *s > 0))?;
-    let definitions = repart::load_definitions(&dirs)?;
+    let (dirs, profile_enc) = definition_dirs(args.profile.as_deref(), &args.definitions, Some(target.size).filter(|s| *s > 0))?;
+    let mut definitions = repart::load_definitions(&dirs)?;
+    let encryption = encryption_plan(args, &profile_enc, &mut definitions);
     let needs_source = definitions.iter().any(|d| d.copy_blocks == Some(repart::CopyBlocks::Auto));
     let source = match (&args.source, needs_source) {
         (Some(s), _) => Some(source_facts(s)?),
@@ -136,8 +139,47 @@ pub fn make_plan(args: &InstallArgs, seed: uuid::Uuid) -> Result<plan::Plan> {
     if matches!(target.content, TargetContent::Missing) && target.size == 0 {
         bail!("{} does not exist; to create an image file there, give its size with --target-size", args.target.display());
     }
-    let req = PlanRequest { definitions, target, source, copy_file_sizes, seed, empty: args.empty };
+    let req = PlanRequest { definitions, target, source, copy_file_sizes, seed, empty: args.empty, encryption };
     Ok(plan::plan(&req)?)
+}
+
+/// Settles encryption: the mode from the command line or the profile overrides the definitions'
+/// `Encrypt=`; with a mode and no definition saying `Encrypt=`, the partitions that hold state
+/// (root, /var, /home, /srv) are encrypted. Changes the definitions' `encrypt` to match, so the
+/// planner sizes the LUKS header in.
+pub fn encryption_plan(args: &InstallArgs, profile: &conf::EncryptionSpec, defs: &mut [repart::PartitionDef]) -> Option<plan::EncryptionPlan> {
+    use crate::profile::repart::EncryptMode;
+    use crate::profile::types::Designator;
+    let mode = args.encrypt.or(profile.mode);
+    match mode {
+        Some(EncryptionMode::Off) => defs.iter_mut().for_each(|d| d.encrypt = EncryptMode::Off),
+        Some(_) if defs.iter().all(|d| d.encrypt == EncryptMode::Off) => {
+            for d in defs.iter_mut() {
+                if matches!(d.ptype.designator, Designator::Root | Designator::Var | Designator::Home | Designator::Srv) {
+                    d.encrypt = EncryptMode::Tpm2;
+                }
+            }
+        }
+        _ => {}
+    }
+    let encrypted: Vec<EncryptMode> = defs.iter().map(|d| d.encrypt).filter(|e| *e != EncryptMode::Off).collect();
+    if encrypted.is_empty() {
+        return None;
+    }
+    let passphrase_only = match mode {
+        Some(m) => m == EncryptionMode::Passphrase,
+        None => encrypted.iter().all(|e| *e == EncryptMode::KeyFile),
+    };
+    let public_key = args.tpm2_public_key.clone().or_else(|| profile.public_key.clone());
+    Some(plan::EncryptionPlan {
+        mode,
+        tpm2_device: args.tpm2_device.clone(),
+        tpm2_pcrs: args.tpm2_pcrs.clone().or_else(|| profile.pcrs.clone()).unwrap_or_else(|| vec![7]),
+        pcr_bank: profile.pcr_bank.clone().unwrap_or_else(|| "sha256".into()),
+        public_key_pcrs: if public_key.is_some() { vec![11] } else { Vec::new() },
+        public_key,
+        recovery_key: profile.recovery_key.unwrap_or(!passphrase_only),
+    })
 }
 
 /// Refuses targets that must not be written, with every reason.

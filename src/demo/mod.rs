@@ -107,6 +107,7 @@ pub fn build_source_image(dir: &Path) -> Result<PathBuf> {
         yes: true,
         progress: ProgressMode::Json,
         verify: Verify::Stream,
+        ..InstallArgs::unencrypted()
     };
     let plan = crate::cmd::make_plan(&args, args.seed.expect("set"))?;
     crate::exec::execute(&plan, &crate::exec::Options { verify: Verify::Stream, cancel: &crate::exec::CANCEL }, &mut |_| {})
@@ -143,6 +144,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         yes: true,
         progress: args.progress,
         verify: Verify::Readback,
+        ..InstallArgs::unencrypted()
     };
     crate::cmd::install(&install)?;
     println!();

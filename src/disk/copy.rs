@@ -287,6 +287,13 @@ impl Hashing<'_> {
     }
 }
 
+/// Rewrites data on its way to the target (encryption), given the byte offset of `buf` within
+/// the copied range. With a transform every block is written, holes and zeroes too, since what
+/// they become is not zero.
+pub trait Transform: Sync {
+    fn apply(&self, buf: &mut [u8], offset: u64);
+}
+
 /// Copies `len` bytes from `from` to `to`. `progress` gets the bytes done so far (holes count
 /// as done).
 pub fn copy_range(
@@ -294,6 +301,7 @@ pub fn copy_range(
     len: u64,
     to: At,
     hashing: Hashing,
+    transform: Option<&dyn Transform>,
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(u64),
 ) -> Result<RangeDigest, CopyError> {
@@ -343,10 +351,17 @@ pub fn copy_range(
             while let Some((msg, hashes)) = pending.remove(&next) {
                 next += 1;
                 match msg {
-                    Msg::Data { rel, buf, len } => {
+                    Msg::Data { rel, mut buf, len } => {
                         h.hashed(&hashes, len as u64);
                         read += len as u64;
-                        match write_nonzero(dst, dst_offset + rel, &buf[..len]) {
+                        let w = match transform {
+                            Some(t) => {
+                                t.apply(&mut buf[..len], rel);
+                                write_all(dst, dst_offset + rel, &buf[..len])
+                            }
+                            None => write_nonzero(dst, dst_offset + rel, &buf[..len]),
+                        };
+                        match w {
                             Ok(w) => written += w,
                             Err(e) => result = Err(e),
                         }
@@ -354,9 +369,15 @@ pub fn copy_range(
                         done += len as u64;
                         let _ = free_tx.send(buf);
                     }
-                    Msg::Hole { len } => {
-                        h.zeros(len);
-                        done += len;
+                    Msg::Hole { len: hole } => {
+                        h.zeros(hole);
+                        if let Some(t) = transform {
+                            match write_transformed_zeros(dst, dst_offset, done, hole, t) {
+                                Ok(w) => written += w,
+                                Err(e) => result = Err(e),
+                            }
+                        }
+                        done += hole;
                     }
                     Msg::Err(e) => result = Err(e),
                 }
@@ -382,6 +403,26 @@ pub fn copy_range(
 fn start_write_out(f: &File, offset: u64, len: u64) {
     // SAFETY: sync_file_range on an open descriptor; no memory is passed.
     let _ = unsafe { libc::sync_file_range(f.as_raw_fd(), offset as libc::off64_t, len as libc::off64_t, libc::SYNC_FILE_RANGE_WRITE) };
+}
+
+fn write_all(dst: &File, offset: u64, buf: &[u8]) -> Result<u64, CopyError> {
+    dst.write_all_at(buf, offset).map_err(|source| CopyError::Write { offset, source })?;
+    start_write_out(dst, offset, buf.len() as u64);
+    Ok(buf.len() as u64)
+}
+
+/// Writes `len` zero bytes at range offset `rel` through `t`.
+fn write_transformed_zeros(dst: &File, dst_offset: u64, rel: u64, len: u64, t: &dyn Transform) -> Result<u64, CopyError> {
+    let mut buf = vec![0u8; CHUNK];
+    let mut done = 0u64;
+    while done < len {
+        let n = (CHUNK as u64).min(len - done) as usize;
+        buf[..n].fill(0);
+        t.apply(&mut buf[..n], rel + done);
+        write_all(dst, dst_offset + rel + done, &buf[..n])?;
+        done += n as u64;
+    }
+    Ok(len)
 }
 
 /// Writes the non-zero blocks of `buf` at `offset`, coalescing runs; returns bytes written.
@@ -479,13 +520,13 @@ mod tests {
         let cancel = AtomicBool::new(false);
         let mut last = 0;
         let d =
-            copy_range(At { file: &src, offset: 0 }, 64 << 20, At { file: &dst, offset: 1 << 20 }, Hashing::default(), &cancel, &mut |n| {
+            copy_range(At { file: &src, offset: 0 }, 64 << 20, At { file: &dst, offset: 1 << 20 }, Hashing::default(), None, &cancel, &mut |n| {
                 last = n
             })
             .unwrap();
         assert_eq!(last, 64 << 20);
         assert!(d.bytes_written <= 3 * 4096 + 4096, "{}", d.bytes_written);
-        let back = digest_range(At { file: &dst, offset: 1 << 20 }, 64 << 20, Hashing::default(), &cancel, &mut |_| {}).unwrap();
+        let back = digest_range(At { file: &dst, offset: 1 << 20 }, 64 << 20, Hashing::default(), None, &cancel, &mut |_| {}).unwrap();
         assert_eq!(back.digest, d.digest);
         let mut buf = vec![0u8; 10000];
         dst.read_exact_at(&mut buf, 2 << 20).unwrap();
@@ -500,7 +541,7 @@ mod tests {
         let src = File::open(dir.path().join("s")).unwrap();
         let dst = File::create(dir.path().join("d")).unwrap();
         let cancel = AtomicBool::new(false);
-        let e = copy_range(At { file: &src, offset: 0 }, 2 << 20, At { file: &dst, offset: 0 }, Hashing::default(), &cancel, &mut |_| {})
+        let e = copy_range(At { file: &src, offset: 0 }, 2 << 20, At { file: &dst, offset: 0 }, Hashing::default(), None, &cancel, &mut |_| {})
             .unwrap_err();
         assert!(matches!(e, CopyError::Truncated { .. }), "{e}");
     }

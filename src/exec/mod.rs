@@ -214,6 +214,7 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
                     *size,
                     copy::At { file: &target, offset: p.offset },
                     hashing,
+                    None,
                     opts.cancel,
                     &mut |n| st.progress(n, total, base, false),
                 )
@@ -380,6 +381,7 @@ fn format_into(
         p.size,
         copy::At { file: target, offset: p.offset },
         copy::Hashing::default(),
+        None,
         cancel,
         &mut |_| {},
     )

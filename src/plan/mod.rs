@@ -43,6 +43,65 @@ pub enum EmptyMode {
     Create,
 }
 
+/// How encrypted partitions are unlocked (`--encrypt=`, `[Encryption] Mode=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum EncryptionMode {
+    /// Sealed to this machine's TPM; unlocks at boot without a password.
+    Tpm2,
+    /// Sealed to the TPM and a PIN asked at boot.
+    #[value(name = "tpm2+pin")]
+    #[serde(rename = "tpm2+pin")]
+    Tpm2Pin,
+    /// A passphrase asked at boot.
+    Passphrase,
+    Off,
+}
+
+/// One way to open an encrypted partition: a keyslot (and for TPM2 and the recovery key, a token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Unlock {
+    Tpm2,
+    #[serde(rename = "tpm2+pin")]
+    Tpm2Pin,
+    Passphrase,
+    RecoveryKey,
+}
+
+/// How the encrypted partitions of an install are unlocked; the same for all of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EncryptionPlan {
+    /// `--encrypt=`/`[Encryption] Mode=`; None: each partition as its `Encrypt=` says.
+    pub mode: Option<EncryptionMode>,
+    pub tpm2_device: String,
+    pub tpm2_pcrs: Vec<u32>,
+    pub pcr_bank: String,
+    /// PEM public key for a signed PCR policy, and the PCRs it covers.
+    pub public_key: Option<PathBuf>,
+    pub public_key_pcrs: Vec<u32>,
+    pub recovery_key: bool,
+}
+
+impl EncryptionPlan {
+    /// The keyslots a partition whose definition says `encrypt` gets.
+    pub fn unlocks(&self, encrypt: EncryptMode) -> Vec<Unlock> {
+        let mut v = match (self.mode, encrypt) {
+            (_, EncryptMode::Off) | (Some(EncryptionMode::Off), _) => return Vec::new(),
+            (Some(EncryptionMode::Tpm2), _) => vec![Unlock::Tpm2],
+            (Some(EncryptionMode::Tpm2Pin), _) => vec![Unlock::Tpm2Pin],
+            (Some(EncryptionMode::Passphrase), _) => vec![Unlock::Passphrase],
+            (None, EncryptMode::KeyFile) => vec![Unlock::Passphrase],
+            (None, EncryptMode::Tpm2) => vec![Unlock::Tpm2],
+            (None, EncryptMode::KeyFileTpm2) => vec![Unlock::Passphrase, Unlock::Tpm2],
+        };
+        if self.recovery_key {
+            v.push(Unlock::RecoveryKey);
+        }
+        v
+    }
+}
+
 /// A partition found in an existing GPT (on the target or the source).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ExistingPartition {
@@ -121,6 +180,8 @@ pub struct PlanRequest {
     pub copy_file_sizes: BTreeMap<PathBuf, u64>,
     pub seed: Uuid,
     pub empty: EmptyMode,
+    /// Set when any definition is encrypted.
+    pub encryption: Option<EncryptionPlan>,
 }
 
 /// A source partition's dm-verity companions (same file as the data).
@@ -178,6 +239,16 @@ pub struct PlannedPartition {
     pub content: Content,
     pub factory_reset: bool,
     pub encrypt: EncryptMode,
+    /// For an encrypted new partition: its LUKS2 UUID and label, and how it is unlocked.
+    pub luks: Option<LuksPlan>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LuksPlan {
+    pub uuid: Uuid,
+    /// `luks-<partition label>`, as systemd-repart names it since v259.
+    pub label: String,
+    pub unlock: Vec<Unlock>,
 }
 
 impl PlannedPartition {
@@ -225,6 +296,7 @@ pub struct Plan {
     pub destroys: Vec<String>,
     pub seed: Uuid,
     pub source: Option<PathBuf>,
+    pub encryption: Option<EncryptionPlan>,
 }
 
 impl Plan {
@@ -611,6 +683,14 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, PlanError> {
             content,
             factory_reset: is_def && defs[i].factory_reset,
             encrypt: if is_def { defs[i].encrypt } else { EncryptMode::Off },
+            luks: match (&req.encryption, is_def && action == Action::Create) {
+                (Some(enc), true) if !enc.unlocks(defs[i].encrypt).is_empty() => Some(LuksPlan {
+                    uuid: derive::luks_uuid(uuids[i]),
+                    label: format!("luks-{}", labels[i]),
+                    unlock: enc.unlocks(defs[i].encrypt),
+                }),
+                _ => None,
+            },
         });
     }
     partitions.sort_by_key(|p| p.number);
@@ -633,6 +713,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, PlanError> {
         destroys,
         seed: req.seed,
         source: req.source.as_ref().map(|s| s.path.clone()),
+        encryption: req.encryption.clone(),
     })
 }
 
@@ -736,8 +817,20 @@ pub fn render(plan: &Plan) -> String {
         if p.factory_reset {
             extra.push("factory-reset");
         }
-        if p.encrypt != EncryptMode::Off {
-            extra.push("encrypted");
+        let unlock;
+        if let Some(l) = &p.luks {
+            let names: Vec<&str> = l
+                .unlock
+                .iter()
+                .map(|u| match u {
+                    Unlock::Tpm2 => "TPM2",
+                    Unlock::Tpm2Pin => "TPM2+PIN",
+                    Unlock::Passphrase => "passphrase",
+                    Unlock::RecoveryKey => "recovery key",
+                })
+                .collect();
+            unlock = format!("encrypted: {}", names.join(" or "));
+            extra.push(&unlock);
         }
         if p.flags & FLAG_READ_ONLY != 0 {
             extra.push("read-only");

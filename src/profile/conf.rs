@@ -19,8 +19,9 @@ pub const PROFILE_FILE: &str = "profile.conf";
 pub const DEFINITIONS_DIR: &str = "repart.d";
 
 /// Sections `profile.conf` may have. Later features add theirs here (and to docs/profiles.md).
-pub const SECTIONS: &[&str] = &["Profile", "Match"];
+pub const SECTIONS: &[&str] = &["Profile", "Match", "Encryption"];
 const PROFILE_KEYS: &[&str] = &["Name", "Description"];
+const ENCRYPTION_KEYS: &[&str] = &["Mode", "PCRs", "PCRBank", "PublicKey", "RecoveryKey"];
 const MATCH_KEYS: &[&str] = &["Architecture", "Firmware", "TPM", "MinDiskSize", "Virtualization", "DMIVendor", "DMIProduct"];
 
 /// systemd's architecture names (`src/basic/architecture.c`).
@@ -113,6 +114,41 @@ pub struct ProfileSpec {
     pub matches: MatchSpec,
     /// `dir/repart.d`; its definitions were read once to check them.
     pub definitions_dir: PathBuf,
+    pub encryption: EncryptionSpec,
+}
+
+/// `[Encryption]`: how the partitions that are encrypted are unlocked. Unset fields fall back to
+/// the command line, then to systemd's defaults (TPM2 bound to PCR 7 in the SHA-256 bank, with a
+/// recovery key).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct EncryptionSpec {
+    pub mode: Option<crate::plan::EncryptionMode>,
+    pub pcrs: Option<Vec<u32>>,
+    /// `sha256` or `sha1`.
+    pub pcr_bank: Option<String>,
+    /// A PEM public key for a signed PCR 11 policy; relative paths are relative to the profile.
+    pub public_key: Option<PathBuf>,
+    pub recovery_key: Option<bool>,
+}
+
+/// PCR lists as systemd writes them: `7`, `7+11`, `7,11`; indexes 0 to 23.
+pub fn parse_pcrs(v: &str) -> Result<Vec<u32>, String> {
+    if v.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out: Vec<u32> = Vec::new();
+    for w in v.split(['+', ',', ' ']).filter(|w| !w.is_empty()) {
+        match w.parse::<u32>() {
+            Ok(n) if n < 24 => {
+                if !out.contains(&n) {
+                    out.push(n);
+                }
+            }
+            _ => return Err(format!("invalid PCR '{w}': expected PCR indexes from 0 to 23 joined with '+', e.g. 7+11")),
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
 }
 
 /// `[Match]`: the machines a profile applies to. An empty list or `None` is no condition; within
@@ -217,7 +253,12 @@ pub fn load_profile(dir: &Path) -> Result<ProfileSpec, ConfigError> {
         return Err(ConfigError::new(dir, None, format!("not an installer profile: no {PROFILE_FILE} in this folder")));
     }
     let doc = ini::load_with_dropins(&main)?;
-    let (name, description, matches) = parse_profile(&main, &doc)?;
+    let (name, description, matches, mut encryption) = parse_profile(&main, &doc)?;
+    if let Some(k) = encryption.public_key.as_mut()
+        && k.is_relative()
+    {
+        *k = dir.join(&*k);
+    }
     let definitions_dir = dir.join(DEFINITIONS_DIR);
     if !definitions_dir.is_dir() {
         return Err(ConfigError::new(
@@ -227,7 +268,7 @@ pub fn load_profile(dir: &Path) -> Result<ProfileSpec, ConfigError> {
         ));
     }
     repart::load_definitions(std::slice::from_ref(&definitions_dir))?;
-    Ok(ProfileSpec { name, description, dir: dir.to_path_buf(), matches, definitions_dir })
+    Ok(ProfileSpec { name, description, dir: dir.to_path_buf(), matches, definitions_dir, encryption })
 }
 
 /// Resolves what the user typed: a folder if it contains `/`, else the first
@@ -315,10 +356,13 @@ fn detect_virt() -> String {
     }
 }
 
-fn parse_profile(main: &Path, doc: &IniDoc) -> Result<(String, Option<String>, MatchSpec), ConfigError> {
+type Parsed = (String, Option<String>, MatchSpec, EncryptionSpec);
+
+fn parse_profile(main: &Path, doc: &IniDoc) -> Result<Parsed, ConfigError> {
     let mut name: Option<String> = None;
     let mut description: Option<String> = None;
     let mut matches = MatchSpec::default();
+    let mut encryption = EncryptionSpec::default();
     let mut last_profile_header = None;
     for section in &doc.sections {
         match section.name.as_str() {
@@ -331,6 +375,11 @@ fn parse_profile(main: &Path, doc: &IniDoc) -> Result<(String, Option<String>, M
             "Match" => {
                 for e in &section.entries {
                     apply_match_key(&mut matches, e)?;
+                }
+            }
+            "Encryption" => {
+                for e in &section.entries {
+                    apply_encryption_key(&mut encryption, e)?;
                 }
             }
             other => {
@@ -346,7 +395,39 @@ fn parse_profile(main: &Path, doc: &IniDoc) -> Result<(String, Option<String>, M
             None => ConfigError::new(main, None, msg),
         });
     };
-    Ok((name, description, matches))
+    Ok((name, description, matches, encryption))
+}
+
+fn apply_encryption_key(enc: &mut EncryptionSpec, e: &Entry) -> Result<(), ConfigError> {
+    let v = e.value.as_str();
+    match e.key.as_str() {
+        "Mode" => {
+            enc.mode = match v {
+                "" => None,
+                "tpm2" => Some(crate::plan::EncryptionMode::Tpm2),
+                "tpm2+pin" => Some(crate::plan::EncryptionMode::Tpm2Pin),
+                "passphrase" => Some(crate::plan::EncryptionMode::Passphrase),
+                "off" => Some(crate::plan::EncryptionMode::Off),
+                _ => return Err(e.error(format!("invalid Mode='{v}': expected tpm2, tpm2+pin, passphrase or off"))),
+            }
+        }
+        "PCRs" => enc.pcrs = Some(parse_pcrs(v).map_err(|m| e.error(format!("invalid PCRs='{v}': {m}")))?),
+        "PCRBank" => {
+            enc.pcr_bank = match v {
+                "" => None,
+                "sha256" | "sha1" => Some(v.to_string()),
+                _ => return Err(e.error(format!("invalid PCRBank='{v}': expected sha256 or sha1"))),
+            }
+        }
+        "PublicKey" => enc.public_key = Some(PathBuf::from(v)).filter(|p| !p.as_os_str().is_empty()),
+        "RecoveryKey" => {
+            enc.recovery_key = Some(
+                ini::parse_bool(v).ok_or_else(|| e.error(format!("invalid RecoveryKey='{v}': expected a boolean (yes/no)")))?,
+            )
+        }
+        k => return Err(unknown_key(e, k, "Encryption", ENCRYPTION_KEYS)),
+    }
+    Ok(())
 }
 
 fn apply_profile_key(name: &mut Option<String>, description: &mut Option<String>, e: &Entry) -> Result<(), ConfigError> {

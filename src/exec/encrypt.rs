@@ -1,0 +1,172 @@
+//! Encrypting a new partition: a LUKS2 header made in a scratch file (libcryptsetup works on
+//! whole files), keyslots and tokens for each way the plan says it unlocks, the data segment
+//! written by the block copy through the XTS encryptor, and afterwards the proof: the header is
+//! read back from the target, the TPM2 token unsealed once and its key checked against its
+//! keyslot, and the recovery key (and passphrase) checked against theirs — all without
+//! activating anything (there is no device-mapper needed, or used).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use crate::disk::copy;
+use crate::luks::{self, FormatParams, Pbkdf};
+use crate::plan::{EncryptionPlan, LuksPlan, PlannedPartition, Unlock};
+use crate::secret::Secret;
+use crate::tpm::{self, Device, PcrBank, SealRequest, Tpm2Token};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EncryptError {
+    #[error("{0}")]
+    Luks(#[from] luks::LuksError),
+    #[error("TPM2: {0}")]
+    Tpm(#[from] tpm::TpmError),
+    #[error("{what}: {source}")]
+    Io { what: String, source: std::io::Error },
+    #[error("{0}")]
+    Missing(String),
+    #[error("proof failed: {0}")]
+    Proof(String),
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> EncryptError {
+    let what = what.into();
+    move |source| EncryptError::Io { what, source }
+}
+
+/// What the person gave to unlock with.
+#[derive(Default)]
+pub struct Secrets {
+    pub passphrase: Option<Secret>,
+    pub pin: Option<Secret>,
+}
+
+/// A header made for one partition, ready to be written.
+pub struct Prepared {
+    pub scratch: tempfile::TempDir,
+    pub header_file: PathBuf,
+    pub header: luks::Header,
+    pub tokens: Vec<(Unlock, u32)>,
+}
+
+fn device(enc: &EncryptionPlan) -> Result<Device, EncryptError> {
+    enc.tpm2_device.parse::<Device>().map_err(|_| EncryptError::Missing(format!("invalid TPM device '{}'", enc.tpm2_device)))
+}
+
+fn bank(enc: &EncryptionPlan) -> PcrBank {
+    if enc.pcr_bank == "sha1" { PcrBank::Sha1 } else { PcrBank::Sha256 }
+}
+
+/// Formats the header and adds a keyslot (and token) for every way `l` unlocks.
+pub fn prepare(
+    p: &PlannedPartition,
+    l: &LuksPlan,
+    enc: &EncryptionPlan,
+    secrets: &Secrets,
+    recovery: &Secret,
+    pbkdf: Pbkdf,
+) -> Result<Prepared, EncryptError> {
+    let scratch = tempfile::Builder::new().prefix("imprint-luks").tempdir().map_err(io("making a scratch folder"))?;
+    let header_file = scratch.path().join("header.img");
+    let params = FormatParams { uuid: l.uuid, label: l.label.clone(), sector_size: 4096, pbkdf };
+    let header = luks::format(&header_file, p.size, &params)?;
+    let mut tokens = Vec::new();
+    for u in &l.unlock {
+        match u {
+            Unlock::Passphrase => {
+                let pass = secrets.passphrase.as_ref().ok_or_else(|| EncryptError::Missing("a passphrase is needed (--passphrase-file)".into()))?;
+                let slot = luks::add_keyslot(&header_file, &header.volume_key, pass, pbkdf)?;
+                tokens.push((*u, slot));
+            }
+            Unlock::Tpm2 | Unlock::Tpm2Pin => {
+                let pin = match u {
+                    Unlock::Tpm2Pin => Some(
+                        secrets.pin.as_ref().ok_or_else(|| EncryptError::Missing("a PIN is needed for tpm2+pin (--pin-file)".into()))?.duplicate(),
+                    ),
+                    _ => None,
+                };
+                let public_key_pem = match &enc.public_key {
+                    Some(path) => Some(std::fs::read(path).map_err(io(format!("reading the public key {}", path.display())))?),
+                    None => None,
+                };
+                let req = SealRequest { bank: bank(enc), pcrs: enc.tpm2_pcrs.clone(), public_key_pem, public_key_pcrs: enc.public_key_pcrs.clone(), pin };
+                let (secret, mut token) = tpm::seal(&device(enc)?, &req)?;
+                let pass = tpm::luks_passphrase(&secret);
+                let slot = luks::add_keyslot(&header_file, &header.volume_key, &pass, Pbkdf::Minimal)?;
+                token.keyslot = slot;
+                luks::add_token(&header_file, &token.to_json())?;
+                tokens.push((*u, slot));
+            }
+            Unlock::RecoveryKey => {
+                let slot = luks::add_keyslot(&header_file, &header.volume_key, recovery, Pbkdf::Minimal)?;
+                luks::add_token(&header_file, &luks::recovery_token(slot))?;
+                tokens.push((*u, slot));
+            }
+        }
+    }
+    Ok(Prepared { scratch, header_file, header, tokens })
+}
+
+/// Reads the header back from the target into a sparse file the partition's size and proves
+/// every way in: returns one line per keyslot checked.
+pub fn prove(
+    target: &File,
+    p: &PlannedPartition,
+    data_offset: u64,
+    enc: &EncryptionPlan,
+    secrets: &Secrets,
+    recovery: &Secret,
+) -> Result<Vec<String>, EncryptError> {
+    let dir = tempfile::Builder::new().prefix("imprint-proof").tempdir().map_err(io("making a scratch folder"))?;
+    let copy_path = dir.path().join("readback.img");
+    let f = File::create(&copy_path).map_err(io("making the read-back file"))?;
+    f.set_len(p.size).map_err(io("sizing the read-back file"))?;
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    copy::copy_range(
+        copy::At { file: target, offset: p.offset },
+        data_offset,
+        copy::At { file: &f, offset: 0 },
+        copy::Hashing::default(),
+        None,
+        &cancel,
+        &mut |_| {},
+    )
+    .map_err(|e| EncryptError::Proof(format!("reading the LUKS2 header back: {e}")))?;
+    drop(f);
+    let l = p.luks.as_ref().expect("encrypted partition");
+    let mut lines = Vec::new();
+    for u in &l.unlock {
+        match u {
+            Unlock::Tpm2 | Unlock::Tpm2Pin => {
+                let tokens = luks::tokens(&copy_path)?;
+                let json = tokens
+                    .iter()
+                    .map(|(_, j)| j)
+                    .find(|j| j["type"] == "systemd-tpm2")
+                    .ok_or_else(|| EncryptError::Proof("no systemd-tpm2 token in the header on the target".into()))?;
+                let token = Tpm2Token::from_json(json)?;
+                let pin = if *u == Unlock::Tpm2Pin { secrets.pin.as_ref() } else { None };
+                let secret = tpm::unseal(&device(enc)?, &token, pin, None)?;
+                let slot = luks::check_passphrase(&copy_path, &tpm::luks_passphrase(&secret))?;
+                if slot != token.keyslot {
+                    return Err(EncryptError::Proof(format!("the TPM2 key opens keyslot {slot}, its token names {}", token.keyslot)));
+                }
+                lines.push(format!("TPM2: the token was unsealed and its key opens keyslot {slot}"));
+            }
+            Unlock::RecoveryKey => {
+                let slot = luks::check_passphrase(&copy_path, recovery)?;
+                lines.push(format!("the recovery key opens keyslot {slot}"));
+            }
+            Unlock::Passphrase => {
+                let pass = secrets.passphrase.as_ref().ok_or_else(|| EncryptError::Missing("a passphrase is needed".into()))?;
+                let slot = luks::check_passphrase(&copy_path, pass)?;
+                lines.push(format!("the passphrase opens keyslot {slot}"));
+            }
+        }
+    }
+    Ok(lines)
+}
+
+/// The file holding the prepared header (for the executor's header copy).
+pub fn header_path(p: &Prepared) -> &Path {
+    &p.header_file
+}

@@ -451,6 +451,7 @@ pub fn digest_range(
     from: At,
     len: u64,
     hashing: Hashing,
+    transform: Option<&dyn Transform>,
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(u64),
 ) -> Result<RangeDigest, CopyError> {
@@ -465,7 +466,10 @@ pub fn digest_range(
         let mut read = 0u64;
         for msg in read_rx.iter() {
             match msg {
-                Msg::Data { buf, len, .. } => {
+                Msg::Data { rel, mut buf, len } => {
+                    if let Some(t) = transform {
+                        t.apply(&mut buf[..len], rel);
+                    }
                     h.data(&buf[..len]);
                     read += len as u64;
                     done += len as u64;

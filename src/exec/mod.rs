@@ -277,7 +277,7 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
             let (salt, unit) = salts.iter().find(|(n, _, _)| *n == p.number).map(|(_, s, u)| (s.as_slice(), *u)).unwrap_or((&[], 0));
             let hashing = copy::Hashing { salt, keep: false, block: unit };
             let at = copy::At { file: &target, offset: p.offset };
-            let d = copy::digest_range(at, size, hashing, opts.cancel, &mut |n| st.progress(n, total, base, false))
+            let d = copy::digest_range(at, size, hashing, None, opts.cancel, &mut |n| st.progress(n, total, base, false))
                 .map_err(|source| ExecError::Copy { number: p.number, label: p.label.clone(), source })?;
             base += size;
             let expected = r.digest.clone().unwrap_or_default();

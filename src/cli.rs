@@ -17,7 +17,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Lay out a disk from systemd-repart definitions and copy the OS onto it.
-    Install(InstallArgs),
+    Install(Box<InstallArgs>),
     /// List the disks imprint could install to, and why some cannot be chosen.
     Disks(DisksArgs),
     /// Install a generated demo OS image onto a sparse image file (no real disk is touched).

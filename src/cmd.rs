@@ -325,13 +325,19 @@ pub fn install(args: &InstallArgs) -> Result<()> {
     if plan.loses_data() && !args.yes {
         confirm(&plan)?;
     }
+    let secrets = encryption_secrets(args, &plan)?;
+    check_encryption_ready(args, &plan)?;
     install_signal_handlers();
     let mut sink = progress_sink(args.progress);
     if args.progress != ProgressMode::Json && !args.json {
         print!("{}", plan::render(&plan));
         println!();
     }
-    let opts = exec::Options { verify: args.verify, cancel: &exec::CANCEL };
+    let pbkdf = match args.luks_pbkdf {
+        crate::cli::PbkdfChoice::Systemd => crate::luks::Pbkdf::Systemd,
+        crate::cli::PbkdfChoice::Test => crate::luks::Pbkdf::Test,
+    };
+    let opts = exec::Options { verify: args.verify, cancel: &exec::CANCEL, secrets: &secrets, pbkdf };
     let report = match exec::execute(&plan, &opts, &mut sink) {
         Ok(r) => r,
         Err(e) => {
@@ -339,6 +345,9 @@ pub fn install(args: &InstallArgs) -> Result<()> {
             return Err(e).context(format!("installing onto {}", plan.target.display()));
         }
     };
+    if let Some(key) = &report.recovery_key {
+        hand_over_recovery_key(args, key)?;
+    }
     if args.json {
         if args.progress != ProgressMode::Json {
             println!("{}", serde_json::to_string_pretty(&report)?);
@@ -350,8 +359,88 @@ pub fn install(args: &InstallArgs) -> Result<()> {
             let d = p.digest.as_deref().map(|d| format!(" sha256-blocks:{}", &d[..16])).unwrap_or_default();
             println!("  partition {} ({}): {} written{d}{v}", p.number, p.label, human(p.bytes_written));
         }
+        for line in &report.proofs {
+            println!("  proven: {line}");
+        }
         println!("Seed: {seed}");
     }
+    Ok(())
+}
+
+/// Reads the passphrase and PIN the plan's keyslots need.
+fn encryption_secrets(args: &InstallArgs, plan: &plan::Plan) -> Result<exec::encrypt::Secrets> {
+    use crate::plan::Unlock;
+    use crate::secret::Secret;
+    let needs = |u: Unlock| plan.partitions.iter().any(|p| p.luks.as_ref().is_some_and(|l| l.unlock.contains(&u)));
+    let mut s = exec::encrypt::Secrets::default();
+    if needs(Unlock::Passphrase) {
+        let path = args.passphrase_file.as_ref().ok_or_else(|| anyhow!("a passphrase is needed for the encrypted partitions: pass --passphrase-file FILE"))?;
+        let pass = Secret::from_file(path).with_context(|| format!("reading the passphrase from {}", path.display()))?;
+        if pass.is_empty() {
+            bail!("the passphrase in {} is empty", path.display());
+        }
+        s.passphrase = Some(pass);
+    }
+    if needs(Unlock::Tpm2Pin) {
+        let path = args.pin_file.as_ref().ok_or_else(|| anyhow!("a PIN is needed for --encrypt=tpm2+pin: pass --pin-file FILE"))?;
+        let pin = Secret::from_file(path).with_context(|| format!("reading the PIN from {}", path.display()))?;
+        if pin.is_empty() {
+            bail!("the PIN in {} is empty", path.display());
+        }
+        s.pin = Some(pin);
+    }
+    if needs(Unlock::RecoveryKey) && args.recovery_key_file.is_none() && !std::io::stdout().is_terminal() {
+        bail!("a recovery key will be made, and there is no terminal to show it on: pass --recovery-key-file FILE (kept with mode 0600, for escrow), or set RecoveryKey=no in the profile");
+    }
+    Ok(s)
+}
+
+/// The TPM readiness check: refuses with the reason and what to do about it.
+fn check_encryption_ready(args: &InstallArgs, plan: &plan::Plan) -> Result<()> {
+    use crate::plan::Unlock;
+    let Some(enc) = &plan.encryption else { return Ok(()) };
+    let tpm_used = plan.partitions.iter().any(|p| p.luks.as_ref().is_some_and(|l| l.unlock.iter().any(|u| matches!(u, Unlock::Tpm2 | Unlock::Tpm2Pin))));
+    if !tpm_used {
+        return Ok(());
+    }
+    let dev: crate::tpm::Device = args.tpm2_device.parse().map_err(|_| anyhow!("invalid --tpm2-device '{}'", args.tpm2_device))?;
+    let bank = if enc.pcr_bank == "sha1" { crate::tpm::PcrBank::Sha1 } else { crate::tpm::PcrBank::Sha256 };
+    let status = crate::tpm::status(&dev, &enc.tpm2_pcrs, bank);
+    if !status.problems.is_empty() {
+        let lines: Vec<String> = status.problems.iter().map(|p| format!("{} ({})", p.message, p.advice)).collect();
+        bail!(
+            "the TPM cannot protect this disk: {}. To continue with a passphrase instead, pass --encrypt=passphrase --passphrase-file FILE",
+            lines.join("; ")
+        );
+    }
+    Ok(())
+}
+
+/// Writes the recovery key to --recovery-key-file (mode 0600), or shows it on the terminal
+/// as text and QR code. Nowhere else.
+fn hand_over_recovery_key(args: &InstallArgs, key: &crate::secret::Secret) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(path) = &args.recovery_key_file {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("writing the recovery key to {}", path.display()))?;
+        f.write_all(key.expose())?;
+        f.write_all(b"\n")?;
+        f.sync_all()?;
+        return Ok(());
+    }
+    let ascii = matches!(std::env::var("TERM").as_deref(), Ok("linux" | "vt100" | "vt220" | "dumb"));
+    let qr = crate::luks::recovery::qr_text(key, ascii);
+    let mut tty = std::fs::OpenOptions::new().write(true).open("/dev/tty").context("opening the terminal to show the recovery key")?;
+    writeln!(tty, "\nRecovery key — write it down or scan it, and keep it apart from this machine:\n")?;
+    tty.write_all(key.expose())?;
+    writeln!(tty, "\n")?;
+    tty.write_all(qr.expose())?;
+    writeln!(tty)?;
     Ok(())
 }
 

@@ -110,7 +110,16 @@ pub fn build_source_image(dir: &Path) -> Result<PathBuf> {
         ..InstallArgs::unencrypted()
     };
     let plan = crate::cmd::make_plan(&args, args.seed.expect("set"))?;
-    crate::exec::execute(&plan, &crate::exec::Options { verify: Verify::Stream, cancel: &crate::exec::CANCEL }, &mut |_| {})
+    crate::exec::execute(
+        &plan,
+        &crate::exec::Options {
+            verify: Verify::Stream,
+            cancel: &crate::exec::CANCEL,
+            secrets: &crate::exec::encrypt::Secrets::default(),
+            pbkdf: crate::luks::Pbkdf::Systemd,
+        },
+        &mut |_| {},
+    )
         .context("building the demo source image")?;
     fs::remove_dir_all(&tree)?;
     Ok(img)

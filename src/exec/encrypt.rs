@@ -170,3 +170,21 @@ pub fn prove(
 pub fn header_path(p: &Prepared) -> &Path {
     &p.header_file
 }
+
+/// The block copy's transform that encrypts the data segment.
+pub struct Encrypting<'a>(pub &'a luks::Xts);
+
+impl copy::Transform for Encrypting<'_> {
+    fn apply(&self, buf: &mut [u8], offset: u64) {
+        self.0.encrypt(buf, offset);
+    }
+}
+
+/// The read-back's transform that decrypts it again.
+pub struct Decrypting<'a>(pub &'a luks::Xts);
+
+impl copy::Transform for Decrypting<'_> {
+    fn apply(&self, buf: &mut [u8], offset: u64) {
+        self.0.decrypt(buf, offset);
+    }
+}

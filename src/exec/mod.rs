@@ -10,6 +10,7 @@
 //! An interruption (SIGINT/SIGTERM via [`CANCEL`], or a kill) before step 3 leaves a target with
 //! no table, or its old table untouched; re-running the same command completes it.
 
+pub mod encrypt;
 pub mod events;
 
 use std::fs::File;
@@ -21,6 +22,8 @@ pub use events::Event;
 
 use crate::disk::{self, copy, table};
 use crate::plan::{Action, Content, Plan, PlannedPartition, TableAction, human};
+use crate::luks;
+use crate::secret::Secret;
 use crate::task;
 
 /// Set by the SIGINT/SIGTERM handler; checked between and inside steps.
@@ -39,6 +42,11 @@ pub enum Verify {
 pub struct Options<'a> {
     pub verify: Verify,
     pub cancel: &'a AtomicBool,
+    /// Passphrase and PIN for encrypted partitions.
+    pub secrets: &'a encrypt::Secrets,
+    /// Key derivation for passphrase keyslots (TPM2 and recovery keyslots always use systemd's
+    /// minimal one: their secrets are random).
+    pub pbkdf: luks::Pbkdf,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -50,11 +58,16 @@ pub struct PartitionReport {
     pub bytes_written: u64,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, serde::Serialize)]
 pub struct Report {
     pub target: PathBuf,
     pub partitions: Vec<PartitionReport>,
     pub seconds: f64,
+    /// How each encrypted partition was proven to open.
+    pub proofs: Vec<String>,
+    /// The recovery key, for the front-end to show or escrow; never serialized.
+    #[serde(skip)]
+    pub recovery_key: Option<Secret>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +84,8 @@ pub enum ExecError {
     Mismatch { number: u32, label: String, expected: String, got: String },
     #[error("partition {number} ({label}): {source}")]
     Verity { number: u32, label: String, source: disk::verity::VerityError },
+    #[error("partition {number} ({label}): {source}")]
+    Encrypt { number: u32, label: String, source: encrypt::EncryptError },
     #[error("interrupted {during}; {state}")]
     Interrupted { during: String, state: String },
 }
@@ -128,7 +143,8 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
     let creates: Vec<&PlannedPartition> = plan.partitions.iter().filter(|p| p.action == Action::Create).collect();
     let wipe = plan.table == TableAction::Create && !plan.destroys.is_empty();
     let verify_steps = if opts.verify == Verify::Readback { 1 } else { 0 };
-    let steps = usize::from(wipe) + creates.len() + 1 + verify_steps;
+    let prove_steps = usize::from(creates.iter().any(|p| p.luks.is_some()));
+    let steps = usize::from(wipe) + creates.len() + 1 + verify_steps + prove_steps;
     let run_total: u64 = creates
         .iter()
         .map(|p| match p.content {
@@ -165,6 +181,15 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
         st.end("wipe");
     }
 
+    let recovery: Option<Secret> = plan
+        .partitions
+        .iter()
+        .any(|p| p.luks.as_ref().is_some_and(|l| l.unlock.contains(&crate::plan::Unlock::RecoveryKey)))
+        .then(luks::recovery::generate);
+    let no_recovery = Secret::new(Vec::new());
+    let recovery_ref = recovery.as_ref().unwrap_or(&no_recovery);
+    // encrypted partitions: number, data offset in the partition, the data's cipher
+    let mut encrypted: Vec<(u32, u64, luks::Xts)> = Vec::new();
     let mut reports = Vec::new();
     let mut salts: Vec<(u32, Vec<u8>, usize)> = Vec::new();
     let mut base = 0u64;
@@ -179,6 +204,18 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
         };
         st.begin(&name, desc);
         disk::zero_range(&target, p.offset, p.size).map_err(ExecError::io(format!("clearing partition {} ({label})", p.number)))?;
+        let enc_err = |source| ExecError::Encrypt { number: p.number, label: label.clone(), source };
+        let prepared = match (&p.luks, &plan.encryption) {
+            (Some(l), Some(enc)) => Some(encrypt::prepare(p, l, enc, opts.secrets, recovery_ref, opts.pbkdf).map_err(enc_err)?),
+            _ => None,
+        };
+        let xts = prepared.as_ref().map(|pr| luks::Xts::new(&pr.header.volume_key, pr.header.sector_size));
+        let (dst_offset, room) = match &prepared {
+            Some(pr) => (p.offset + pr.header.data_offset, p.size - pr.header.data_offset),
+            None => (p.offset, p.size),
+        };
+        let enc_transform = xts.as_ref().map(encrypt::Encrypting);
+        let transform: Option<&dyn copy::Transform> = enc_transform.as_ref().map(|t| t as &dyn copy::Transform);
         let mut report = PartitionReport { number: p.number, label: label.clone(), digest: None, verified: vec![], bytes_written: 0 };
         match &p.content {
             Content::CopyBlocks { path, offset, size, verity, .. } => {
@@ -212,9 +249,9 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
                 let d = copy::copy_range(
                     copy::At { file: &src, offset: *offset },
                     *size,
-                    copy::At { file: &target, offset: p.offset },
+                    copy::At { file: &target, offset: dst_offset },
                     hashing,
-                    None,
+                    transform,
                     opts.cancel,
                     &mut |n| st.progress(n, total, base, false),
                 )
@@ -243,7 +280,7 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
                 salts.push((p.number, salt, unit));
             }
             Content::Format { fs, uuid, label: fs_label } => {
-                let written = format_into(&target, p, fs, uuid, fs_label, opts.cancel).map_err(|e| match e {
+                let written = format_into(&target, dst_offset, room, fs, uuid, fs_label, transform, opts.cancel).map_err(|e| match e {
                     FormatError::Task(source) => ExecError::Format { number: p.number, label: label.clone(), source },
                     FormatError::Io(source) => ExecError::Io { what: format!("partition {} ({label})", p.number), source },
                     FormatError::Copy(copy::CopyError::Interrupted) => ExecError::Interrupted {
@@ -255,6 +292,21 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
                 report.bytes_written = written;
             }
             Content::None => {}
+        }
+        if let (Some(pr), Some(x)) = (prepared, xts) {
+            let header = File::open(&pr.header_file).map_err(|source| ExecError::Open { path: pr.header_file.clone(), source })?;
+            copy::copy_range(
+                copy::At { file: &header, offset: 0 },
+                pr.header.data_offset,
+                copy::At { file: &target, offset: p.offset },
+                copy::Hashing::default(),
+                None,
+                opts.cancel,
+                &mut |_| {},
+            )
+            .map_err(|source| ExecError::Copy { number: p.number, label: label.clone(), source })?;
+            report.bytes_written += pr.header.data_offset;
+            encrypted.push((p.number, pr.header.data_offset, x));
         }
         done_desc.push(format!("partition {}", p.number));
         reports.push(report);
@@ -276,8 +328,11 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
             let total = size;
             let (salt, unit) = salts.iter().find(|(n, _, _)| *n == p.number).map(|(_, s, u)| (s.as_slice(), *u)).unwrap_or((&[], 0));
             let hashing = copy::Hashing { salt, keep: false, block: unit };
-            let at = copy::At { file: &target, offset: p.offset };
-            let d = copy::digest_range(at, size, hashing, None, opts.cancel, &mut |n| st.progress(n, total, base, false))
+            let enc = encrypted.iter().find(|(n, _, _)| *n == p.number);
+            let at = copy::At { file: &target, offset: p.offset + enc.map_or(0, |(_, off, _)| *off) };
+            let dec = enc.map(|(_, _, x)| encrypt::Decrypting(x));
+            let dec_ref: Option<&dyn copy::Transform> = dec.as_ref().map(|d| d as &dyn copy::Transform);
+            let d = copy::digest_range(at, size, hashing, dec_ref, opts.cancel, &mut |n| st.progress(n, total, base, false))
                 .map_err(|source| ExecError::Copy { number: p.number, label: p.label.clone(), source })?;
             base += size;
             let expected = r.digest.clone().unwrap_or_default();
@@ -290,9 +345,28 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
         st.end("verify");
     }
 
+    let mut proofs = Vec::new();
+    if let Some(enc) = &plan.encryption {
+        if !encrypted.is_empty() {
+            st.begin("prove", "prove every encrypted partition opens: unseal the TPM2 token, check each key against its keyslot".into());
+        }
+        for (number, data_offset, _) in &encrypted {
+            let p = plan.partitions.iter().find(|p| p.number == *number).expect("planned");
+            let lines = encrypt::prove(&target, p, *data_offset, enc, opts.secrets, recovery_ref)
+                .map_err(|source| ExecError::Encrypt { number: p.number, label: p.label.clone(), source })?;
+            for line in lines {
+                (st.emit)(&Event::Verified { partition: p.number, label: p.label.clone(), method: "unlock".into(), digest: line.clone() });
+                proofs.push(format!("partition {} ({}): {line}", p.number, p.label));
+            }
+        }
+        if !encrypted.is_empty() {
+            st.end("prove");
+        }
+    }
+
     let seconds = started.elapsed().as_secs_f64();
     (st.emit)(&Event::Finished { target: plan.target.display().to_string(), seconds });
-    Ok(Report { target: plan.target.clone(), partitions: reports, seconds })
+    Ok(Report { target: plan.target.clone(), partitions: reports, seconds, proofs, recovery_key: recovery })
 }
 
 /// Checks the copied data's leaf hashes against the source's hash tree and the root hash against
@@ -340,26 +414,26 @@ enum FormatError {
 /// Makes the file system in a sparse scratch file of the partition's size, then copies it into
 /// place (holes stay holes): the same steps for image files and block devices, and nothing is
 /// ever mounted.
+#[allow(clippy::too_many_arguments)]
 fn format_into(
     target: &File,
-    p: &PlannedPartition,
+    offset: u64,
+    size: u64,
     fs: &str,
     uuid: &uuid::Uuid,
     label: &str,
+    transform: Option<&dyn copy::Transform>,
     cancel: &AtomicBool,
 ) -> Result<u64, FormatError> {
     let dir = tempfile::Builder::new().prefix("imprint-mkfs").tempdir().map_err(FormatError::Io)?;
     let scratch = dir.path().join("fs.img");
     let f = File::create(&scratch).map_err(FormatError::Io)?;
-    f.set_len(p.size).map_err(FormatError::Io)?;
+    f.set_len(size).map_err(FormatError::Io)?;
     drop(f);
     let s = scratch.to_string_lossy().into_owned();
     let u = uuid.to_string();
     match fs {
-        "ext4" => task::run(
-            "mkfs.ext4",
-            ["-q", "-F", "-L", label, "-U", &u, "-I", "256", "-m", "0", "-E", "lazy_itable_init=1,nodiscard", "-T", "default", &s],
-        ),
+        "ext4" => task::run("mkfs.ext4", ["-q", "-F", "-L", label, "-U", &u, "-I", "256", "-m", "0", "-E", "lazy_itable_init=1,nodiscard", "-T", "default", &s]),
         "vfat" => {
             let b = uuid.as_bytes();
             let volid = format!("{:02x}{:02x}{:02x}{:02x}", b[0], b[1], b[2], b[3]);
@@ -378,10 +452,10 @@ fn format_into(
     let src = File::open(&scratch).map_err(FormatError::Io)?;
     let d = copy::copy_range(
         copy::At { file: &src, offset: 0 },
-        p.size,
-        copy::At { file: target, offset: p.offset },
+        size,
+        copy::At { file: target, offset },
         copy::Hashing::default(),
-        None,
+        transform,
         cancel,
         &mut |_| {},
     )

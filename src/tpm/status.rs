@@ -1,0 +1,210 @@
+//! Is the TPM ready to hold a disk key? Each problem comes with what to do about it, and the
+//! offer to use a passphrase instead.
+
+use tss_esapi::constants::PropertyTag;
+
+use super::seal::{Tpm, is_measured, tss};
+use super::{Device, PcrBank, TpmError};
+
+/// TPMA_PERMANENT.inLockout.
+const IN_LOCKOUT: u32 = 0x0000_0200;
+
+const FALLBACK: &str = "Or continue with a passphrase instead: you will type it at every boot.";
+
+/// What kind of problem; a UI can pick an icon or a page by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProblemKind {
+    /// No TPM 2.0, or it cannot be reached.
+    Absent,
+    /// Dictionary-attack lockout.
+    Lockout,
+    /// The PCR bank asked for is not active.
+    NoBank,
+    /// None of the policy's PCRs holds a measurement: the policy would bind to nothing.
+    PcrsUnset,
+    /// Anything else the TPM answered.
+    Error,
+}
+
+/// One problem: what is wrong, and what to do.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    pub message: String,
+    pub advice: String,
+}
+
+/// The readiness report.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TpmStatus {
+    /// The TPM asked about (`/dev/tpmrm0` or the TCTI string).
+    pub device: String,
+    /// A TPM 2.0 answered.
+    pub present: bool,
+    /// The active PCR banks (all 24 PCRs allocated) imprint can use.
+    pub banks: Vec<PcrBank>,
+    /// The bank and PCRs checked.
+    pub bank: PcrBank,
+    pub pcrs: Vec<u32>,
+    /// Failed authorizations counted toward lockout, and the limit.
+    pub lockout_counter: Option<u32>,
+    pub max_auth_fail: Option<u32>,
+    /// Empty when the TPM can be used.
+    pub problems: Vec<Problem>,
+}
+
+impl TpmStatus {
+    /// No problems: sealing to `pcrs` in `bank` will protect the disk key.
+    pub fn ready(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Checks `dev` for what would make a TPM enrollment fail or pointless: no TPM, a lockout, no
+/// such PCR bank, PCRs nothing was measured into. Never fails: problems are in the report.
+pub fn status(dev: &Device, pcrs: &[u32], bank: PcrBank) -> TpmStatus {
+    let mut pcrs: Vec<u32> = pcrs.to_vec();
+    pcrs.sort_unstable();
+    pcrs.dedup();
+    let mut st = TpmStatus {
+        device: dev.to_string(),
+        present: false,
+        banks: Vec::new(),
+        bank,
+        pcrs: pcrs.clone(),
+        lockout_counter: None,
+        max_auth_fail: None,
+        problems: Vec::new(),
+    };
+    let mut tpm = match Tpm::open(dev) {
+        Ok(t) => t,
+        Err(e) => {
+            st.problems.push(absent(&e));
+            return st;
+        }
+    };
+    // Ask something, to know a TPM answers (a TCTI may open without one behind it).
+    match tpm.banks() {
+        Ok(b) => {
+            st.present = true;
+            st.banks = b.iter().filter(|(_, full)| *full).map(|(b, _)| *b).collect();
+        }
+        Err(e) => {
+            st.problems.push(absent(&e));
+            return st;
+        }
+    }
+
+    match tpm.ctx.get_tpm_property(PropertyTag::Permanent) {
+        Ok(Some(p)) if p & IN_LOCKOUT != 0 => {
+            let interval = tpm.ctx.get_tpm_property(PropertyTag::LockoutInterval).ok().flatten();
+            let wait = match interval {
+                Some(s) if s > 0 => format!("The TPM forgets one failure every {} and unlocks by itself. ", duration(s)),
+                _ => String::new(),
+            };
+            st.problems.push(Problem {
+                kind: ProblemKind::Lockout,
+                message: "The TPM is in dictionary-attack lockout: after too many wrong PINs or passwords it refuses to check any for now."
+                    .into(),
+                advice: format!(
+                    "{wait}Leave the machine on and try again later, or clear the lockout with `tpm2_dictionarylockout --clear-lockout` \
+                     (needs the TPM's lockout password, if one is set) or by clearing the TPM in the firmware setup (this erases what \
+                     the TPM holds). {FALLBACK}"
+                ),
+            });
+        }
+        Ok(_) => {}
+        Err(e) => st.problems.push(error(&tss("reading the TPM's state", e))),
+    }
+    st.lockout_counter = tpm.ctx.get_tpm_property(PropertyTag::LockoutCounter).ok().flatten();
+    st.max_auth_fail = tpm.ctx.get_tpm_property(PropertyTag::MaxAuthFail).ok().flatten();
+
+    if !st.banks.contains(&bank) {
+        st.problems.push(Problem {
+            kind: ProblemKind::NoBank,
+            message: format!("The TPM has no active {bank} PCR bank, so its measurements cannot be checked with {bank}."),
+            advice: format!(
+                "Turn on the {bank} PCR bank in the firmware's TPM settings (often \"PCR banks\" or \"TPM2 active PCR banks\"), \
+                 or update the firmware. {FALLBACK}"
+            ),
+        });
+        return st;
+    }
+
+    if !pcrs.is_empty() {
+        if let Some(bad) = pcrs.iter().find(|p| **p >= 24) {
+            st.problems.push(error(&TpmError::Format(format!("PCR {bad} out of range 0…23"))));
+            return st;
+        }
+        match tpm.read_pcrs(bank, &pcrs) {
+            Ok(values) if !values.iter().any(|v| is_measured(v)) => {
+                let list = pcrs.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+                let (what, them) = if pcrs.len() == 1 { (format!("PCR {list} holds"), "it") } else { (format!("PCRs {list} hold"), "them") };
+                st.problems.push(Problem {
+                    kind: ProblemKind::PcrsUnset,
+                    message: format!(
+                        "{what} no measurement: the firmware measured nothing into {them}, so a TPM policy on {them} would protect nothing."
+                    ),
+                    advice: format!(
+                        "Turn on the TPM and measured boot in the firmware setup (PCR 7 records the Secure Boot state), update the \
+                         firmware, or choose PCRs the firmware measures. {FALLBACK}"
+                    ),
+                });
+            }
+            Ok(_) => {}
+            Err(e) => st.problems.push(error(&e)),
+        }
+    }
+    st
+}
+
+fn absent(e: &TpmError) -> Problem {
+    let detail = match e {
+        TpmError::Absent { reason, .. } => reason.clone(),
+        other => other.to_string(),
+    };
+    Problem {
+        kind: ProblemKind::Absent,
+        message: format!("No TPM 2.0 could be used ({detail})."),
+        advice: format!(
+            "If this machine has a TPM, turn it on in the firmware setup (it may be called TPM, PTT on Intel or fTPM on AMD) and \
+             start the installer again. {FALLBACK}"
+        ),
+    }
+}
+
+fn error(e: &TpmError) -> Problem {
+    Problem {
+        kind: ProblemKind::Error,
+        message: format!("The TPM did not answer as expected: {e}."),
+        advice: format!("Restart the machine and try again; if it persists, update the firmware. {FALLBACK}"),
+    }
+}
+
+fn duration(seconds: u32) -> String {
+    match seconds {
+        s if s % 3600 == 0 && s >= 3600 => format!("{} h", s / 3600),
+        s if s % 60 == 0 && s >= 60 => format!("{} min", s / 60),
+        s => format!("{s} s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_device_is_a_problem_with_advice_not_a_failure() {
+        let st = status(&Device::Tcti("device:/nonexistent/tpmrm9".into()), &[7], PcrBank::Sha256);
+        assert!(!st.present && !st.ready());
+        assert_eq!(st.problems.len(), 1);
+        assert_eq!(st.problems[0].kind, ProblemKind::Absent);
+        assert!(st.problems[0].advice.contains("passphrase"));
+        let j = serde_json::to_value(&st).unwrap();
+        assert_eq!(j["problems"][0]["kind"], "absent");
+        assert_eq!(duration(600), "10 min");
+        assert_eq!(duration(7200), "2 h");
+        assert_eq!(duration(61), "61 s");
+    }
+}

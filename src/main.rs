@@ -5,6 +5,12 @@ use clap::Parser;
 use imprint::cli::{Cli, Command};
 
 fn main() {
+    // tpm2-tss writes its own warnings to stderr on every expected failure (a changed PCR, a
+    // wrong PIN); imprint reports those itself. Set before any thread exists.
+    if std::env::var_os("TSS2_LOG").is_none() {
+        // SAFETY: still single-threaded here.
+        unsafe { std::env::set_var("TSS2_LOG", "all+none") };
+    }
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Install(args) => imprint::cmd::install(args),

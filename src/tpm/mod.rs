@@ -187,15 +187,11 @@ impl Default for SealRequest {
 pub enum TpmError {
     #[error("no usable TPM 2.0 at {device}: {reason}")]
     Absent { device: String, reason: String },
-    #[error(
-        "the TPM is in dictionary-attack lockout after too many wrong PINs, and refuses PIN checks until the lockout period ends"
-    )]
+    #[error("the TPM is in dictionary-attack lockout after too many wrong PINs, and refuses PIN checks until the lockout period ends")]
     Lockout,
     #[error("the TPM has no active {0} PCR bank")]
     NoBank(PcrBank),
-    #[error(
-        "the PCR values differ from those at enrollment — e.g. a firmware update or a Secure Boot change; use the recovery key"
-    )]
+    #[error("the PCR values differ from those at enrollment — e.g. a firmware update or a Secure Boot change; use the recovery key")]
     PolicyMismatch,
     #[error("this TPM enrollment needs a PIN")]
     PinRequired,

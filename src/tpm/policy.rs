@@ -77,13 +77,7 @@ pub(crate) fn policy_auth_value(digest: &[u8; 32]) -> [u8; 32] {
 }
 
 /// The whole sealing policy, computed offline exactly as the TPM computes it in a session.
-pub(crate) fn sealing_policy(
-    key_name: Option<&[u8]>,
-    bank: PcrBank,
-    pcrs: &[u32],
-    pcr_values: &[Vec<u8>],
-    pin: bool,
-) -> [u8; 32] {
+pub(crate) fn sealing_policy(key_name: Option<&[u8]>, bank: PcrBank, pcrs: &[u32], pcr_values: &[Vec<u8>], pin: bool) -> [u8; 32] {
     let mut d = [0u8; 32];
     if let Some(name) = key_name {
         d = policy_authorize(name);

@@ -17,8 +17,8 @@ use tss_esapi::interface_types::resource_handles::{Hierarchy, Provision};
 use tss_esapi::interface_types::session_handles::{AuthSession, PolicySession};
 use tss_esapi::structures::{
     Auth, CapabilityData, Digest, EccPoint, KeyedHashScheme, Nonce, PcrSelectionListBuilder, PcrSlot, Public, PublicBuilder,
-    PublicEccParametersBuilder, PublicKeyRsa, PublicKeyedHashParameters, PublicRsaParametersBuilder, RsaExponent,
-    RsaSignature, SensitiveData, Signature, SymmetricDefinition, SymmetricDefinitionObject,
+    PublicEccParametersBuilder, PublicKeyRsa, PublicKeyedHashParameters, PublicRsaParametersBuilder, RsaExponent, RsaSignature,
+    SensitiveData, Signature, SymmetricDefinition, SymmetricDefinitionObject,
 };
 use tss_esapi::tcti_ldr::TctiNameConf;
 use tss_esapi::traits::{Marshall, UnMarshall};
@@ -108,12 +108,7 @@ pub fn seal_in_format(dev: &Device, req: &SealRequest, format: SealFormat) -> Re
 /// `tpm2-pcr-signature.json` (a UKI's `.pcrsig`) for signed policies — when `None`, the places
 /// systemd looks (`/etc/systemd/`, `/run/systemd/`, `/usr/local/lib/systemd/`,
 /// `/usr/lib/systemd/`) are searched.
-pub fn unseal(
-    dev: &Device,
-    token: &Tpm2Token,
-    pin: Option<&Secret>,
-    pcr_signature_json: Option<&Path>,
-) -> Result<Secret, TpmError> {
+pub fn unseal(dev: &Device, token: &Tpm2Token, pin: Option<&Secret>, pcr_signature_json: Option<&Path>) -> Result<Secret, TpmError> {
     if token.pcrlock || token.pcrlock_nv.is_some() {
         return Err(TpmError::Format("the token uses a pcrlock policy (systemd-pcrlock); imprint cannot unseal those".into()));
     }
@@ -240,12 +235,10 @@ struct Signed<'a> {
 
 /// Maps a tss-esapi error; the TPM's lockout answer becomes [`TpmError::Lockout`].
 pub(crate) fn tss(what: &str, e: tss_esapi::Error) -> TpmError {
-    if let tss_esapi::Error::Tss2Error(rc) = e {
-        if rc.kind() == Some(Tss2ResponseCodeKind::Lockout) {
-            return TpmError::Lockout;
-        }
+    match kind(&e) {
+        Some(Tss2ResponseCodeKind::Lockout) => TpmError::Lockout,
+        _ => TpmError::Tss(format!("{what}: {e}")),
     }
-    TpmError::Tss(format!("{what}: {e}"))
 }
 
 fn kind(e: &tss_esapi::Error) -> Option<Tss2ResponseCodeKind> {
@@ -443,9 +436,7 @@ impl Tpm {
         let key = self.persistent(handle)?;
         let name = self.ctx.tr_get_name(key.into()).map_err(|e| tss("reading the SRK's name", e))?;
         if name.value() != recorded {
-            return Err(TpmError::Tss(format!(
-                "the key at {handle:#x} is not the one the secret was sealed under (the TPM was cleared?)"
-            )));
+            return Err(TpmError::Tss(format!("the key at {handle:#x} is not the one the secret was sealed under (the TPM was cleared?)")));
         }
         Ok(key)
     }
@@ -457,8 +448,7 @@ impl Tpm {
             .map_err(|e| tss("starting a session", e))?
             .ok_or_else(|| TpmError::Tss("the TPM returned no session".into()))?;
         self.track(SessionHandle::from(s).into());
-        let (attrs, mask) =
-            SessionAttributesBuilder::new().with_decrypt(decrypt).with_encrypt(true).with_continue_session(true).build();
+        let (attrs, mask) = SessionAttributesBuilder::new().with_decrypt(decrypt).with_encrypt(true).with_continue_session(true).build();
         self.ctx.tr_sess_set_attributes(s, attrs, mask).map_err(|e| tss("configuring a session", e))?;
         Ok(s)
     }
@@ -497,13 +487,14 @@ impl Tpm {
     }
 
     fn load(&mut self, parent: KeyHandle, private: &[u8], tpmt_public: &[u8]) -> Result<KeyHandle, TpmError> {
-        let private = tss_esapi::structures::Private::try_from(private.to_vec()).map_err(|e| TpmError::Format(format!("sealed private part: {e}")))?;
+        let private = tss_esapi::structures::Private::try_from(private.to_vec())
+            .map_err(|e| TpmError::Format(format!("sealed private part: {e}")))?;
         let public = Public::unmarshall(tpmt_public).map_err(|e| TpmError::Format(format!("sealed public part: {e}")))?;
         let h = self.ctx.execute_with_nullauth_session(|c| c.load(parent, private, public)).map_err(|e| match kind(&e) {
             Some(Tss2ResponseCodeKind::Lockout) => TpmError::Lockout,
-            Some(Tss2ResponseCodeKind::Integrity) | Some(Tss2ResponseCodeKind::Value) => TpmError::Tss(format!(
-                "the sealed key does not belong to this TPM (another machine, or the TPM was cleared): {e}"
-            )),
+            Some(Tss2ResponseCodeKind::Integrity) | Some(Tss2ResponseCodeKind::Value) => {
+                TpmError::Tss(format!("the sealed key does not belong to this TPM (another machine, or the TPM was cleared): {e}"))
+            }
             _ => tss("loading the sealed key", e),
         })?;
         self.track(h.into());

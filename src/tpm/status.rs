@@ -140,7 +140,8 @@ pub fn status(dev: &Device, pcrs: &[u32], bank: PcrBank) -> TpmStatus {
         match tpm.read_pcrs(bank, &pcrs) {
             Ok(values) if !values.iter().any(|v| is_measured(v)) => {
                 let list = pcrs.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
-                let (what, them) = if pcrs.len() == 1 { (format!("PCR {list} holds"), "it") } else { (format!("PCRs {list} hold"), "them") };
+                let (what, them) =
+                    if pcrs.len() == 1 { (format!("PCR {list} holds"), "it") } else { (format!("PCRs {list} hold"), "them") };
                 st.problems.push(Problem {
                     kind: ProblemKind::PcrsUnset,
                     message: format!(

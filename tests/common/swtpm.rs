@@ -22,10 +22,11 @@ impl Swtpm {
     pub fn start() -> Swtpm {
         for _ in 0..50 {
             let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-            if port < 65000 && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
-                if let Some(s) = Self::spawn(port, None) {
-                    return s;
-                }
+            if port < 65000
+                && TcpListener::bind(("127.0.0.1", port + 1)).is_ok()
+                && let Some(s) = Self::spawn(port, None)
+            {
+                return s;
             }
         }
         panic!("no free port pair for swtpm");
@@ -116,7 +117,12 @@ impl Swtpm {
     pub fn pcr(&self, pcr: u32) -> String {
         let out = run_ok(self.tool("tpm2_pcrread").arg(format!("sha256:{pcr}")));
         let text = String::from_utf8(out.stdout).unwrap();
-        let v = text.lines().find_map(|l| l.trim().strip_prefix(&format!("{pcr} :"))).expect("PCR line").trim();
+        // "    7 : 0x…" or "    11: 0x…"
+        let v = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(&pcr.to_string()).and_then(|r| r.trim_start().strip_prefix(':')))
+            .expect("PCR line")
+            .trim();
         v.trim_start_matches("0x").to_ascii_lowercase()
     }
 }

@@ -1,0 +1,196 @@
+//! Encrypted installs end to end: LUKS2 made by imprint on an image file, bound to a real swtpm,
+//! unlocked by systemd 252's own systemd-cryptsetup, the data decrypted in the test equal to the
+//! source, and no secret in any output.
+
+mod common;
+#[path = "common/swtpm.rs"]
+mod swtpm;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use common::{part_range, sfdisk_json, sh, sha256_range, sparse_file, write_defs};
+use swtpm::Swtpm;
+
+const SEED: &str = "0d5e7c4a-2b1f-4e3d-9c8b-7a6f5e4d3c2b";
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.env("TSS2_LOG", "all+none").stdin(Stdio::null()).output().unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    text
+}
+
+fn defs(dir: &Path, usr_encrypt: &str) -> PathBuf {
+    write_defs(
+        &dir.join("defs"),
+        &[
+            ("10-esp.conf", "[Partition]\nType=esp\nCopyBlocks=auto\nSizeMinBytes=64M\nSizeMaxBytes=64M\n"),
+            ("20-usr.conf", &format!("[Partition]\nType=usr\nCopyBlocks=auto\nSizeMinBytes=256M\nSizeMaxBytes=256M\nEncrypt={usr_encrypt}\n")),
+            ("30-root.conf", "[Partition]\nType=root\nFormat=ext4\nSizeMinBytes=128M\n"),
+        ],
+    )
+}
+
+fn install(defs: &Path, src: &Path, target: &Path, extra: &[&str]) -> Command {
+    let mut c = common::imprint();
+    c.args(["install", "--yes", "--progress=json", "--luks-pbkdf=test", "--seed", SEED, "--target-size", "1G"])
+        .arg("--definitions")
+        .arg(defs)
+        .arg("--source")
+        .arg(src)
+        .arg("--target")
+        .arg(target)
+        .args(extra);
+    c
+}
+
+/// Partition `n` of `img` copied into its own file.
+fn extract(img: &Path, n: usize, out: &Path) -> PathBuf {
+    let (o, s) = part_range(&sfdisk_json(img), n);
+    sh(&format!("dd if={} of={} bs=1M iflag=skip_bytes,count_bytes skip={o} count={s} status=none", img.display(), out.display()));
+    out.to_path_buf()
+}
+
+fn with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn tpm2_install_unlocks_with_systemd_cryptsetup_and_decrypts_to_the_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = imprint::demo::build_source_image(dir.path()).unwrap();
+    let defs = defs(dir.path(), "tpm2");
+    let target = dir.path().join("target.img");
+    let key_file = dir.path().join("recovery.key");
+    // systemd-cryptsetup can only name the default port, so this TPM lives there
+    let tpm = Swtpm::start_default_port();
+    tpm.extend(7, b"secure boot state");
+    let out = run(install(&defs, &src, &target, &["--tpm2-device", &tpm.tcti(), "--recovery-key-file"]).arg(&key_file).arg("--verify=readback"));
+    let text = ok(&out);
+
+    // the proof was made and reported
+    let proofs: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["method"] == "unlock")
+        .map(|e| e["digest"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(proofs.len(), 2, "{text}");
+    assert!(proofs[0].starts_with("TPM2: the token was unsealed and its key opens keyslot"), "{proofs:?}");
+    assert!(proofs[1].starts_with("the recovery key opens keyslot"), "{proofs:?}");
+
+    // the recovery key: systemd's format, mode 0600, and nowhere in the output
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    let key = std::fs::read_to_string(&key_file).unwrap().trim().to_string();
+    assert_eq!(key.len(), 71);
+    assert!(key.split('-').all(|g| g.len() == 8 && g.chars().all(|c| "cbdefghijklnrtuv".contains(c))), "{key}");
+    assert!(!text.contains(&key));
+    for g in key.split('-') {
+        assert!(!text.contains(g), "a group of the recovery key is in the output");
+    }
+
+    // LUKS2 as systemd makes it, with both tokens
+    let part = extract(&target, 2, &dir.path().join("usr.luks"));
+    let dump: serde_json::Value = serde_json::from_str(&ok(&run(Command::new("cryptsetup").args(["luksDump", "--dump-json-metadata"]).arg(&part)))).unwrap();
+    assert_eq!(dump["segments"]["0"]["encryption"], "aes-xts-plain64");
+    let types: Vec<&str> = dump["tokens"].as_object().unwrap().values().map(|t| t["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["systemd-tpm2", "systemd-recovery"]);
+    let label = ok(&run(Command::new("cryptsetup").arg("luksDump").arg(&part)));
+    assert!(label.contains("luks-usr-x86-64"), "{label}");
+
+    // stock systemd 252 unseals imprint's token from this TPM
+    let attach = |name: &str| {
+        let out = run(Command::new("/lib/systemd/systemd-cryptsetup")
+            .env("SYSTEMD_LOG_LEVEL", "debug")
+            .args(["attach", name])
+            .arg(&part)
+            .args(["-", "tpm2-device=swtpm:host=127.0.0.1,headless=1"]));
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    };
+    let log = attach("imprint-e2e");
+    assert!(log.contains("Completed TPM2 key unsealing"), "{log}");
+
+    // the data segment, decrypted with the volume key cryptsetup reads out with the recovery key,
+    // is the source's /usr byte for byte
+    let vk_out = with_stdin(Command::new("cryptsetup").args(["luksDump", "--dump-volume-key", "--batch-mode", "--key-file=-"]).arg(&part), key.as_bytes());
+    let vk_text = String::from_utf8_lossy(&vk_out.stdout).into_owned();
+    assert!(vk_out.status.success(), "{vk_text}{}", String::from_utf8_lossy(&vk_out.stderr));
+    let hex: String = vk_text.split("MK dump:").nth(1).unwrap().split_whitespace().take_while(|w| w.len() == 2).collect();
+    let vk: Vec<u8> = (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+    assert_eq!(vk.len(), 64);
+    let (so, ss) = part_range(&sfdisk_json(&src), 2);
+    let xts = imprint::luks::Xts::new(&imprint::secret::Secret::new(vk), 4096);
+    let data_offset = dump["segments"]["0"]["offset"].as_str().unwrap().parse::<u64>().unwrap();
+    let mut segment = std::fs::read(&part).unwrap()[data_offset as usize..data_offset as usize + ss as usize].to_vec();
+    xts.decrypt(&mut segment, 0);
+    let mut plain = vec![0u8; ss as usize];
+    use std::os::unix::fs::FileExt;
+    std::fs::File::open(&src).unwrap().read_exact_at(&mut plain, so).unwrap();
+    assert!(segment == plain, "the decrypted partition differs from the source");
+
+    // once PCR 7 changes, the TPM refuses (imprint's unseal, then systemd's: the swtpm has no
+    // resource manager, and a failed systemd-cryptsetup leaves its sessions behind), and the
+    // recovery key still opens its slot
+    tpm.extend(7, b"a firmware update");
+    let token = imprint::tpm::Tpm2Token::from_json(&dump["tokens"]["0"]).unwrap();
+    let err = imprint::tpm::unseal(&tpm.device(), &token, None, None).unwrap_err();
+    assert!(matches!(err, imprint::tpm::TpmError::PolicyMismatch { .. }), "{err}");
+    let log = attach("imprint-e2e-2");
+    assert!(!log.contains("Completed TPM2 key unsealing"), "{log}");
+    ok(&with_stdin(Command::new("cryptsetup").args(["open", "--test-passphrase", "--key-file=-"]).arg(&part), key.as_bytes()));
+}
+
+#[test]
+fn passphrase_install_and_no_secret_in_any_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = imprint::demo::build_source_image(dir.path()).unwrap();
+    let defs = defs(dir.path(), "off");
+    let pass_file = dir.path().join("pass");
+    let passphrase = "correct horse battery staple 4711";
+    std::fs::write(&pass_file, format!("{passphrase}\n")).unwrap();
+    let target = dir.path().join("target.img");
+    let out = run(install(&defs, &src, &target, &["--encrypt=passphrase", "--passphrase-file"]).arg(&pass_file));
+    let text = ok(&out);
+    assert!(!text.contains("battery"), "the passphrase is in the output");
+    assert!(text.contains("the passphrase opens keyslot"), "{text}");
+    // --encrypt with no Encrypt= in the definitions encrypts the state partition (root) only
+    let root = extract(&target, 3, &dir.path().join("root.luks"));
+    ok(&with_stdin(Command::new("cryptsetup").args(["open", "--test-passphrase", "--key-file=-"]).arg(&root), passphrase.as_bytes()));
+    let usr = extract(&target, 2, &dir.path().join("usr.plain"));
+    assert!(!run(Command::new("cryptsetup").arg("isLuks").arg(&usr)).status.success());
+    let dump = ok(&run(Command::new("cryptsetup").args(["luksDump", "--dump-json-metadata"]).arg(&root)));
+    assert!(!dump.contains("systemd-recovery"), "a passphrase-only install gets no recovery key by default");
+}
+
+#[test]
+fn a_tpm_that_measured_nothing_is_refused_with_advice_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = imprint::demo::build_source_image(dir.path()).unwrap();
+    let defs = defs(dir.path(), "tpm2");
+    let target = dir.path().join("target.img");
+    sparse_file(&target, 1 << 30);
+    let before = sha256_range(&target, 0, 1 << 30);
+    let tpm = Swtpm::start(); // PCR 7 still all zero: the firmware measured nothing
+    let out = run(install(&defs, &src, &target, &["--tpm2-device", &tpm.tcti(), "--recovery-key-file"]).arg(dir.path().join("k")));
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success());
+    assert!(text.contains("--encrypt=passphrase"), "{text}");
+    assert_eq!(sha256_range(&target, 0, 1 << 30), before);
+    assert!(!dir.path().join("k").exists());
+
+    // and with no terminal and no --recovery-key-file there is nowhere to show the key
+    tpm.extend(7, b"measured");
+    let out = run(&mut install(&defs, &src, &target, &["--tpm2-device", &tpm.tcti()]));
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success());
+    assert!(text.contains("--recovery-key-file"), "{text}");
+    assert_eq!(sha256_range(&target, 0, 1 << 30), before);
+}

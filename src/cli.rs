@@ -22,6 +22,28 @@ pub enum Command {
     Disks(DisksArgs),
     /// Install a generated demo OS image onto a sparse image file (no real disk is touched).
     Demo(DemoArgs),
+    /// The TPM: whether it can protect a disk, and what to do when it cannot.
+    #[command(subcommand)]
+    Tpm(TpmCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TpmCommand {
+    /// Check the TPM: present, not locked out, a SHA-256 bank, the policy's PCRs measured.
+    Status(TpmStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TpmStatusArgs {
+    #[arg(long, value_name = "auto|TCTI", default_value = "auto")]
+    pub tpm2_device: String,
+    /// The PCRs a policy would bind to, joined with '+'.
+    #[arg(long, value_name = "PCRS", value_parser = parse_pcrs_arg, default_value = "7")]
+    pub tpm2_pcrs: PcrList,
+    #[arg(long, value_name = "sha256|sha1", default_value = "sha256")]
+    pub pcr_bank: String,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -82,7 +104,7 @@ pub struct InstallArgs {
     pub tpm2_device: String,
     /// PCRs the TPM policy binds to, joined with '+' (default 7).
     #[arg(long, value_name = "PCRS", value_parser = parse_pcrs_arg)]
-    pub tpm2_pcrs: Option<Vec<u32>>,
+    pub tpm2_pcrs: Option<PcrList>,
     /// A PEM public key whose signatures of PCR 11 the TPM accepts (signed PCR policy).
     #[arg(long, value_name = "FILE")]
     pub tpm2_public_key: Option<PathBuf>,
@@ -135,8 +157,12 @@ pub enum PbkdfChoice {
     Test,
 }
 
-fn parse_pcrs_arg(s: &str) -> Result<Vec<u32>, String> {
-    crate::profile::conf::parse_pcrs(s)
+/// PCR indexes, as `7+11` on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PcrList(pub Vec<u32>);
+
+fn parse_pcrs_arg(s: &str) -> Result<PcrList, String> {
+    crate::profile::conf::parse_pcrs(s).map(PcrList)
 }
 
 #[derive(Debug, Args)]

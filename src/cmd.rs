@@ -33,7 +33,11 @@ pub fn profile_search_path() -> Vec<PathBuf> {
 ///
 /// A profile applies only where its [Match] section matches this machine and `disk_size` (the
 /// target's size, when known).
-pub fn definition_dirs(profile: Option<&str>, definitions: &[PathBuf], disk_size: Option<u64>) -> Result<(Vec<PathBuf>, conf::EncryptionSpec)> {
+pub fn definition_dirs(
+    profile: Option<&str>,
+    definitions: &[PathBuf],
+    disk_size: Option<u64>,
+) -> Result<(Vec<PathBuf>, conf::EncryptionSpec)> {
     let mut dirs = Vec::new();
     let mut encryption = conf::EncryptionSpec::default();
     if let Some(p) = profile {
@@ -147,7 +151,11 @@ pub fn make_plan(args: &InstallArgs, seed: uuid::Uuid) -> Result<plan::Plan> {
 /// `Encrypt=`; with a mode and no definition saying `Encrypt=`, the partitions that hold state
 /// (root, /var, /home, /srv) are encrypted. Changes the definitions' `encrypt` to match, so the
 /// planner sizes the LUKS header in.
-pub fn encryption_plan(args: &InstallArgs, profile: &conf::EncryptionSpec, defs: &mut [repart::PartitionDef]) -> Option<plan::EncryptionPlan> {
+pub fn encryption_plan(
+    args: &InstallArgs,
+    profile: &conf::EncryptionSpec,
+    defs: &mut [repart::PartitionDef],
+) -> Option<plan::EncryptionPlan> {
     use crate::profile::repart::EncryptMode;
     use crate::profile::types::Designator;
     let mode = args.encrypt.or(profile.mode);
@@ -174,7 +182,7 @@ pub fn encryption_plan(args: &InstallArgs, profile: &conf::EncryptionSpec, defs:
     Some(plan::EncryptionPlan {
         mode,
         tpm2_device: args.tpm2_device.clone(),
-        tpm2_pcrs: args.tpm2_pcrs.clone().or_else(|| profile.pcrs.clone()).unwrap_or_else(|| vec![7]),
+        tpm2_pcrs: args.tpm2_pcrs.clone().map(|p| p.0).or_else(|| profile.pcrs.clone()).unwrap_or_else(|| vec![7]),
         pcr_bank: profile.pcr_bank.clone().unwrap_or_else(|| "sha256".into()),
         public_key_pcrs: if public_key.is_some() { vec![11] } else { Vec::new() },
         public_key,
@@ -374,7 +382,10 @@ fn encryption_secrets(args: &InstallArgs, plan: &plan::Plan) -> Result<exec::enc
     let needs = |u: Unlock| plan.partitions.iter().any(|p| p.luks.as_ref().is_some_and(|l| l.unlock.contains(&u)));
     let mut s = exec::encrypt::Secrets::default();
     if needs(Unlock::Passphrase) {
-        let path = args.passphrase_file.as_ref().ok_or_else(|| anyhow!("a passphrase is needed for the encrypted partitions: pass --passphrase-file FILE"))?;
+        let path = args
+            .passphrase_file
+            .as_ref()
+            .ok_or_else(|| anyhow!("a passphrase is needed for the encrypted partitions: pass --passphrase-file FILE"))?;
         let pass = Secret::from_file(path).with_context(|| format!("reading the passphrase from {}", path.display()))?;
         if pass.is_empty() {
             bail!("the passphrase in {} is empty", path.display());
@@ -390,7 +401,9 @@ fn encryption_secrets(args: &InstallArgs, plan: &plan::Plan) -> Result<exec::enc
         s.pin = Some(pin);
     }
     if needs(Unlock::RecoveryKey) && args.recovery_key_file.is_none() && !std::io::stdout().is_terminal() {
-        bail!("a recovery key will be made, and there is no terminal to show it on: pass --recovery-key-file FILE (kept with mode 0600, for escrow), or set RecoveryKey=no in the profile");
+        bail!(
+            "a recovery key will be made, and there is no terminal to show it on: pass --recovery-key-file FILE (kept with mode 0600, for escrow), or set RecoveryKey=no in the profile"
+        );
     }
     Ok(s)
 }
@@ -399,7 +412,10 @@ fn encryption_secrets(args: &InstallArgs, plan: &plan::Plan) -> Result<exec::enc
 fn check_encryption_ready(args: &InstallArgs, plan: &plan::Plan) -> Result<()> {
     use crate::plan::Unlock;
     let Some(enc) = &plan.encryption else { return Ok(()) };
-    let tpm_used = plan.partitions.iter().any(|p| p.luks.as_ref().is_some_and(|l| l.unlock.iter().any(|u| matches!(u, Unlock::Tpm2 | Unlock::Tpm2Pin))));
+    let tpm_used = plan
+        .partitions
+        .iter()
+        .any(|p| p.luks.as_ref().is_some_and(|l| l.unlock.iter().any(|u| matches!(u, Unlock::Tpm2 | Unlock::Tpm2Pin))));
     if !tpm_used {
         return Ok(());
     }
@@ -450,6 +466,42 @@ pub fn disks(args: &DisksArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&disks)?);
     } else {
         print!("{}", sysfs::render_table(&disks));
+    }
+    Ok(())
+}
+
+/// `imprint tpm status`: exits 0 when the TPM can protect a disk with this policy, 1 otherwise.
+pub fn tpm_status(args: &crate::cli::TpmStatusArgs) -> Result<()> {
+    let dev: crate::tpm::Device = args.tpm2_device.parse().map_err(|_| anyhow!("invalid --tpm2-device '{}'", args.tpm2_device))?;
+    let bank = match args.pcr_bank.as_str() {
+        "sha256" => crate::tpm::PcrBank::Sha256,
+        "sha1" => crate::tpm::PcrBank::Sha1,
+        other => bail!("invalid --pcr-bank '{other}': expected sha256 or sha1"),
+    };
+    let status = crate::tpm::status(&dev, &args.tpm2_pcrs.0, bank);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+    } else {
+        println!("TPM:   {} ({})", status.device, if status.present { "present" } else { "not found" });
+        if !status.banks.is_empty() {
+            let banks: Vec<String> = status.banks.iter().map(|b| b.to_string()).collect();
+            println!("Banks: {}", banks.join(", "));
+        }
+        let pcrs: Vec<String> = status.pcrs.iter().map(|p| p.to_string()).collect();
+        println!("Policy: PCR {} in the {} bank", pcrs.join("+"), status.bank);
+        if status.problems.is_empty() {
+            println!("Ready: a disk can be bound to this TPM.");
+        }
+        for p in &status.problems {
+            println!("Problem: {}\n  What to do: {}", p.message, p.advice);
+        }
+    }
+    if !status.problems.is_empty() {
+        bail!(
+            "the TPM is not ready ({} problem{}); a passphrase (--encrypt=passphrase) works without it",
+            status.problems.len(),
+            if status.problems.len() == 1 { "" } else { "s" }
+        );
     }
     Ok(())
 }

@@ -120,7 +120,7 @@ pub fn build_source_image(dir: &Path) -> Result<PathBuf> {
         },
         &mut |_| {},
     )
-        .context("building the demo source image")?;
+    .context("building the demo source image")?;
     fs::remove_dir_all(&tree)?;
     Ok(img)
 }

@@ -523,11 +523,16 @@ mod tests {
         dst.set_len(128 << 20).unwrap();
         let cancel = AtomicBool::new(false);
         let mut last = 0;
-        let d =
-            copy_range(At { file: &src, offset: 0 }, 64 << 20, At { file: &dst, offset: 1 << 20 }, Hashing::default(), None, &cancel, &mut |n| {
-                last = n
-            })
-            .unwrap();
+        let d = copy_range(
+            At { file: &src, offset: 0 },
+            64 << 20,
+            At { file: &dst, offset: 1 << 20 },
+            Hashing::default(),
+            None,
+            &cancel,
+            &mut |n| last = n,
+        )
+        .unwrap();
         assert_eq!(last, 64 << 20);
         assert!(d.bytes_written <= 3 * 4096 + 4096, "{}", d.bytes_written);
         let back = digest_range(At { file: &dst, offset: 1 << 20 }, 64 << 20, Hashing::default(), None, &cancel, &mut |_| {}).unwrap();
@@ -545,8 +550,9 @@ mod tests {
         let src = File::open(dir.path().join("s")).unwrap();
         let dst = File::create(dir.path().join("d")).unwrap();
         let cancel = AtomicBool::new(false);
-        let e = copy_range(At { file: &src, offset: 0 }, 2 << 20, At { file: &dst, offset: 0 }, Hashing::default(), None, &cancel, &mut |_| {})
-            .unwrap_err();
+        let e =
+            copy_range(At { file: &src, offset: 0 }, 2 << 20, At { file: &dst, offset: 0 }, Hashing::default(), None, &cancel, &mut |_| {})
+                .unwrap_err();
         assert!(matches!(e, CopyError::Truncated { .. }), "{e}");
     }
 }

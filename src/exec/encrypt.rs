@@ -73,14 +73,21 @@ pub fn prepare(
     for u in &l.unlock {
         match u {
             Unlock::Passphrase => {
-                let pass = secrets.passphrase.as_ref().ok_or_else(|| EncryptError::Missing("a passphrase is needed (--passphrase-file)".into()))?;
+                let pass = secrets
+                    .passphrase
+                    .as_ref()
+                    .ok_or_else(|| EncryptError::Missing("a passphrase is needed (--passphrase-file)".into()))?;
                 let slot = luks::add_keyslot(&header_file, &header.volume_key, pass, pbkdf)?;
                 tokens.push((*u, slot));
             }
             Unlock::Tpm2 | Unlock::Tpm2Pin => {
                 let pin = match u {
                     Unlock::Tpm2Pin => Some(
-                        secrets.pin.as_ref().ok_or_else(|| EncryptError::Missing("a PIN is needed for tpm2+pin (--pin-file)".into()))?.duplicate(),
+                        secrets
+                            .pin
+                            .as_ref()
+                            .ok_or_else(|| EncryptError::Missing("a PIN is needed for tpm2+pin (--pin-file)".into()))?
+                            .duplicate(),
                     ),
                     _ => None,
                 };
@@ -88,7 +95,13 @@ pub fn prepare(
                     Some(path) => Some(std::fs::read(path).map_err(io(format!("reading the public key {}", path.display())))?),
                     None => None,
                 };
-                let req = SealRequest { bank: bank(enc), pcrs: enc.tpm2_pcrs.clone(), public_key_pem, public_key_pcrs: enc.public_key_pcrs.clone(), pin };
+                let req = SealRequest {
+                    bank: bank(enc),
+                    pcrs: enc.tpm2_pcrs.clone(),
+                    public_key_pem,
+                    public_key_pcrs: enc.public_key_pcrs.clone(),
+                    pin,
+                };
                 let (secret, mut token) = tpm::seal(&device(enc)?, &req)?;
                 let pass = tpm::luks_passphrase(&secret);
                 let slot = luks::add_keyslot(&header_file, &header.volume_key, &pass, Pbkdf::Minimal)?;

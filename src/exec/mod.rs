@@ -21,8 +21,8 @@ use std::time::Instant;
 pub use events::Event;
 
 use crate::disk::{self, copy, table};
-use crate::plan::{Action, Content, Plan, PlannedPartition, TableAction, human};
 use crate::luks;
+use crate::plan::{Action, Content, Plan, PlannedPartition, TableAction, human};
 use crate::secret::Secret;
 use crate::task;
 
@@ -352,8 +352,11 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
         }
         for (number, data_offset, _) in &encrypted {
             let p = plan.partitions.iter().find(|p| p.number == *number).expect("planned");
-            let lines = encrypt::prove(&target, p, *data_offset, enc, opts.secrets, recovery_ref)
-                .map_err(|source| ExecError::Encrypt { number: p.number, label: p.label.clone(), source })?;
+            let lines = encrypt::prove(&target, p, *data_offset, enc, opts.secrets, recovery_ref).map_err(|source| ExecError::Encrypt {
+                number: p.number,
+                label: p.label.clone(),
+                source,
+            })?;
             for line in lines {
                 (st.emit)(&Event::Verified { partition: p.number, label: p.label.clone(), method: "unlock".into(), digest: line.clone() });
                 proofs.push(format!("partition {} ({}): {line}", p.number, p.label));
@@ -433,7 +436,10 @@ fn format_into(
     let s = scratch.to_string_lossy().into_owned();
     let u = uuid.to_string();
     match fs {
-        "ext4" => task::run("mkfs.ext4", ["-q", "-F", "-L", label, "-U", &u, "-I", "256", "-m", "0", "-E", "lazy_itable_init=1,nodiscard", "-T", "default", &s]),
+        "ext4" => task::run(
+            "mkfs.ext4",
+            ["-q", "-F", "-L", label, "-U", &u, "-I", "256", "-m", "0", "-E", "lazy_itable_init=1,nodiscard", "-T", "default", &s],
+        ),
         "vfat" => {
             let b = uuid.as_bytes();
             let volid = format!("{:02x}{:02x}{:02x}{:02x}", b[0], b[1], b[2], b[3]);

@@ -421,9 +421,8 @@ fn apply_encryption_key(enc: &mut EncryptionSpec, e: &Entry) -> Result<(), Confi
         }
         "PublicKey" => enc.public_key = Some(PathBuf::from(v)).filter(|p| !p.as_os_str().is_empty()),
         "RecoveryKey" => {
-            enc.recovery_key = Some(
-                ini::parse_bool(v).ok_or_else(|| e.error(format!("invalid RecoveryKey='{v}': expected a boolean (yes/no)")))?,
-            )
+            enc.recovery_key =
+                Some(ini::parse_bool(v).ok_or_else(|| e.error(format!("invalid RecoveryKey='{v}': expected a boolean (yes/no)")))?)
         }
         k => return Err(unknown_key(e, k, "Encryption", ENCRYPTION_KEYS)),
     }

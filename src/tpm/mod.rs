@@ -54,6 +54,14 @@
 //!   arrays (sharded pcrlock secrets). `tpm2_parse_luks2_json` of both ignores unknown fields.
 //! * **LUKS passphrase** = standard base64 of the secret (`base64mem` in cryptenroll).
 //!
+//! Found while testing against systemd 252 on swtpm (see tests/tpm.rs): the digest's "pkfp is
+//! the SHA256 of the DER public key" means the PKCS#1 key, not the SubjectPublicKeyInfo; 252's
+//! `systemd-measure sign` needs a TPM (it computes `pol` in a trial session); 252's `tpm2_unseal`
+//! never flushes its HMAC encryption session (its `finish:` flushes the primary, the policy
+//! session and the sealed key), which matters only without a resource manager. The digest says
+//! v261 adds noDA to PIN-less sealed objects; the upstream source stored here (v255 era) does
+//! not, and either way unsealing does not depend on it, so we keep 252's attributes.
+//!
 //! Every transient object and session is flushed, also on error paths: explicitly, and by
 //! tss-esapi's `Context` drop (it flushes the handles it created) — swtpm has no resource
 //! manager. Set `TSS2_LOG=all+none` in the process environment: tpm2-tss logs expected failures

@@ -109,19 +109,16 @@ pub(crate) fn pbkdf2_hmac_sha256(pass: &[u8], salt: &[u8], iterations: u32) -> Z
 /// The TPM authValue for a PIN: SHA256 of the PIN — or, with a `tpm2_salt`, of
 /// base64(PBKDF2(PIN, salt)) — with trailing zero bytes removed.
 pub(crate) fn pin_auth(pin: &Secret, salt: Option<&[u8]>) -> Secret {
-    let hashed = match salt {
+    let hashed = Zeroizing::new(match salt {
         Some(salt) => {
             let dk = pbkdf2_hmac_sha256(pin.expose(), salt, PIN_PBKDF2_ITERATIONS);
             let b64 = Zeroizing::new(STANDARD.encode(*dk));
             sha256(&[b64.as_bytes()])
         }
         None => sha256(&[pin.expose()]),
-    };
-    let mut v = hashed.to_vec();
-    while v.last() == Some(&0) {
-        v.pop();
-    }
-    Secret::new(v)
+    });
+    let len = hashed.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
+    Secret::new(hashed[..len].to_vec())
 }
 
 /// An RSA public key from a PEM `PUBLIC KEY` (SubjectPublicKeyInfo) file.

@@ -108,6 +108,9 @@ pub struct InstallArgs {
     /// A PEM public key whose signatures of PCR 11 the TPM accepts (signed PCR policy).
     #[arg(long, value_name = "FILE")]
     pub tpm2_public_key: Option<PathBuf>,
+    /// Do not bind to the PCR-signing key of the source ESP's unified kernel image.
+    #[arg(long)]
+    pub no_uki_key: bool,
     /// Write the recovery key here (mode 0600), for escrow.
     #[arg(long, value_name = "FILE")]
     pub recovery_key_file: Option<PathBuf>,
@@ -142,6 +145,7 @@ impl InstallArgs {
             tpm2_device: "auto".into(),
             tpm2_pcrs: None,
             tpm2_public_key: None,
+            no_uki_key: false,
             recovery_key_file: None,
             passphrase_file: None,
             pin_file: None,

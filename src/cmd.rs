@@ -122,7 +122,7 @@ pub fn make_plan(args: &InstallArgs, seed: uuid::Uuid) -> Result<plan::Plan> {
     let target = target_facts(&args.target, args.target_size)?;
     let (dirs, profile_enc) = definition_dirs(args.profile.as_deref(), &args.definitions, Some(target.size).filter(|s| *s > 0))?;
     let mut definitions = repart::load_definitions(&dirs)?;
-    let encryption = encryption_plan(args, &profile_enc, &mut definitions);
+    let mut encryption = encryption_plan(args, &profile_enc, &mut definitions);
     let needs_source = definitions.iter().any(|d| d.copy_blocks == Some(repart::CopyBlocks::Auto));
     let source = match (&args.source, needs_source) {
         (Some(s), _) => Some(source_facts(s)?),
@@ -130,6 +130,16 @@ pub fn make_plan(args: &InstallArgs, seed: uuid::Uuid) -> Result<plan::Plan> {
         (None, false) => None,
     };
     check_target(&args.target, source.as_ref().map(|s| s.path.as_path()))?;
+    if let (Some(enc), Some(src)) = (encryption.as_mut(), source.as_ref())
+        && enc.public_key.is_none()
+        && !args.no_uki_key
+        && enc.mode != Some(EncryptionMode::Passphrase)
+        && let Some((key, sig)) = uki_pcr_key(src)?
+    {
+        enc.public_key = Some(key);
+        enc.pcr_signature = sig;
+        enc.public_key_pcrs = vec![11];
+    }
     let mut copy_file_sizes = BTreeMap::new();
     for d in &definitions {
         if let Some(repart::CopyBlocks::Path(p)) = &d.copy_blocks {
@@ -186,8 +196,41 @@ pub fn encryption_plan(
         pcr_bank: profile.pcr_bank.clone().unwrap_or_else(|| "sha256".into()),
         public_key_pcrs: if public_key.is_some() { vec![11] } else { Vec::new() },
         public_key,
+        pcr_signature: None,
         recovery_key: profile.recovery_key.unwrap_or(!passphrase_only),
     })
+}
+
+/// The PCR-signing public key of the newest UKI in the source ESP's `EFI/Linux/` (its `.pcrpkey`
+/// section), saved to a file, with its `.pcrsig` when it carries one. Read with mtools, so the
+/// ESP is never mounted.
+pub fn uki_pcr_key(src: &SourceFacts) -> Result<Option<(PathBuf, Option<PathBuf>)>> {
+    let esp_type = crate::profile::types::parse_type("esp").expect("known type").uuid;
+    let Some(esp) = src.partitions.iter().find(|p| p.type_uuid == esp_type) else { return Ok(None) };
+    let image = format!("{}@@{}", src.path.display(), esp.offset(u64::from(src.sector_size)));
+    let listing = match crate::task::run("mdir", ["-i", image.as_str(), "-b", "::/EFI/Linux"]) {
+        Ok(l) => l,
+        Err(_) => return Ok(None), // no EFI/Linux folder (or not FAT): no UKI
+    };
+    let mut ukis: Vec<&str> = listing.lines().map(str::trim).filter(|l| l.to_ascii_lowercase().ends_with(".efi")).collect();
+    ukis.sort();
+    let Some(uki) = ukis.last() else { return Ok(None) };
+    let dir = std::env::temp_dir().join(format!("imprint-uki-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let local = dir.join("uki.efi");
+    crate::task::run("mcopy", ["-n", "-o", "-i", image.as_str(), uki, &local.display().to_string()])?;
+    let Some(pem) = crate::tpm::pcrpkey_from_uki(&local)? else { return Ok(None) };
+    let key = dir.join("tpm2-pcr-public-key.pem");
+    std::fs::write(&key, pem)?;
+    let sig = match crate::tpm::uki_section(&local, ".pcrsig")? {
+        Some(s) => {
+            let p = dir.join("tpm2-pcr-signature.json");
+            std::fs::write(&p, s)?;
+            Some(p)
+        }
+        None => None,
+    };
+    Ok(Some((key, sig)))
 }
 
 /// Refuses targets that must not be written, with every reason.

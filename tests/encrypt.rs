@@ -224,3 +224,61 @@ fn tpm_status_reports_problems_with_advice_and_readiness() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("What to do:"));
 }
+
+/// A minimal PE file with the given sections (enough for a UKI's section table).
+fn pe(sections: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut v = vec![0u8; 0x40];
+    v[..2].copy_from_slice(b"MZ");
+    v[0x3c..0x40].copy_from_slice(&0x40u32.to_le_bytes());
+    v.extend_from_slice(b"PE\0\0");
+    let mut coff = [0u8; 20];
+    coff[2..4].copy_from_slice(&(sections.len() as u16).to_le_bytes());
+    v.extend_from_slice(&coff);
+    let mut data_at = v.len() + 40 * sections.len();
+    let (mut table, mut payload) = (Vec::new(), Vec::new());
+    for (name, body) in sections {
+        let mut h = [0u8; 40];
+        h[..name.len()].copy_from_slice(name.as_bytes());
+        let padded = body.len().div_ceil(16) * 16;
+        h[8..12].copy_from_slice(&(body.len() as u32).to_le_bytes());
+        h[16..20].copy_from_slice(&(padded as u32).to_le_bytes());
+        h[20..24].copy_from_slice(&(data_at as u32).to_le_bytes());
+        table.extend_from_slice(&h);
+        let mut b = body.to_vec();
+        b.resize(padded, 0);
+        data_at += padded;
+        payload.extend_from_slice(&b);
+    }
+    v.extend_from_slice(&table);
+    v.extend_from_slice(&payload);
+    v
+}
+
+/// The source ESP's unified kernel image carries the key that signs PCR 11 policies: the plan
+/// binds to it (PolicyAuthorize over PCR 11) without being told, and --no-uki-key turns it off.
+#[test]
+fn the_source_uki_pcr_signing_key_is_found_on_the_esp() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = imprint::demo::build_source_image(dir.path()).unwrap();
+    let pem = sh("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 2>/dev/null | openssl pkey -pubout");
+    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
+    let uki = dir.path().join("os.efi");
+    std::fs::write(&uki, pe(&[(".linux", b"kernel"), (".pcrpkey", pem.as_bytes())])).unwrap();
+    let (o, _) = part_range(&sfdisk_json(&src), 1);
+    let img = format!("{}@@{o}", src.display());
+    sh(&format!("mmd -i {img} ::/EFI ::/EFI/Linux && mcopy -i {img} {} ::/EFI/Linux/os_1.0.efi", uki.display()));
+    let defs = defs(dir.path(), "tpm2");
+    let target = dir.path().join("target.img");
+    let plan = |extra: &[&str]| {
+        let out = run(install(&defs, &src, &target, &["--dry-run", "--json"]).args(extra));
+        ok(&out);
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let p = plan(&[]);
+    let key = p["encryption"]["public_key"].as_str().expect("a public key");
+    assert_eq!(std::fs::read_to_string(key).unwrap(), pem);
+    assert_eq!(p["encryption"]["public_key_pcrs"], serde_json::json!([11]));
+    assert_eq!(p["encryption"]["tpm2_pcrs"], serde_json::json!([7]));
+    let p = plan(&["--no-uki-key"]);
+    assert!(p["encryption"]["public_key"].is_null());
+}

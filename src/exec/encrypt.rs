@@ -158,7 +158,7 @@ pub fn prove(
                     .ok_or_else(|| EncryptError::Proof("no systemd-tpm2 token in the header on the target".into()))?;
                 let token = Tpm2Token::from_json(json)?;
                 let pin = if *u == Unlock::Tpm2Pin { secrets.pin.as_ref() } else { None };
-                let secret = tpm::unseal(&device(enc)?, &token, pin, None)?;
+                let secret = tpm::unseal(&device(enc)?, &token, pin, enc.pcr_signature.as_deref())?;
                 let slot = luks::check_passphrase(&copy_path, &tpm::luks_passphrase(&secret))?;
                 if slot != token.keyslot {
                     return Err(EncryptError::Proof(format!("the TPM2 key opens keyslot {slot}, its token names {}", token.keyslot)));

@@ -80,6 +80,9 @@ pub struct EncryptionPlan {
     /// PEM public key for a signed PCR policy, and the PCRs it covers.
     pub public_key: Option<PathBuf>,
     pub public_key_pcrs: Vec<u32>,
+    /// The PCR signatures (`tpm2-pcr-signature.json`, a UKI's `.pcrsig`) the proof unseals with
+    /// when the policy is signed; None: systemd's usual places.
+    pub pcr_signature: Option<PathBuf>,
     pub recovery_key: bool,
 }
 

@@ -51,6 +51,12 @@ fn install(defs: &Path, src: &Path, target: &Path, extra: &[&str]) -> Command {
     c
 }
 
+/// The secret's text appears nowhere in the file (grep reads every byte).
+fn assert_not_in_file(file: &Path, secret: &str) {
+    let st = Command::new("grep").args(["-q", "-a", "-F", "--", secret]).arg(file).status().unwrap();
+    assert_eq!(st.code(), Some(1), "a secret was written in the clear into {}", file.display());
+}
+
 /// Partition `n` of `img` copied into its own file.
 fn extract(img: &Path, n: usize, out: &Path) -> PathBuf {
     let (o, s) = part_range(&sfdisk_json(img), n);
@@ -100,6 +106,7 @@ fn tpm2_install_unlocks_with_systemd_cryptsetup_and_decrypts_to_the_source() {
     for g in key.split('-') {
         assert!(!text.contains(g), "a group of the recovery key is in the output");
     }
+    assert_not_in_file(&target, &key);
 
     // LUKS2 as systemd makes it, with both tokens
     let part = extract(&target, 2, &dir.path().join("usr.luks"));
@@ -168,6 +175,7 @@ fn passphrase_install_and_no_secret_in_any_output() {
     let out = run(install(&defs, &src, &target, &["--encrypt=passphrase", "--passphrase-file"]).arg(&pass_file));
     let text = ok(&out);
     assert!(!text.contains("battery"), "the passphrase is in the output");
+    assert_not_in_file(&target, passphrase);
     assert!(text.contains("the passphrase opens keyslot"), "{text}");
     // --encrypt with no Encrypt= in the definitions encrypts the state partition (root) only
     let root = extract(&target, 3, &dir.path().join("root.luks"));
@@ -281,4 +289,33 @@ fn the_source_uki_pcr_signing_key_is_found_on_the_esp() {
     assert_eq!(p["encryption"]["tpm2_pcrs"], serde_json::json!([7]));
     let p = plan(&["--no-uki-key"]);
     assert!(p["encryption"]["public_key"].is_null());
+}
+
+#[test]
+fn tpm2_with_pin_seals_to_the_pin_and_proves_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = imprint::demo::build_source_image(dir.path()).unwrap();
+    let defs = defs(dir.path(), "off");
+    let pin_file = dir.path().join("pin");
+    std::fs::write(&pin_file, "246813\n").unwrap();
+    let target = dir.path().join("target.img");
+    let tpm = Swtpm::start();
+    tpm.extend(7, b"secure boot state");
+    let out = run(install(&defs, &src, &target, &["--encrypt=tpm2+pin", "--tpm2-device", &tpm.tcti(), "--pin-file"])
+        .arg(&pin_file)
+        .arg("--recovery-key-file")
+        .arg(dir.path().join("rk")));
+    let text = ok(&out);
+    assert!(text.contains("TPM2: the token was unsealed and its key opens keyslot"), "{text}");
+    assert!(!text.contains("246813"));
+    assert_not_in_file(&target, "246813");
+    let root = extract(&target, 3, &dir.path().join("root.luks"));
+    let dump: serde_json::Value =
+        serde_json::from_str(&ok(&run(Command::new("cryptsetup").args(["luksDump", "--dump-json-metadata"]).arg(&root)))).unwrap();
+    let token = &dump["tokens"]["0"];
+    assert_eq!(token["type"], "systemd-tpm2");
+    assert_eq!(token["tpm2-pin"], true);
+    let token = imprint::tpm::Tpm2Token::from_json(token).unwrap();
+    let wrong = imprint::secret::Secret::from_text("111111");
+    assert!(matches!(imprint::tpm::unseal(&tpm.device(), &token, Some(&wrong), None), Err(imprint::tpm::TpmError::BadPin)));
 }

@@ -15,7 +15,6 @@ use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::Instant;
 
 use imprint::luks::{self, FormatParams, LuksError, Pbkdf, Xts, recovery};
 use imprint::plan::derive::luks_uuid;
@@ -436,22 +435,3 @@ fn libcryptsetup_writes_nothing_to_the_terminal() {
 }
 
 // ---------------------------------------------------------------------------------------------
-
-/// Throughput of the userspace encryption, in 1 MiB chunks as the executor copies. Run with
-/// `cargo test --test luks -- --ignored --nocapture xts_throughput` (and `--release`).
-#[test]
-#[ignore]
-fn xts_throughput() {
-    let key = Secret::random(64).unwrap();
-    for ss in [512u32, 4096] {
-        let xts = Xts::new(&key, ss);
-        let mut buf = pattern(MIB as usize, 5);
-        let total = 256 * MIB;
-        let t = Instant::now();
-        for i in 0..total / MIB {
-            xts.encrypt(&mut buf, i * MIB);
-        }
-        let secs = t.elapsed().as_secs_f64();
-        println!("xts encrypt, {ss}-byte sectors: {:.0} MB/s", total as f64 / 1e6 / secs);
-    }
-}

@@ -189,7 +189,12 @@ fn invalid_examples_fail_naming_file_and_line() {
             "invalid MinDiskSize='20GB': expected a size in bytes, optionally with a K, M, G, T, P or E suffix (base 1024), e.g. 32G"
                 .into(),
         ),
-        ("unknown-section", "profile.conf", Some(5), "unknown section [Encryption]: valid sections are [Profile], [Match]".into()),
+        (
+            "unknown-section",
+            "profile.conf",
+            Some(5),
+            "unknown section [Firstboot]: valid sections are [Profile], [Match], [Encryption]".into(),
+        ),
         (
             "missing-name",
             "profile.conf",

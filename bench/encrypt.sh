@@ -430,8 +430,8 @@ for c in "${contenders[@]}"; do
 done
 awk -v s1="$(median <<<"$STEP1S")" -v s2="$(median <<<"$STEP2S")" \
     'BEGIN { printf "  offline = unencrypted imprint install (median %.3fs) + losetup, cryptsetup reencrypt --encrypt, losetup -d (median %.3fs)\n", s1, s2 }'
-echo "(CPU: median user+system seconds of the commands and their children; written: bytes they wrote to"
-echo " files, from getrusage (the loop device's writes are the kernel's and do not show); allocated: the"
+echo "(CPU: median user+system seconds of the commands and their children; written: bytes they wrote, to"
+echo " files or the loop device, from getrusage (median); allocated: the"
 echo " target's allocated bytes. imprint: /usr partition = source's + 16 MiB; offline: + 32 MiB, see the script)"
 echo
 awk -v i="${MED[imprint]}" -v o="${MED[offline]}" -v bi="${MIN[imprint]}" -v bo="${MIN[offline]}" 'BEGIN {

@@ -319,3 +319,36 @@ fn tpm2_with_pin_seals_to_the_pin_and_proves_it() {
     let wrong = imprint::secret::Secret::from_text("111111");
     assert!(matches!(imprint::tpm::unseal(&tpm.device(), &token, Some(&wrong), None), Err(imprint::tpm::TpmError::BadPin)));
 }
+
+/// With no --recovery-key-file, the recovery key is shown on the terminal, as text and as a QR
+/// code, and only there.
+#[test]
+fn the_recovery_key_is_shown_on_the_terminal_as_text_and_qr() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = imprint::demo::build_source_image(dir.path()).unwrap();
+    let defs = defs(dir.path(), "tpm2");
+    let target = dir.path().join("target.img");
+    let tpm = Swtpm::start();
+    tpm.extend(7, b"secure boot state");
+    let cmd = format!(
+        "{} install --yes --progress=json --luks-pbkdf=test --target-size 1G --definitions {} --source {} --target {} --tpm2-device {}",
+        env!("CARGO_BIN_EXE_imprint"),
+        defs.display(),
+        src.display(),
+        target.display(),
+        tpm.tcti()
+    );
+    let out = Command::new("script").args(["-qec", &cmd, "/dev/null"]).env("TSS2_LOG", "all+none").env("TERM", "xterm").output().unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{screen}");
+    let key = screen
+        .split(|c: char| c.is_whitespace())
+        .find(|w| w.len() == 71 && w.split('-').count() == 8)
+        .unwrap_or_else(|| panic!("no recovery key on the terminal:\n{screen}"))
+        .to_string();
+    assert!(screen.contains("Recovery key"), "{screen}");
+    assert!(screen.contains('▀') || screen.contains('▄') || screen.contains('█'), "no QR code drawn:\n{screen}");
+    let usr = extract(&target, 2, &dir.path().join("usr.luks"));
+    ok(&with_stdin(Command::new("cryptsetup").args(["open", "--test-passphrase", "--key-file=-"]).arg(&usr), key.as_bytes()));
+    assert_not_in_file(&target, &key);
+}

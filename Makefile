@@ -32,6 +32,7 @@ test: deps
 bench: deps
 	$(CARGO) build --release
 	IMPRINT=$(CURDIR)/target/release/imprint bash bench/install.sh
+	IMPRINT=$(CURDIR)/target/release/imprint bash bench/encrypt.sh
 
 fmt:
 	$(CARGO) fmt --all

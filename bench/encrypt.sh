@@ -45,9 +45,9 @@
 #   BENCH_KEEP     1: keep the target images after the run (default: remove them)
 #   BENCH_VERIFY   full (default): decrypt and hash both /usr data segments (about 7 s each);
 #                  header: only the LUKS2 header checks
-# Needs bash 5, root (loop devices), cryptsetup (2.4 or newer), systemd-repart (to build the
-# source image), sfdisk, losetup, mkfs.ext4, mkfs.vfat and python3 (with `cryptography` for the
-# full check); GNU time (/usr/bin/time) for the CPU and bytes-written columns.
+# Needs bash 5, root (loop devices), cryptsetup (LUKS2 reencrypt; tested with 2.6.1),
+# systemd-repart (to build the source image), sfdisk, losetup, mkfs.ext4, mkfs.vfat and python3
+# (with `cryptography` for the full check); GNU time (/usr/bin/time) for the CPU and written columns.
 
 set -euo pipefail
 export LC_ALL=C # $EPOCHREALTIME and awk must agree on the decimal point
@@ -430,9 +430,9 @@ for c in "${contenders[@]}"; do
 done
 awk -v s1="$(median <<<"$STEP1S")" -v s2="$(median <<<"$STEP2S")" \
     'BEGIN { printf "  offline = unencrypted imprint install (median %.3fs) + losetup, cryptsetup reencrypt --encrypt, losetup -d (median %.3fs)\n", s1, s2 }'
-echo "(CPU: median user+system seconds of the commands and their children; written: bytes they wrote, to"
-echo " files or the loop device, from getrusage (median); allocated: the"
-echo " target's allocated bytes. imprint: /usr partition = source's + 16 MiB; offline: + 32 MiB, see the script)"
+echo "(CPU: median user+system seconds of the commands and their children; written: median bytes they"
+echo " wrote, to files or the loop device, from getrusage; allocated: the target's allocated bytes."
+echo " /usr partition: the source's + 16 MiB for imprint, + 32 MiB for offline (--reduce-device-size 32M))"
 echo
 awk -v i="${MED[imprint]}" -v o="${MED[offline]}" -v bi="${MIN[imprint]}" -v bo="${MIN[offline]}" 'BEGIN {
     r = o / i

@@ -212,10 +212,38 @@ enum Msg {
 
 /// Reads `[offset, offset+len)` of `src` as messages, in order, on the caller's thread.
 fn read_range(src: &File, offset: u64, len: u64, cancel: &AtomicBool, free: &Receiver<Vec<u8>>, out: &SyncSender<Msg>) {
+    read_range_filling(src, offset, len, cancel, free, out, false)
+}
+
+/// Sends `[from, to)` (a hole) as zero-filled data chunks, for the hashers to encrypt.
+fn send_zeros(from: u64, to: u64, cancel: &AtomicBool, free: &Receiver<Vec<u8>>, out: &SyncSender<Msg>) -> bool {
+    let mut pos = from;
+    while pos < to {
+        if cancel.load(Ordering::Relaxed) {
+            let _ = out.send(Msg::Err(CopyError::Interrupted));
+            return false;
+        }
+        let Ok(mut buf) = free.recv() else { return false };
+        let n = (CHUNK as u64).min(to - pos) as usize;
+        buf[..n].fill(0);
+        if out.send(Msg::Data { rel: pos, buf, len: n }).is_err() {
+            return false;
+        }
+        pos += n as u64;
+    }
+    true
+}
+
+/// With `fill`, holes are sent as zero-filled chunks instead of [`Msg::Hole`] (for a transform:
+/// what a hole becomes is not zero, and the hashers transform the chunks in parallel).
+fn read_range_filling(src: &File, offset: u64, len: u64, cancel: &AtomicBool, free: &Receiver<Vec<u8>>, out: &SyncSender<Msg>, fill: bool) {
     let mut at = 0u64;
     for (s, l) in data_segments(src, offset, len) {
-        if s > at && out.send(Msg::Hole { len: s - at }).is_err() {
-            return;
+        if s > at {
+            let ok = if fill { send_zeros(at, s, cancel, free, out) } else { out.send(Msg::Hole { len: s - at }).is_ok() };
+            if !ok {
+                return;
+            }
         }
         let mut pos = s;
         while pos < s + l {
@@ -243,7 +271,11 @@ fn read_range(src: &File, offset: u64, len: u64, cancel: &AtomicBool, free: &Rec
         at = s + l;
     }
     if at < len {
-        let _ = out.send(Msg::Hole { len: len - at });
+        if fill {
+            send_zeros(at, len, cancel, free, out);
+        } else {
+            let _ = out.send(Msg::Hole { len: len - at });
+        }
     }
 }
 
@@ -318,7 +350,8 @@ pub fn copy_range(
     let unit = UnitHash::new(hashing.salt, hashing.unit());
     let mut h = BlockHasher::new(hashing.salt, hashing.keep, hashing.unit());
     let (read, written) = std::thread::scope(|scope| {
-        scope.spawn(move || read_range(src, src_offset, len, cancel, &free_rx, &read_tx));
+        let fill = transform.is_some();
+        scope.spawn(move || read_range_filling(src, src_offset, len, cancel, &free_rx, &read_tx, fill));
         for _ in 0..hashers {
             let (read_rx, hash_tx, unit) = (Arc::clone(&read_rx), hash_tx.clone(), unit.clone());
             scope.spawn(move || {
@@ -329,8 +362,15 @@ pub fn copy_range(
                         q.1 += 1;
                         (q.1 - 1, msg)
                     };
-                    let hashes = match &msg {
-                        Msg::Data { buf, len, .. } => unit.hash_all(&buf[..*len]),
+                    let mut msg = msg;
+                    let hashes = match &mut msg {
+                        Msg::Data { buf, len, rel } => {
+                            let h = unit.hash_all(&buf[..*len]);
+                            if let Some(t) = transform {
+                                t.apply(&mut buf[..*len], *rel);
+                            }
+                            h
+                        }
                         _ => Vec::new(),
                     };
                     if hash_tx.send((seq, msg, hashes)).is_err() {
@@ -351,14 +391,11 @@ pub fn copy_range(
             while let Some((msg, hashes)) = pending.remove(&next) {
                 next += 1;
                 match msg {
-                    Msg::Data { rel, mut buf, len } => {
+                    Msg::Data { rel, buf, len } => {
                         h.hashed(&hashes, len as u64);
                         read += len as u64;
                         let w = match transform {
-                            Some(t) => {
-                                t.apply(&mut buf[..len], rel);
-                                write_all(dst, dst_offset + rel, &buf[..len])
-                            }
+                            Some(_) => write_all(dst, dst_offset + rel, &buf[..len]),
                             None => write_nonzero(dst, dst_offset + rel, &buf[..len]),
                         };
                         match w {

@@ -22,6 +22,8 @@ pub enum Command {
     Disks(DisksArgs),
     /// Install a generated demo OS image onto a sparse image file (no real disk is touched).
     Demo(DemoArgs),
+    /// Apply first-boot settings (locale, keymap, time zone, host name, root account) to a root directory.
+    Firstboot(crate::firstboot::cli::FirstbootArgs),
     /// The TPM: whether it can protect a disk, and what to do when it cannot.
     #[command(subcommand)]
     Tpm(TpmCommand),

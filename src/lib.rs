@@ -11,6 +11,7 @@ pub mod cmd;
 pub mod demo;
 pub mod disk;
 pub mod exec;
+pub mod firstboot;
 pub mod luks;
 pub mod plan;
 pub mod profile;

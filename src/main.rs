@@ -16,6 +16,7 @@ fn main() {
         Command::Install(args) => imprint::cmd::install(args),
         Command::Disks(args) => imprint::cmd::disks(args),
         Command::Demo(args) => imprint::demo::run(args),
+        Command::Firstboot(args) => imprint::firstboot::cli::run(args),
         Command::Tpm(imprint::cli::TpmCommand::Status(args)) => imprint::cmd::tpm_status(args),
     };
     if let Err(e) = result {

@@ -1,0 +1,377 @@
+//! First-boot settings applied to a root directory, with the files, formats, modes and symlink
+//! targets upstream systemd-firstboot writes: /etc/locale.conf, /etc/vconsole.conf, /etc/localtime,
+//! /etc/hostname, /etc/machine-id and root's lines in /etc/passwd and /etc/shadow.
+//!
+//! Every answer is checked against the target (its locales, keymaps, zoneinfo, shells) before
+//! anything is written, so a bad value leaves the root as it was. Existing settings are kept unless
+//! `force`. Files are replaced atomically (temporary file in the same folder, then rename). A
+//! plaintext root password exists only as a [`Secret`] and leaves this module only as a crypt hash.
+//! This module does not prompt and does not talk to D-Bus.
+
+pub mod catalog;
+pub mod cli;
+pub mod creds;
+pub mod crypt;
+pub mod passwd;
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::secret::Secret;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FirstbootError {
+    #[error("locale {0:?} is not a valid locale name")]
+    LocaleSyntax(String),
+    #[error("locale {0:?} is not available in the target (neither in its locale archive, usr/lib/locale nor usr/share/i18n/SUPPORTED)")]
+    LocaleUnavailable(String),
+    #[error("keymap {0:?} is not a valid keymap name")]
+    KeymapSyntax(String),
+    #[error("keymap {0:?} is not among the target's kbd keymaps")]
+    KeymapUnknown(String),
+    #[error("time zone {0:?} is not in the target's usr/share/zoneinfo")]
+    TimezoneUnknown(String),
+    #[error("host name {0:?} is not valid (letters, digits, '-' and '_' in dot-separated labels, at most 64 characters)")]
+    HostnameInvalid(String),
+    #[error("root shell {0:?} is not an absolute path to an executable in the target")]
+    ShellInvalid(String),
+    #[error("the hashed root password is not a crypt(3) hash (empty, or contains ':' or a newline)")]
+    HashInvalid,
+    #[error("reading credential {name}")]
+    Credential {
+        name: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("credential {0} is not UTF-8 text")]
+    CredentialNotText(String),
+    #[error("reading root password file {}", path.display())]
+    PasswordFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("hashing the root password: {0}")]
+    Crypt(String),
+    #[error("{what} {}", path.display())]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The root password as given.
+#[derive(Debug)]
+pub enum RootPassword {
+    /// A crypt(3) hash, written as is.
+    Hashed(String),
+    /// A plaintext password, hashed (yescrypt or SHA-512-crypt) before it is written.
+    Plain(Secret),
+}
+
+/// The answers for a first boot; `None` leaves that setting alone.
+#[derive(Debug, Default)]
+pub struct Answers {
+    pub locale: Option<String>,
+    pub locale_messages: Option<String>,
+    pub keymap: Option<String>,
+    pub timezone: Option<String>,
+    pub hostname: Option<String>,
+    pub root_password: Option<RootPassword>,
+    pub root_shell: Option<String>,
+    /// Write a random /etc/machine-id when the target has none.
+    pub machine_id: bool,
+}
+
+impl Answers {
+    /// These answers, with gaps filled from `other` (credentials), as systemd-firstboot does: the
+    /// locale pair comes from `other` only when neither locale was given here.
+    pub fn or(self, other: Answers) -> Answers {
+        let (locale, locale_messages) = if self.locale.is_some() || self.locale_messages.is_some() {
+            (self.locale, self.locale_messages)
+        } else {
+            (other.locale, other.locale_messages)
+        };
+        Answers {
+            locale,
+            locale_messages,
+            keymap: self.keymap.or(other.keymap),
+            timezone: self.timezone.or(other.timezone),
+            hostname: self.hostname.or(other.hostname),
+            root_password: self.root_password.or(other.root_password),
+            root_shell: self.root_shell.or(other.root_shell),
+            machine_id: self.machine_id || other.machine_id,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Written,
+    /// It existed and `force` was not given.
+    Kept,
+}
+
+/// What happened to one file, named as inside the target ("/etc/hostname").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub path: &'static str,
+    pub action: Action,
+}
+
+/// Answers checked against the target; the root password already hashed.
+struct Checked<'a> {
+    locale: Option<&'a str>,
+    locale_messages: Option<&'a str>,
+    keymap: Option<&'a str>,
+    timezone: Option<&'a str>,
+    hostname: Option<&'a str>,
+    root_hash: Option<String>,
+    root_shell: Option<&'a str>,
+}
+
+fn check<'a>(root: &Path, a: &'a Answers) -> Result<Checked<'a>, FirstbootError> {
+    for l in [&a.locale, &a.locale_messages].into_iter().flatten() {
+        if !catalog::locale_syntax_ok(l) {
+            return Err(FirstbootError::LocaleSyntax(l.clone()));
+        }
+        if !catalog::locale_available(root, l) {
+            return Err(FirstbootError::LocaleUnavailable(l.clone()));
+        }
+    }
+    if let Some(k) = &a.keymap {
+        if !catalog::keymap_syntax_ok(k) {
+            return Err(FirstbootError::KeymapSyntax(k.clone()));
+        }
+        if !catalog::keymaps(root).contains(k) {
+            return Err(FirstbootError::KeymapUnknown(k.clone()));
+        }
+    }
+    if let Some(t) = &a.timezone
+        && !catalog::timezone_available(root, t)
+    {
+        return Err(FirstbootError::TimezoneUnknown(t.clone()));
+    }
+    if let Some(h) = &a.hostname
+        && !catalog::hostname_ok(h)
+    {
+        return Err(FirstbootError::HostnameInvalid(h.clone()));
+    }
+    if let Some(s) = &a.root_shell
+        && !catalog::shell_ok(root, s)
+    {
+        return Err(FirstbootError::ShellInvalid(s.clone()));
+    }
+    let root_hash = match &a.root_password {
+        None => None,
+        Some(RootPassword::Hashed(h)) => {
+            if h.is_empty() || h.contains([':', '\n']) || h.chars().any(char::is_control) {
+                return Err(FirstbootError::HashInvalid);
+            }
+            Some(h.clone())
+        }
+        Some(RootPassword::Plain(p)) => Some(crypt::hash_password(p)?),
+    };
+    Ok(Checked {
+        locale: a.locale.as_deref(),
+        locale_messages: a.locale_messages.as_deref(),
+        keymap: a.keymap.as_deref(),
+        timezone: a.timezone.as_deref(),
+        hostname: a.hostname.as_deref(),
+        root_hash,
+        root_shell: a.root_shell.as_deref(),
+    })
+}
+
+fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> FirstbootError {
+    let path = path.to_path_buf();
+    move |source| FirstbootError::Io { what, path, source }
+}
+
+fn exists(path: &Path) -> bool {
+    path.symlink_metadata().is_ok()
+}
+
+/// Replaces `path` atomically with `bytes`, mode `mode`, owner `owner` (uid, gid) when given.
+fn write_atomic(path: &Path, bytes: &[u8], mode: u32, owner: Option<(u32, u32)>) -> Result<(), FirstbootError> {
+    let dir = path.parent().expect("a file inside etc/");
+    let name = path.file_name().expect("a file name").to_string_lossy();
+    let mut tmp =
+        tempfile::Builder::new().prefix(&format!(".#{name}")).tempfile_in(dir).map_err(io("creating a temporary file in", dir))?;
+    tmp.write_all(bytes).map_err(io("writing", tmp.path()))?;
+    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode)).map_err(io("setting the mode of", path))?;
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::fchown(tmp.as_file(), Some(uid), Some(gid)).map_err(io("setting the owner of", path))?;
+    }
+    tmp.as_file().sync_all().map_err(io("syncing", path))?;
+    tmp.persist(path).map_err(|e| FirstbootError::Io { what: "replacing", path: path.to_path_buf(), source: e.error })?;
+    Ok(())
+}
+
+/// Replaces `path` atomically with a symlink to `target`.
+fn symlink_atomic(target: &str, path: &Path) -> Result<(), FirstbootError> {
+    let dir = path.parent().expect("a file inside etc/");
+    let name = path.file_name().expect("a file name").to_string_lossy();
+    for _ in 0..16 {
+        let suffix = Secret::random(6).map_err(io("reading random bytes for", path))?;
+        let tmp = dir.join(format!(".#{name}{}", hex(suffix.expose())));
+        match std::os::unix::fs::symlink(target, &tmp) {
+            Ok(()) => {
+                return std::fs::rename(&tmp, path).map_err(|e| {
+                    let _ = std::fs::remove_file(&tmp);
+                    FirstbootError::Io { what: "replacing", path: path.to_path_buf(), source: e }
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(FirstbootError::Io { what: "creating a symlink in", path: dir.to_path_buf(), source: e }),
+        }
+    }
+    Err(FirstbootError::Io { what: "creating a symlink in", path: dir.to_path_buf(), source: std::io::ErrorKind::AlreadyExists.into() })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A file's text, mode and (uid, gid).
+type Existing = (String, u32, (u32, u32));
+
+fn read_optional(path: &Path) -> Result<Option<Existing>, FirstbootError> {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let meta = std::fs::metadata(path).map_err(io("reading", path))?;
+            let text = String::from_utf8(bytes).map_err(|_| FirstbootError::Io {
+                what: "reading",
+                path: path.to_path_buf(),
+                source: std::io::ErrorKind::InvalidData.into(),
+            })?;
+            Ok(Some((text, meta.mode() & 0o7777, (meta.uid(), meta.gid()))))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(FirstbootError::Io { what: "reading", path: path.to_path_buf(), source: e }),
+    }
+}
+
+/// Takes /etc/.pwd.lock (mode 0600) in the target, as shadow-utils and systemd do; held while the
+/// returned file is open.
+fn lock_passwd(etc: &Path) -> Result<File, FirstbootError> {
+    let path = etc.join(".pwd.lock");
+    let f = OpenOptions::new().create(true).write(true).truncate(false).mode(0o600).open(&path).map_err(io("opening", &path))?;
+    // SAFETY: a valid open descriptor; lockf only changes the lock state.
+    if unsafe { libc::lockf(f.as_raw_fd(), libc::F_LOCK, 0) } != 0 {
+        return Err(FirstbootError::Io { what: "locking", path, source: std::io::Error::last_os_error() });
+    }
+    Ok(f)
+}
+
+fn days_since_epoch() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() / 86400).unwrap_or(0)
+}
+
+/// Applies `answers` to the system under `root`. Checks everything first; writes nothing if any
+/// answer is bad. Existing files are kept unless `force` (the machine-id is never replaced).
+pub fn apply(root: &Path, answers: &Answers, force: bool) -> Result<Vec<Change>, FirstbootError> {
+    let c = check(root, answers)?;
+    let etc = root.join("etc");
+    let mut changes = Vec::new();
+    let mut ensure_etc = || -> Result<(), FirstbootError> {
+        if !etc.is_dir() {
+            std::fs::DirBuilder::new().recursive(true).mode(0o755).create(&etc).map_err(io("creating", &etc))?;
+        }
+        Ok(())
+    };
+
+    // Upstream's order (252): locale, keymap, timezone, hostname, machine-id, root.
+    let mut step = |path: &'static str, write: &mut dyn FnMut(&Path) -> Result<(), FirstbootError>| -> Result<(), FirstbootError> {
+        let full = root.join(&path[1..]);
+        if exists(&full) && !force {
+            changes.push(Change { path, action: Action::Kept });
+            return Ok(());
+        }
+        ensure_etc()?;
+        write(&full)?;
+        changes.push(Change { path, action: Action::Written });
+        Ok(())
+    };
+
+    let messages = c.locale_messages.filter(|m| Some(*m) != c.locale);
+    if c.locale.is_some() || messages.is_some() {
+        let mut text = String::new();
+        if let Some(l) = c.locale {
+            text.push_str(&format!("LANG={l}\n"));
+        }
+        if let Some(m) = messages {
+            text.push_str(&format!("LC_MESSAGES={m}\n"));
+        }
+        step("/etc/locale.conf", &mut |p| write_atomic(p, text.as_bytes(), 0o644, None))?;
+    }
+    if let Some(k) = c.keymap {
+        step("/etc/vconsole.conf", &mut |p| write_atomic(p, format!("KEYMAP={k}\n").as_bytes(), 0o644, None))?;
+    }
+    if let Some(t) = c.timezone {
+        step("/etc/localtime", &mut |p| symlink_atomic(&format!("../usr/share/zoneinfo/{t}"), p))?;
+    }
+    if let Some(h) = c.hostname {
+        step("/etc/hostname", &mut |p| write_atomic(p, format!("{h}\n").as_bytes(), 0o644, None))?;
+    }
+    if answers.machine_id {
+        let full = root.join("etc/machine-id");
+        if exists(&full) {
+            changes.push(Change { path: "/etc/machine-id", action: Action::Kept });
+        } else {
+            let id = Secret::random(16).map_err(io("reading random bytes for", &full))?;
+            let text = format!("{}\n", hex(id.expose()));
+            ensure_etc()?;
+            write_atomic(&full, text.as_bytes(), 0o644, None)?;
+            changes.push(Change { path: "/etc/machine-id", action: Action::Written });
+        }
+    }
+    if c.root_hash.is_some() || c.root_shell.is_some() {
+        changes.extend(apply_root(root, &c, force, &mut ensure_etc)?);
+    }
+    Ok(changes)
+}
+
+fn apply_root(
+    root: &Path,
+    c: &Checked<'_>,
+    force: bool,
+    ensure_etc: &mut dyn FnMut() -> Result<(), FirstbootError>,
+) -> Result<Vec<Change>, FirstbootError> {
+    let etc = root.join("etc");
+    let (passwd_path, shadow_path) = (etc.join("passwd"), etc.join("shadow"));
+    let passwd = read_optional(&passwd_path)?;
+    let shadow = read_optional(&shadow_path)?;
+    let configured = passwd::root_configured(passwd.as_ref().map(|p| p.0.as_str()), shadow.as_ref().map(|s| s.0.as_str()));
+    if configured && !force {
+        let mut kept = vec![Change { path: "/etc/passwd", action: Action::Kept }];
+        if c.root_hash.is_some() {
+            kept.push(Change { path: "/etc/shadow", action: Action::Kept });
+        }
+        return Ok(kept);
+    }
+    ensure_etc()?;
+    let _lock = lock_passwd(&etc)?;
+    // Read again under the lock.
+    let passwd = read_optional(&passwd_path)?;
+    let shadow = read_optional(&shadow_path)?;
+    let default_shell = if catalog::shell_ok(root, "/bin/bash") { "/bin/bash" } else { "/bin/sh" };
+    let mut changes = Vec::new();
+    if let Some(hash) = &c.root_hash {
+        let (text, mode, owner) = shadow.map(|(t, m, o)| (t, m, Some(o))).unwrap_or((String::new(), 0o000, None));
+        write_atomic(&shadow_path, passwd::edit_shadow(&text, hash, days_since_epoch()).as_bytes(), mode, owner)?;
+        changes.push(Change { path: "/etc/shadow", action: Action::Written });
+    }
+    let (text, mode, owner) = passwd.map(|(t, m, o)| (t, m, Some(o))).unwrap_or((String::new(), 0o644, None));
+    write_atomic(&passwd_path, passwd::edit_passwd(&text, c.root_shell, default_shell).as_bytes(), mode, owner)?;
+    changes.insert(0, Change { path: "/etc/passwd", action: Action::Written });
+    Ok(changes)
+}

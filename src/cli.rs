@@ -24,9 +24,18 @@ pub enum Command {
     Demo(DemoArgs),
     /// Apply first-boot settings (locale, keymap, time zone, host name, root account) to a root directory.
     Firstboot(crate::firstboot::cli::FirstbootArgs),
+    /// Users whose homes systemd-homed manages.
+    #[command(subcommand)]
+    User(UserCommand),
     /// The TPM: whether it can protect a disk, and what to do when it cannot.
     #[command(subcommand)]
     Tpm(TpmCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user and their home through systemd-homed.
+    Create(crate::homed::cli::UserCreateArgs),
 }
 
 #[derive(Debug, Subcommand)]

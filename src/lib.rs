@@ -12,6 +12,7 @@ pub mod demo;
 pub mod disk;
 pub mod exec;
 pub mod firstboot;
+pub mod homed;
 pub mod luks;
 pub mod plan;
 pub mod profile;

@@ -17,6 +17,7 @@ fn main() {
         Command::Disks(args) => imprint::cmd::disks(args),
         Command::Demo(args) => imprint::demo::run(args),
         Command::Firstboot(args) => imprint::firstboot::cli::run(args),
+        Command::User(imprint::cli::UserCommand::Create(args)) => imprint::homed::cli::run_create(args),
         Command::Tpm(imprint::cli::TpmCommand::Status(args)) => imprint::cmd::tpm_status(args),
     };
     if let Err(e) = result {

@@ -1,0 +1,107 @@
+//! `imprint user create`: the command-line face of [`crate::homed`].
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::{HomedError, NewUser, Storage};
+use crate::secret::Secret;
+
+#[derive(Debug, clap::Args)]
+pub struct UserCreateArgs {
+    /// The user name (letters, digits, '_' and '-', starting with a letter or '_').
+    #[arg(required_unless_present = "from_credentials")]
+    pub name: Option<String>,
+    /// Create the users of the `home.create.<user>` credentials (JSON user records, as
+    /// `homectl firstboot` reads them) instead, from $CREDENTIALS_DIRECTORY or --credentials-dir.
+    #[arg(long, conflicts_with = "name")]
+    pub from_credentials: bool,
+    #[arg(long, value_name = "DIR", requires = "from_credentials")]
+    pub credentials_dir: Option<PathBuf>,
+    /// The person's full name.
+    #[arg(long, value_name = "R")]
+    pub real_name: Option<String>,
+    /// Read the password from this file (one line); without it the user has no password.
+    #[arg(long, value_name = "F")]
+    pub password_file: Option<PathBuf>,
+    /// Where the home lives (default: luks where this system can, else directory).
+    #[arg(long, value_enum)]
+    pub storage: Option<Storage>,
+    /// Make the user an administrator (member of wheel).
+    #[arg(long)]
+    pub admin: bool,
+    /// The D-Bus address homed listens on (default: the system bus).
+    #[arg(long, value_name = "ADDRESS", hide = true)]
+    pub bus_address: Option<String>,
+}
+
+pub fn run_create(args: &UserCreateArgs) -> anyhow::Result<()> {
+    if args.from_credentials {
+        let dir =
+            args.credentials_dir.clone().or_else(|| std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from)).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--from-credentials: no credentials (pass --credentials-dir, or run under systemd with $CREDENTIALS_DIRECTORY)"
+                )
+            })?;
+        let records = super::records_from_credentials(&dir)?;
+        if records.is_empty() {
+            println!("no home.create.* credentials: no user to create");
+        }
+        for (name, record) in &records {
+            match super::create_home_from_record(args.bus_address.as_deref(), name, "from the record", record) {
+                Ok(()) => println!("created user {name}"),
+                Err(HomedError::Exists(_)) => println!("user {name} exists already; left as it is"),
+                Err(e) => return Err(anyhow::Error::new(e).context(format!("creating user {name} from its credential"))),
+            }
+        }
+        return Ok(());
+    }
+    let name = args.name.clone().ok_or_else(|| anyhow::anyhow!("a user name is needed"))?;
+    let password = match &args.password_file {
+        Some(p) => Some(Secret::from_file(p).with_context(|| format!("reading the password from {}", p.display()))?),
+        None => None,
+    };
+    let user = NewUser {
+        name,
+        real_name: args.real_name.clone(),
+        password,
+        storage: args.storage.unwrap_or_else(Storage::default_for_system),
+        admin: args.admin,
+    };
+    match super::create_home(args.bus_address.as_deref(), &user) {
+        Ok(()) => {
+            println!("created user {} (storage {})", user.name, user.storage.as_str());
+            Ok(())
+        }
+        Err(e @ HomedError::NotRunning) => Err(anyhow::Error::new(e).context(format!(
+            "cannot create {} as a homed user; a classic user is made with: useradd -m {}{}",
+            user.name,
+            if user.admin { "-G wheel " } else { "" },
+            user.name
+        ))),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("creating user {}", user.name))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_homed_the_error_offers_a_classic_user() {
+        let args = UserCreateArgs {
+            name: Some("alice".into()),
+            from_credentials: false,
+            credentials_dir: None,
+            real_name: None,
+            password_file: None,
+            storage: Some(Storage::Directory),
+            admin: true,
+            bus_address: Some("unix:path=/nonexistent/bus".into()),
+        };
+        let e = run_create(&args).unwrap_err();
+        let chain = format!("{e:#}");
+        assert!(chain.contains("useradd -m -G wheel alice"), "{chain}");
+        assert!(chain.contains("systemd-homed is not running"), "{chain}");
+    }
+}

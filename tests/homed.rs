@@ -111,6 +111,8 @@ fn inner_homed_create_and_read_back() {
         password_file: Some(t.join("password")),
         storage: Some(Storage::Directory),
         admin: true,
+        classic: false,
+        root: std::path::PathBuf::from("/"),
         bus_address: None,
     };
     run_create(&args).unwrap();
@@ -178,6 +180,8 @@ fn inner_homed_create_and_read_back() {
         password_file: None,
         storage: None,
         admin: false,
+        classic: false,
+        root: std::path::PathBuf::from("/"),
         bus_address: None,
     };
     run_create(&from_creds).unwrap();
@@ -190,4 +194,38 @@ fn inner_homed_create_and_read_back() {
     // No file homed wrote holds the plaintext.
     let out = Command::new("grep").args(["-rlF", PASSWORD, "/home", "/var/lib/systemd/home", "/run"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "password found in: {}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// Where homed is not running, `--classic` makes a classic /etc/passwd user with useradd, the
+/// password stored only as a hash (set through chpasswd's standard input).
+#[test]
+fn a_classic_user_where_homed_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::create_dir_all(root.join("home")).unwrap();
+    std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+    std::fs::write(root.join("etc/group"), "root:x:0:\nsudo:x:27:\nusers:x:100:\n").unwrap();
+    std::fs::write(root.join("etc/shadow"), "root:*:19000:0:99999:7:::\n").unwrap();
+    std::fs::write(root.join("etc/gshadow"), "root:*::\nsudo:*::\nusers:*::\n").unwrap();
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, format!("{PASSWORD}\n")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_imprint"))
+        .args(["user", "create", "dora", "--classic", "--admin", "--real-name", "Dora D", "--root"])
+        .arg(root)
+        .arg("--password-file")
+        .arg(&pw)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(!text.contains(PASSWORD));
+    let passwd = std::fs::read_to_string(root.join("etc/passwd")).unwrap();
+    assert!(passwd.lines().any(|l| l.starts_with("dora:x:") && l.contains(":Dora D:/home/dora:")), "{passwd}");
+    assert!(std::fs::read_to_string(root.join("etc/group")).unwrap().contains("sudo:x:27:dora"));
+    let shadow = std::fs::read_to_string(root.join("etc/shadow")).unwrap();
+    let hash = shadow.lines().find_map(|l| l.strip_prefix("dora:")).unwrap().split(':').next().unwrap().to_string();
+    assert!(hash.starts_with("$y$") || hash.starts_with("$6$"), "{shadow}");
+    assert!(!shadow.contains(PASSWORD));
+    assert!(root.join("home/dora").is_dir());
 }

@@ -30,6 +30,13 @@ pub struct UserCreateArgs {
     /// Make the user an administrator (member of wheel).
     #[arg(long)]
     pub admin: bool,
+    /// Make a classic user in /etc/passwd (useradd) instead of a homed one, e.g. where
+    /// systemd-homed is not running.
+    #[arg(long, conflicts_with_all = ["from_credentials", "storage"])]
+    pub classic: bool,
+    /// With --classic: the root directory of the system to add the user to.
+    #[arg(long, value_name = "DIR", requires = "classic", default_value = "/")]
+    pub root: PathBuf,
     /// The D-Bus address homed listens on (default: the system bus).
     #[arg(long, value_name = "ADDRESS", hide = true)]
     pub bus_address: Option<String>,
@@ -61,6 +68,9 @@ pub fn run_create(args: &UserCreateArgs) -> anyhow::Result<()> {
         Some(p) => Some(Secret::from_file(p).with_context(|| format!("reading the password from {}", p.display()))?),
         None => None,
     };
+    if args.classic {
+        return classic_user(args, &name, password.as_ref());
+    }
     let user = NewUser {
         name,
         real_name: args.real_name.clone(),
@@ -74,13 +84,51 @@ pub fn run_create(args: &UserCreateArgs) -> anyhow::Result<()> {
             Ok(())
         }
         Err(e @ HomedError::NotRunning) => Err(anyhow::Error::new(e).context(format!(
-            "cannot create {} as a homed user; a classic user is made with: useradd -m {}{}",
-            user.name,
-            if user.admin { "-G wheel " } else { "" },
+            "cannot create {} as a homed user; make a classic /etc/passwd user instead with the same command and --classic",
             user.name
         ))),
         Err(e) => Err(anyhow::Error::new(e).context(format!("creating user {}", user.name))),
     }
+}
+
+/// A classic user: `useradd --root` (home directory made), then the password hash through
+/// `chpasswd -e` on its standard input, so no secret or hash is on a command line.
+fn classic_user(args: &UserCreateArgs, name: &str, password: Option<&Secret>) -> anyhow::Result<()> {
+    use std::io::Write;
+    if !super::valid_user_group_name(name) {
+        anyhow::bail!("invalid user name '{name}': letters, digits, '_' and '-', starting with a letter or '_', at most 31 characters");
+    }
+    let root = args.root.display().to_string();
+    let mut cmd: Vec<String> = vec!["--root".into(), root.clone(), "--create-home".into()];
+    if let Some(r) = &args.real_name {
+        cmd.extend(["--comment".into(), r.clone()]);
+    }
+    if args.admin {
+        let group = std::fs::read_to_string(args.root.join("etc/group")).unwrap_or_default();
+        let admin_group = ["wheel", "sudo"].into_iter().find(|g| group.lines().any(|l| l.starts_with(&format!("{g}:"))));
+        let g = admin_group.ok_or_else(|| anyhow::anyhow!("--admin: the system has neither a wheel nor a sudo group"))?;
+        cmd.extend(["--groups".into(), g.into()]);
+    }
+    cmd.push(name.into());
+    crate::task::run("useradd", &cmd).with_context(|| format!("creating the classic user {name}"))?;
+    if let Some(p) = password {
+        let hash = super::crypt::hash_password(p).ok_or_else(|| anyhow::anyhow!("hashing the password failed"))?;
+        let line = Secret::new(format!("{name}:{hash}\n").into_bytes());
+        let mut child = std::process::Command::new("chpasswd")
+            .args(["--encrypted", "--root", &root])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .context("running chpasswd")?;
+        child.stdin.take().expect("piped").write_all(line.expose())?;
+        let out = child.wait_with_output()?;
+        if !out.status.success() {
+            anyhow::bail!("chpasswd --encrypted --root {root}: {} — {}", out.status, String::from_utf8_lossy(&out.stderr).trim());
+        }
+    }
+    println!("created classic user {name}");
+    Ok(())
 }
 
 #[cfg(test)]
@@ -97,11 +145,13 @@ mod tests {
             password_file: None,
             storage: Some(Storage::Directory),
             admin: true,
+            classic: false,
+            root: PathBuf::from("/"),
             bus_address: Some("unix:path=/nonexistent/bus".into()),
         };
         let e = run_create(&args).unwrap_err();
         let chain = format!("{e:#}");
-        assert!(chain.contains("useradd -m -G wheel alice"), "{chain}");
+        assert!(chain.contains("--classic"), "{chain}");
         assert!(chain.contains("systemd-homed is not running"), "{chain}");
     }
 }

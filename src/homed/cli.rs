@@ -112,7 +112,7 @@ fn classic_user(args: &UserCreateArgs, name: &str, password: Option<&Secret>) ->
     cmd.push(name.into());
     crate::task::run("useradd", &cmd).with_context(|| format!("creating the classic user {name}"))?;
     if let Some(p) = password {
-        let hash = super::crypt::hash_password(p).ok_or_else(|| anyhow::anyhow!("hashing the password failed"))?;
+        let hash = crate::firstboot::crypt::hash_password(p)?;
         let line = Secret::new(format!("{name}:{hash}\n").into_bytes());
         let mut child = std::process::Command::new("chpasswd")
             .args(["--encrypted", "--root", &root])

@@ -7,7 +7,6 @@
 //! itself: [`HomedError::NotRunning`] lets the caller offer a classic user.
 
 pub mod cli;
-mod crypt;
 
 use serde_json::{Map, Value, json};
 use zeroize::Zeroizing;
@@ -113,7 +112,8 @@ pub fn user_record(u: &NewUser) -> Result<(Value, Secret), HomedError> {
             if std::str::from_utf8(p.expose()).is_err() {
                 return Err(HomedError::PasswordRejected("it is not valid UTF-8".into()));
             }
-            let hash = crypt::hash_password(p)
+            let hash = crate::firstboot::crypt::hash_password(p)
+                .ok()
                 .ok_or_else(|| HomedError::PasswordRejected("it cannot be hashed (does it contain a NUL byte?)".into()))?;
             rec.insert("privileged".into(), json!({ "hashedPassword": [hash] }));
             Some(p)
@@ -274,7 +274,8 @@ pub fn records_from_credentials(dir: &std::path::Path) -> Result<Vec<(String, Se
             let hashes: Vec<serde_json::Value> = plain
                 .iter()
                 .map(|p| {
-                    crypt::hash_password(p)
+                    crate::firstboot::crypt::hash_password(p)
+                        .ok()
                         .map(serde_json::Value::from)
                         .ok_or_else(|| HomedError::Bus("hashing the password failed".into()))
                 })

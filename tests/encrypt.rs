@@ -3,14 +3,12 @@
 //! source, and no secret in any output.
 
 mod common;
-#[path = "common/swtpm.rs"]
-mod swtpm;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use common::swtpm::Swtpm;
 use common::{part_range, sfdisk_json, sh, sha256_range, sparse_file, write_defs};
-use swtpm::Swtpm;
 
 const SEED: &str = "0d5e7c4a-2b1f-4e3d-9c8b-7a6f5e4d3c2b";
 
@@ -62,13 +60,6 @@ fn extract(img: &Path, n: usize, out: &Path) -> PathBuf {
     let (o, s) = part_range(&sfdisk_json(img), n);
     sh(&format!("dd if={} of={} bs=1M iflag=skip_bytes,count_bytes skip={o} count={s} status=none", img.display(), out.display()));
     out.to_path_buf()
-}
-
-fn with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
-    use std::io::Write;
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    child.wait_with_output().unwrap()
 }
 
 #[test]
@@ -132,7 +123,7 @@ fn tpm2_install_unlocks_with_systemd_cryptsetup_and_decrypts_to_the_source() {
 
     // the data segment, decrypted with the volume key cryptsetup reads out with the recovery key,
     // is the source's /usr byte for byte
-    let vk_out = with_stdin(
+    let vk_out = common::run_with_stdin(
         Command::new("cryptsetup").args(["luksDump", "--dump-volume-key", "--batch-mode", "--key-file=-"]).arg(&part),
         key.as_bytes(),
     );
@@ -160,7 +151,7 @@ fn tpm2_install_unlocks_with_systemd_cryptsetup_and_decrypts_to_the_source() {
     assert!(matches!(err, imprint::tpm::TpmError::PolicyMismatch), "{err}");
     let log = attach("imprint-e2e-2");
     assert!(!log.contains("Completed TPM2 key unsealing"), "{log}");
-    ok(&with_stdin(Command::new("cryptsetup").args(["open", "--test-passphrase", "--key-file=-"]).arg(&part), key.as_bytes()));
+    ok(&common::run_with_stdin(Command::new("cryptsetup").args(["open", "--test-passphrase", "--key-file=-"]).arg(&part), key.as_bytes()));
 }
 
 #[test]
@@ -179,7 +170,10 @@ fn passphrase_install_and_no_secret_in_any_output() {
     assert!(text.contains("the passphrase opens keyslot"), "{text}");
     // --encrypt with no Encrypt= in the definitions encrypts the state partition (root) only
     let root = extract(&target, 3, &dir.path().join("root.luks"));
-    ok(&with_stdin(Command::new("cryptsetup").args(["open", "--test-passphrase", "--key-file=-"]).arg(&root), passphrase.as_bytes()));
+    ok(&common::run_with_stdin(
+        Command::new("cryptsetup").args(["open", "--test-passphrase", "--key-file=-"]).arg(&root),
+        passphrase.as_bytes(),
+    ));
     let usr = extract(&target, 2, &dir.path().join("usr.plain"));
     assert!(!run(Command::new("cryptsetup").arg("isLuks").arg(&usr)).status.success());
     let dump = ok(&run(Command::new("cryptsetup").args(["luksDump", "--dump-json-metadata"]).arg(&root)));
@@ -349,6 +343,6 @@ fn the_recovery_key_is_shown_on_the_terminal_as_text_and_qr() {
     assert!(screen.contains("Recovery key"), "{screen}");
     assert!(screen.contains('▀') || screen.contains('▄') || screen.contains('█'), "no QR code drawn:\n{screen}");
     let usr = extract(&target, 2, &dir.path().join("usr.luks"));
-    ok(&with_stdin(Command::new("cryptsetup").args(["open", "--test-passphrase", "--key-file=-"]).arg(&usr), key.as_bytes()));
+    ok(&common::run_with_stdin(Command::new("cryptsetup").args(["open", "--test-passphrase", "--key-file=-"]).arg(&usr), key.as_bytes()));
     assert_not_in_file(&target, &key);
 }

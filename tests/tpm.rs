@@ -2,19 +2,19 @@
 //! directions: tokens systemd-cryptenroll writes are unsealed by imprint, and tokens imprint
 //! writes are unsealed by systemd-cryptsetup.
 
-#[path = "common/swtpm.rs"]
-mod swtpm;
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Once;
 
+use common::swtpm::Swtpm;
+use common::{run_ok, run_with_stdin};
 use imprint::secret::Secret;
 use imprint::tpm::{
     Device, PcrBank, PrimaryAlg, ProblemKind, SealFormat, SealRequest, Tpm2Token, TpmError, luks_passphrase, seal, seal_in_format, status,
     unseal,
 };
-use swtpm::{Swtpm, run_ok, run_with_stdin};
 
 const PASSPHRASE: &str = "imprint test passphrase";
 

@@ -2,6 +2,8 @@
 //! loop devices (always detached by name when the guard drops).
 #![allow(dead_code)]
 
+pub mod swtpm;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -103,4 +105,18 @@ pub fn part_range(json: &serde_json::Value, n: usize) -> (u64, u64) {
     let ss = json["partitiontable"]["sectorsize"].as_u64().unwrap_or(512);
     let p = &json["partitiontable"]["partitions"][n - 1];
     (p["start"].as_u64().unwrap() * ss, p["size"].as_u64().unwrap() * ss)
+}
+
+/// Runs a command with `input` on stdin; returns its output whatever the exit status.
+pub fn run_with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
 }

@@ -376,8 +376,8 @@ pub fn install(args: &InstallArgs) -> Result<()> {
     if plan.loses_data() && !args.yes {
         confirm(&plan)?;
     }
-    let secrets = encryption_secrets(args, &plan)?;
     check_encryption_ready(args, &plan)?;
+    let secrets = encryption_secrets(args, &plan)?;
     install_signal_handlers();
     let mut sink = progress_sink(args.progress);
     if args.progress != ProgressMode::Json && !args.json {
@@ -393,6 +393,12 @@ pub fn install(args: &InstallArgs) -> Result<()> {
         Ok(r) => r,
         Err(e) => {
             sink(&Event::Failed { error: e.to_string(), table_written: false });
+            // the recovery key file made ready beforehand holds nothing: do not leave it behind
+            if let Some(path) = &args.recovery_key_file
+                && std::fs::metadata(path).is_ok_and(|m| m.len() == 0)
+            {
+                let _ = std::fs::remove_file(path);
+            }
             return Err(e).context(format!("installing onto {}", plan.target.display()));
         }
     };
@@ -442,6 +448,17 @@ fn encryption_secrets(args: &InstallArgs, plan: &plan::Plan) -> Result<exec::enc
             bail!("the PIN in {} is empty", path.display());
         }
         s.pin = Some(pin);
+    }
+    if let (true, Some(path)) = (needs(Unlock::RecoveryKey), &args.recovery_key_file) {
+        // make sure the key can be kept before a keyslot exists that only it opens
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("the recovery key cannot be written to {}; nothing was installed", path.display()))?;
     }
     if needs(Unlock::RecoveryKey) && args.recovery_key_file.is_none() && !std::io::stdout().is_terminal() {
         bail!(

@@ -196,8 +196,16 @@ fn a_tpm_that_measured_nothing_is_refused_with_advice_and_nothing_is_written() {
     assert_eq!(sha256_range(&target, 0, 1 << 30), before);
     assert!(!dir.path().join("k").exists());
 
-    // and with no terminal and no --recovery-key-file there is nowhere to show the key
+    // a recovery key file that cannot be written stops the install before anything is written
     tpm.extend(7, b"measured");
+    let out =
+        run(install(&defs, &src, &target, &["--tpm2-device", &tpm.tcti(), "--recovery-key-file"]).arg(dir.path().join("no/such/dir/k")));
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success());
+    assert!(text.contains("the recovery key cannot be written") && text.contains("nothing was installed"), "{text}");
+    assert_eq!(sha256_range(&target, 0, 1 << 30), before);
+
+    // and with no terminal and no --recovery-key-file there is nowhere to show the key
     let out = run(&mut install(&defs, &src, &target, &["--tpm2-device", &tpm.tcti()]));
     let text = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!out.status.success());

@@ -25,7 +25,9 @@ dbus-daemon --system --fork --print-pid=3 3>"$T/dpid" >"$T/dbus.log" 2>&1 || exi
 DPID=$(cat "$T/dpid"); echo "$DPID" >"$T/pids"
 dbus-daemon --session --fork --print-address=3 --print-pid=4 3>"$T/eaddr" 4>"$T/epid" >>"$T/dbus.log" 2>&1 || { cleanup; exit 92; }
 EPID=$(cat "$T/epid"); echo "$EPID" >>"$T/pids"
-SYSTEMD_LOG_LEVEL=debug /lib/systemd/systemd-homed >"$T/homed.log" 2>&1 &
+# at its default log level: at debug, homed's worker dumps whole user records, secret section
+# included, to its log (systemd's behaviour, not imprint's; seen once in CI)
+/lib/systemd/systemd-homed >"$T/homed.log" 2>&1 &
 HPID=$!; echo "$HPID" >>"$T/pids"
 IMPRINT_HOMED_TEST_INSIDE="$T" IMPRINT_HOMED_TEST_EMPTY_BUS="$(cat "$T/eaddr")" \
   "$BIN" --exact inner_homed_create_and_read_back --nocapture --test-threads=1

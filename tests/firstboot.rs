@@ -305,6 +305,7 @@ fn credentials_give_the_same_result_as_arguments() {
         root_shell: None,
         credentials_dir: Some(creds.clone()),
         force: true,
+        via: firstboot::cli::Via::Files,
     };
     let mut ans = firstboot::cli::answers(&args).unwrap();
     ans.machine_id = false;
@@ -386,6 +387,7 @@ fn bad_values_name_themselves_and_leave_the_root_as_it_was() {
         root_shell: None,
         credentials_dir: Some(creds.clone()),
         force: true,
+        via: firstboot::cli::Via::Files,
     };
     let err = firstboot::cli::run(&args).unwrap_err();
     assert!(format!("{err:#}").contains("firstboot.keymap"), "{err:#}");
@@ -414,6 +416,7 @@ fn plaintext_password_is_stored_only_hashed_and_matches_systemd_otherwise() {
         root_shell: None,
         credentials_dir: None,
         force: true,
+        via: firstboot::cli::Via::Files,
     };
     let mut ans = firstboot::cli::answers(&args).unwrap();
     ans.machine_id = false;

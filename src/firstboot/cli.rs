@@ -40,6 +40,18 @@ pub struct FirstbootArgs {
     /// Replace settings the target already has.
     #[arg(long)]
     pub force: bool,
+    /// How locale, keymap, time zone and host name reach the system: `bus` through
+    /// systemd-localed/-timedated/-hostnamed (the running system only), `files` written directly
+    /// (as systemd-firstboot does in early boot), `auto` the bus where --root is / and a daemon answers.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub via: Via,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Via {
+    Auto,
+    Bus,
+    Files,
 }
 
 /// The answers the arguments give, with gaps filled from the credentials folder.
@@ -69,13 +81,38 @@ pub fn answers(args: &FirstbootArgs) -> Result<Answers, FirstbootError> {
     })
 }
 
+/// Whether `root` is the running system's root directory.
+fn is_running_root(root: &std::path::Path) -> bool {
+    std::fs::canonicalize(root).is_ok_and(|p| p == std::path::Path::new("/"))
+}
+
+/// The bus connection `via` asks for, if any.
+fn daemons(args: &FirstbootArgs) -> anyhow::Result<Option<super::bus::Daemons>> {
+    match args.via {
+        Via::Files => Ok(None),
+        Via::Auto => Ok(if is_running_root(&args.root) { super::bus::Daemons::connect(None).ok() } else { None }),
+        Via::Bus => {
+            anyhow::ensure!(
+                is_running_root(&args.root),
+                "--via bus changes the running system, but --root is {}; use --via files for another root",
+                args.root.display()
+            );
+            Ok(Some(super::bus::Daemons::connect(None)?))
+        }
+    }
+}
+
 pub fn run(args: &FirstbootArgs) -> anyhow::Result<()> {
     let answers = answers(args)?;
-    let changes = super::apply(&args.root, &answers, args.force).with_context(|| format!("setting up {}", args.root.display()))?;
+    let daemons = daemons(args)?;
+    let bus = daemons.as_ref().map(|d| super::Bus { daemons: d, required: args.via == Via::Bus });
+    let changes = super::apply_via(&args.root, &answers, args.force, bus).with_context(|| format!("setting up {}", args.root.display()))?;
     for c in changes {
-        match c.action {
-            Action::Written => eprintln!("wrote {}", c.path),
-            Action::Kept => eprintln!("kept {} (already set; --force replaces it)", c.path),
+        match (c.action, c.via) {
+            (Action::Written, None) => eprintln!("wrote {}", c.path),
+            (Action::Written, Some(d)) => eprintln!("set {} through {d}", c.path),
+            (Action::Kept, _) if c.path == "/etc/machine-id" => eprintln!("kept {} (a machine's identity is never replaced)", c.path),
+            (Action::Kept, _) => eprintln!("kept {} (already set; --force replaces it)", c.path),
         }
     }
     Ok(())

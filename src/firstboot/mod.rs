@@ -6,8 +6,10 @@
 //! anything is written, so a bad value leaves the root as it was. Existing settings are kept unless
 //! `force`. Files are replaced atomically (temporary file in the same folder, then rename). A
 //! plaintext root password exists only as a [`Secret`] and leaves this module only as a crypt hash.
-//! This module does not prompt and does not talk to D-Bus.
+//! On a running system, [`apply_via`] hands locale, keymap, time zone and host name to
+//! systemd-localed, -timedated and -hostnamed instead ([`bus`]). This module does not prompt.
 
+pub mod bus;
 pub mod catalog;
 pub mod cli;
 pub mod creds;
@@ -58,6 +60,8 @@ pub enum FirstbootError {
     },
     #[error("hashing the root password: {0}")]
     Crypt(String),
+    #[error(transparent)]
+    Bus(#[from] bus::BusError),
     #[error("{what} {}", path.display())]
     Io {
         what: &'static str,
@@ -125,6 +129,22 @@ pub enum Action {
 pub struct Change {
     pub path: &'static str,
     pub action: Action,
+    /// The daemon that made the change (its bus name); `None`: imprint wrote the file itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<&'static str>,
+}
+
+impl Change {
+    fn file(path: &'static str, action: Action) -> Change {
+        Change { path, action, via: None }
+    }
+}
+
+/// Settings go through systemd's daemons on the bus.
+pub struct Bus<'a> {
+    pub daemons: &'a bus::Daemons,
+    /// A daemon that does not answer is an error; otherwise its settings are written as files.
+    pub required: bool,
 }
 
 /// Answers checked against the target; the root password already hashed.
@@ -279,6 +299,14 @@ fn days_since_epoch() -> u64 {
 /// Applies `answers` to the system under `root`. Checks everything first; writes nothing if any
 /// answer is bad. Existing files are kept unless `force` (the machine-id is never replaced).
 pub fn apply(root: &Path, answers: &Answers, force: bool) -> Result<Vec<Change>, FirstbootError> {
+    apply_via(root, answers, force, None)
+}
+
+/// [`apply`], with locale, keymap, time zone and host name handed to systemd's daemons when `bus`
+/// is given (the root must then be the running system's). A setting counts as existing when the
+/// daemon reports one (the time zone: when /etc/localtime exists, as timedated reports a default).
+/// Root's account and the machine-id are always files: no daemon owns them.
+pub fn apply_via(root: &Path, answers: &Answers, force: bool, bus: Option<Bus<'_>>) -> Result<Vec<Change>, FirstbootError> {
     let c = check(root, answers)?;
     let etc = root.join("etc");
     let mut changes = Vec::new();
@@ -288,50 +316,85 @@ pub fn apply(root: &Path, answers: &Answers, force: bool) -> Result<Vec<Change>,
         }
         Ok(())
     };
+    // Which daemons take their settings; the others' settings become files.
+    let daemon = |d: bus::Daemon| -> Result<Option<&bus::Daemons>, FirstbootError> {
+        let Some(b) = &bus else { return Ok(None) };
+        match b.daemons.ping(d) {
+            Ok(()) => Ok(Some(b.daemons)),
+            Err(e) if b.required => Err(e.into()),
+            Err(_) => Ok(None),
+        }
+    };
 
     // Upstream's order (252): locale, keymap, timezone, hostname, machine-id, root.
     let mut step = |path: &'static str, write: &mut dyn FnMut(&Path) -> Result<(), FirstbootError>| -> Result<(), FirstbootError> {
         let full = root.join(&path[1..]);
         if exists(&full) && !force {
-            changes.push(Change { path, action: Action::Kept });
+            changes.push(Change::file(path, Action::Kept));
             return Ok(());
         }
         ensure_etc()?;
         write(&full)?;
-        changes.push(Change { path, action: Action::Written });
+        changes.push(Change::file(path, Action::Written));
         Ok(())
+    };
+    let mut bus_changes = Vec::new();
+    let mut through = |d: bus::Daemon, path: &'static str, existing: bool, set: &dyn Fn() -> Result<(), bus::BusError>| {
+        let action = if existing && !force { Action::Kept } else { Action::Written };
+        if action == Action::Written {
+            set()?;
+        }
+        bus_changes.push(Change { path, action, via: Some(d.name()) });
+        Ok::<(), FirstbootError>(())
     };
 
     let messages = c.locale_messages.filter(|m| Some(*m) != c.locale);
-    if c.locale.is_some() || messages.is_some() {
-        let mut text = String::new();
-        if let Some(l) = c.locale {
-            text.push_str(&format!("LANG={l}\n"));
+    let locale_lines: Vec<String> =
+        c.locale.map(|l| format!("LANG={l}")).into_iter().chain(messages.map(|m| format!("LC_MESSAGES={m}"))).collect();
+    let locale_bus = if locale_lines.is_empty() && c.keymap.is_none() { None } else { daemon(bus::Daemon::Locale)? };
+    if !locale_lines.is_empty() {
+        if let Some(d) = locale_bus {
+            let existing = !d.locale()?.is_empty();
+            through(bus::Daemon::Locale, "/etc/locale.conf", existing, &|| d.set_locale(&locale_lines))?;
+        } else {
+            let text: String = locale_lines.iter().map(|l| format!("{l}\n")).collect();
+            step("/etc/locale.conf", &mut |p| write_atomic(p, text.as_bytes(), 0o644, None))?;
         }
-        if let Some(m) = messages {
-            text.push_str(&format!("LC_MESSAGES={m}\n"));
-        }
-        step("/etc/locale.conf", &mut |p| write_atomic(p, text.as_bytes(), 0o644, None))?;
     }
     if let Some(k) = c.keymap {
-        step("/etc/vconsole.conf", &mut |p| write_atomic(p, format!("KEYMAP={k}\n").as_bytes(), 0o644, None))?;
+        if let Some(d) = locale_bus {
+            let existing = !d.keymap()?.is_empty();
+            through(bus::Daemon::Locale, "/etc/vconsole.conf", existing, &|| d.set_keymap(k))?;
+        } else {
+            step("/etc/vconsole.conf", &mut |p| write_atomic(p, format!("KEYMAP={k}\n").as_bytes(), 0o644, None))?;
+        }
     }
     if let Some(t) = c.timezone {
-        step("/etc/localtime", &mut |p| symlink_atomic(&format!("../usr/share/zoneinfo/{t}"), p))?;
+        if let Some(d) = daemon(bus::Daemon::Time)? {
+            through(bus::Daemon::Time, "/etc/localtime", exists(&root.join("etc/localtime")), &|| d.set_timezone(t))?;
+        } else {
+            step("/etc/localtime", &mut |p| symlink_atomic(&format!("../usr/share/zoneinfo/{t}"), p))?;
+        }
     }
     if let Some(h) = c.hostname {
-        step("/etc/hostname", &mut |p| write_atomic(p, format!("{h}\n").as_bytes(), 0o644, None))?;
+        if let Some(d) = daemon(bus::Daemon::Host)? {
+            let existing = !d.static_hostname()?.is_empty();
+            through(bus::Daemon::Host, "/etc/hostname", existing, &|| d.set_static_hostname(h))?;
+        } else {
+            step("/etc/hostname", &mut |p| write_atomic(p, format!("{h}\n").as_bytes(), 0o644, None))?;
+        }
     }
+    changes.extend(bus_changes);
     if answers.machine_id {
         let full = root.join("etc/machine-id");
         if exists(&full) {
-            changes.push(Change { path: "/etc/machine-id", action: Action::Kept });
+            changes.push(Change::file("/etc/machine-id", Action::Kept));
         } else {
             let id = Secret::random(16).map_err(io("reading random bytes for", &full))?;
             let text = format!("{}\n", hex(id.expose()));
             ensure_etc()?;
             write_atomic(&full, text.as_bytes(), 0o644, None)?;
-            changes.push(Change { path: "/etc/machine-id", action: Action::Written });
+            changes.push(Change::file("/etc/machine-id", Action::Written));
         }
     }
     if c.root_hash.is_some() || c.root_shell.is_some() {
@@ -352,9 +415,9 @@ fn apply_root(
     let shadow = read_optional(&shadow_path)?;
     let configured = passwd::root_configured(passwd.as_ref().map(|p| p.0.as_str()), shadow.as_ref().map(|s| s.0.as_str()));
     if configured && !force {
-        let mut kept = vec![Change { path: "/etc/passwd", action: Action::Kept }];
+        let mut kept = vec![Change::file("/etc/passwd", Action::Kept)];
         if c.root_hash.is_some() {
-            kept.push(Change { path: "/etc/shadow", action: Action::Kept });
+            kept.push(Change::file("/etc/shadow", Action::Kept));
         }
         return Ok(kept);
     }
@@ -368,10 +431,10 @@ fn apply_root(
     if let Some(hash) = &c.root_hash {
         let (text, mode, owner) = shadow.map(|(t, m, o)| (t, m, Some(o))).unwrap_or((String::new(), 0o000, None));
         write_atomic(&shadow_path, passwd::edit_shadow(&text, hash, days_since_epoch()).as_bytes(), mode, owner)?;
-        changes.push(Change { path: "/etc/shadow", action: Action::Written });
+        changes.push(Change::file("/etc/shadow", Action::Written));
     }
     let (text, mode, owner) = passwd.map(|(t, m, o)| (t, m, Some(o))).unwrap_or((String::new(), 0o644, None));
     write_atomic(&passwd_path, passwd::edit_passwd(&text, c.root_shell, default_shell).as_bytes(), mode, owner)?;
-    changes.insert(0, Change { path: "/etc/passwd", action: Action::Written });
+    changes.insert(0, Change::file("/etc/passwd", Action::Written));
     Ok(changes)
 }

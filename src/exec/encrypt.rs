@@ -38,6 +38,9 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> EncryptError {
 pub struct Secrets {
     pub passphrase: Option<Secret>,
     pub pin: Option<Secret>,
+    /// The recovery key to enroll, when the front-end made (and showed) it before the install;
+    /// `None`: the executor generates one and returns it in the report.
+    pub recovery_key: Option<Secret>,
 }
 
 /// A header made for one partition, ready to be written.

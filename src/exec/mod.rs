@@ -185,7 +185,11 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
         .partitions
         .iter()
         .any(|p| p.luks.as_ref().is_some_and(|l| l.unlock.contains(&crate::plan::Unlock::RecoveryKey)))
-        .then(luks::recovery::generate);
+        .then(|| match &opts.secrets.recovery_key {
+            // a key the front-end generated and has already shown
+            Some(k) => Secret::new(k.expose().to_vec()),
+            None => luks::recovery::generate(),
+        });
     let no_recovery = Secret::new(Vec::new());
     let recovery_ref = recovery.as_ref().unwrap_or(&no_recovery);
     // encrypted partitions: number, data offset in the partition, the data's cipher

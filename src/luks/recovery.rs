@@ -72,6 +72,19 @@ const QUIET_UNICODE: usize = 4;
 /// Quiet zone of the ASCII code: 2, so that the code (2 columns per module) fits 80 columns.
 const QUIET_ASCII: usize = 2;
 
+/// The QR code of `key` as rows of modules (dark = `true`), without a quiet zone, for a front-end
+/// that draws it itself. It encodes the key, so it is wiped when dropped.
+pub fn qr_modules(key: &Secret) -> Zeroizing<Vec<Vec<bool>>> {
+    let code =
+        qrcode::QrCode::with_error_correction_level(key.expose(), qrcode::EcLevel::L).expect("a recovery key always fits in a QR code");
+    let w = code.width();
+    let mut colors = code.into_colors();
+    let rows = Zeroizing::new(colors.chunks(w).map(|r| r.iter().map(|c| *c == qrcode::Color::Dark).collect()).collect());
+    colors.iter_mut().for_each(|c| *c = qrcode::Color::Light);
+    std::hint::black_box(&mut colors);
+    rows
+}
+
 /// The QR code of `key` (byte mode, error correction level L, as systemd's `print_qrcode`) as
 /// lines of terminal text, each ending in `\n`.
 ///
@@ -128,6 +141,22 @@ pub fn qr_text(key: &Secret, ascii: bool) -> Secret {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn qr_modules_match_the_text_rendering() {
+        let key = generate();
+        let rows = qr_modules(&key);
+        assert_eq!(rows.len(), 33);
+        assert!(rows.iter().all(|r| r.len() == 33));
+        // the ASCII rendering: quiet zone of 2, "  " for dark
+        let text = qr_text(&key, true);
+        let lines: Vec<&str> = std::str::from_utf8(text.expose()).unwrap().lines().collect();
+        for (y, row) in rows.iter().enumerate() {
+            for (x, dark) in row.iter().enumerate() {
+                assert_eq!(&lines[y + 2][(x + 2) * 2..(x + 3) * 2] == "  ", *dark, "module {x},{y}");
+            }
+        }
+    }
 
     #[test]
     fn formatting_follows_systemd() {

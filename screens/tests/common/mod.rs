@@ -1,0 +1,283 @@
+//! Fixtures and helpers shared by the screens tests: the facts and messages the app would send,
+//! a driver that walks the installer to any page with keys, and rendering to text.
+
+#![allow(dead_code)]
+
+use imprint_screens::flow::{Flow, press, type_text};
+use imprint_screens::installer::{
+    Change, DoneView, Installer, InstallerFacts, Msg, Page, PartRow, PlanView, ProgressView, ProofKind, ProofLine, RecoveryKeyView,
+    Request, SourceView, StepKind, StepState, StepView, TpmView,
+};
+use imprint_screens::ratatui::Terminal;
+use imprint_screens::ratatui::backend::TestBackend;
+use imprint_screens::ratatui::crossterm::event::{KeyCode, KeyEvent};
+use imprint_screens::{DiskRow, Lang, QrView, Ui, Verdict};
+use zeroize::Zeroizing;
+
+pub const KEY: &str = "fkrubnvc-hblgehtj-cdvcikfi-jelhvecb-bntvnbjd-jjvhvcrj-rfcikftr-dgdibglu";
+pub const GROUP3: &str = "cdvcikfi";
+
+pub fn keymaps() -> Vec<String> {
+    [
+        "azerty",
+        "be-latin1",
+        "br-abnt2",
+        "by",
+        "cf",
+        "cz",
+        "de",
+        "de-latin1",
+        "de-latin1-nodeadkeys",
+        "de-nodeadkeys",
+        "de_CH-latin1",
+        "dk",
+        "dvorak",
+        "es",
+        "fi",
+        "fr",
+        "fr-latin1",
+        "fr-latin9",
+        "fr_CH",
+        "gr",
+        "hu",
+        "it",
+        "jp106",
+        "nl",
+        "no",
+        "pl",
+        "pt-latin1",
+        "ru",
+        "se-lat6",
+        "sv-latin1",
+        "trq",
+        "ua",
+        "uk",
+        "us",
+        "us-acentos",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+pub fn facts() -> InstallerFacts {
+    InstallerFacts {
+        keymaps: keymaps(),
+        default_keymap: "us".into(),
+        source: SourceView { name: "Example OS 42".into(), size_bytes: 2_400_000_000 },
+        tpm: TpmView { usable: true, problem: None },
+        pcrs: vec![7],
+        demo: false,
+    }
+}
+
+pub fn facts_without_tpm() -> InstallerFacts {
+    InstallerFacts {
+        tpm: TpmView {
+            usable: false,
+            problem: Some("No TPM 2.0 device was found. Switch on the TPM (or \"PTT\", \"fTPM\") in the firmware settings.".into()),
+        },
+        ..facts()
+    }
+}
+
+pub fn disks() -> Vec<DiskRow> {
+    vec![
+        DiskRow {
+            path: "/dev/sda".into(),
+            size_bytes: 500_107_862_016,
+            model: "Samsung SSD 860 EVO 500GB".into(),
+            reasons: vec![],
+            verdict: Some(Verdict::NeedsErase {
+                what: vec!["partition 1 \"EFI system partition\" (FAT32, 105 MB)".into(), "partition 2 \"Windows\" (NTFS, 500 GB)".into()],
+            }),
+        },
+        DiskRow {
+            path: "/dev/nvme0n1".into(),
+            size_bytes: 1_000_204_886_016,
+            model: "WD Black SN770 1TB".into(),
+            reasons: vec![],
+            verdict: Some(Verdict::Fits),
+        },
+        DiskRow {
+            path: "/dev/sdb".into(),
+            size_bytes: 4_000_000_000,
+            model: "SanDisk Cruzer Blade".into(),
+            reasons: vec![],
+            verdict: Some(Verdict::TooSmall { need: 8_000_000_000, have: 4_000_000_000 }),
+        },
+        DiskRow {
+            path: "/dev/sdc".into(),
+            size_bytes: 32_000_000_000,
+            model: "Kingston DataTraveler 3.0".into(),
+            reasons: vec!["it holds the running installer".into(), "a partition on it is mounted at /run/live/medium".into()],
+            verdict: None,
+        },
+    ]
+}
+
+pub fn plan(disk: &str) -> PlanView {
+    let part = |number, label: &str, kind: &str, size_bytes, change| PartRow {
+        number,
+        label: label.into(),
+        kind: kind.into(),
+        size_bytes,
+        change,
+    };
+    PlanView {
+        disk: disk.into(),
+        before: vec![
+            part(1, "EFI system partition", "EFI System", 104_857_600, Change::Erase),
+            part(2, "Windows", "Microsoft basic data", 499_000_000_000, Change::Erase),
+        ],
+        after: vec![
+            part(1, "esp", "EFI System", 1_073_741_824, Change::Create),
+            part(2, "root-x86-64", "Linux root (x86-64)", 4_294_967_296, Change::Create),
+            part(3, "root-x86-64-b", "Linux root (x86-64)", 4_294_967_296, Change::Create),
+            part(4, "home", "Linux home", 490_000_000_000, Change::Create),
+        ],
+    }
+}
+
+/// A QR-like pattern of 33×33 modules with the three finder squares (not a real code: the app
+/// encodes; the screens only draw).
+pub fn qr() -> QrView {
+    let side = 33usize;
+    let finder = |r: usize, c: usize| {
+        let inside = |r0: usize, c0: usize| {
+            let (dr, dc) = (r.wrapping_sub(r0), c.wrapping_sub(c0));
+            if dr >= 7 || dc >= 7 {
+                return None;
+            }
+            let ring = dr.min(dc).min(6 - dr).min(6 - dc);
+            Some(ring != 1)
+        };
+        inside(0, 0).or(inside(0, side - 7)).or(inside(side - 7, 0))
+    };
+    let modules = (0..side).map(|r| (0..side).map(|c| finder(r, c).unwrap_or((r * 7 + c * 13 + r * c) % 5 < 2)).collect()).collect();
+    QrView { modules }
+}
+
+pub fn recovery_key() -> RecoveryKeyView {
+    RecoveryKeyView { text: Zeroizing::new(KEY.into()), qr: qr() }
+}
+
+pub fn progress() -> ProgressView {
+    let step = |kind, label: &str, state| StepView { kind, label: label.into(), state };
+    ProgressView {
+        steps: vec![
+            step(StepKind::Wipe, "", StepState::Done),
+            step(StepKind::Table, "", StepState::Done),
+            step(StepKind::Encrypt, "root-x86-64", StepState::Done),
+            step(StepKind::Copy, "root-x86-64", StepState::Running),
+            step(StepKind::Format, "home", StepState::Waiting),
+            step(StepKind::Verify, "", StepState::Waiting),
+            step(StepKind::Proof, "", StepState::Waiting),
+        ],
+        bytes_done: 1_130_000_000,
+        bytes_total: 2_400_000_000,
+        rate_bytes_per_sec: Some(95_200_000),
+        eta_secs: Some(14),
+    }
+}
+
+pub fn done(note: Option<&str>) -> DoneView {
+    let line = |kind, ok, detail: &str| ProofLine { kind, ok, detail: detail.into() };
+    DoneView {
+        proof: vec![
+            line(ProofKind::TableReadBack, true, "4 partitions"),
+            line(ProofKind::DataVerified, true, "sha256 of 2 partitions"),
+            line(ProofKind::TpmUnseals, true, "PCR 7"),
+            line(ProofKind::RecoveryKeyOpens, true, "keyslot 1"),
+        ],
+        note: note.map(str::to_owned),
+    }
+}
+
+pub fn ui(lang: Lang, ascii: bool) -> Ui {
+    Ui { lang, ascii, demo: false }
+}
+
+/// Send keys, collecting every request.
+pub fn keys(flow: &mut Installer, keys: impl IntoIterator<Item = KeyEvent>) -> Vec<Request> {
+    keys.into_iter().flat_map(|key| flow.key(key)).collect()
+}
+
+pub fn key(flow: &mut Installer, code: KeyCode) -> Vec<Request> {
+    flow.key(press(code))
+}
+
+pub fn typed(flow: &mut Installer, text: &str) -> Vec<Request> {
+    keys(flow, type_text(text))
+}
+
+/// A new installer, started.
+pub fn installer(ui: Ui, facts: InstallerFacts) -> Installer {
+    let mut flow = Installer::new(ui, facts);
+    flow.start();
+    flow
+}
+
+/// Walk a started installer forward from the language page to `page` with the default answers,
+/// answering requests as the app would (the first disk, TPM, the fixture key).
+pub fn walk_to(flow: &mut Installer, page: Page) {
+    let order = [Page::Language, Page::Keyboard, Page::Disk, Page::Encryption, Page::RecoveryKey, Page::Summary, Page::Progress];
+    while flow.page() != page && order.contains(&flow.page()) {
+        let before = flow.page();
+        let requests = match before {
+            Page::RecoveryKey => {
+                typed(flow, GROUP3);
+                key(flow, KeyCode::Enter)
+            }
+            Page::Summary => {
+                typed(flow, "sda");
+                key(flow, KeyCode::Enter)
+            }
+            Page::Progress => {
+                flow.message(Msg::Done(done(None)));
+                Vec::new()
+            }
+            _ => key(flow, KeyCode::Enter),
+        };
+        answer(flow, &requests);
+        assert_ne!(flow.page(), before, "stuck on {before:?}");
+    }
+}
+
+/// Answer requests as the app would.
+pub fn answer(flow: &mut Installer, requests: &[Request]) {
+    for request in requests {
+        match request {
+            Request::ListDisks => {
+                flow.message(Msg::Disks(disks()));
+            }
+            Request::Plan { disk } => {
+                flow.message(Msg::Plan(plan(disk)));
+            }
+            Request::NewRecoveryKey => {
+                flow.message(Msg::RecoveryKey(recovery_key()));
+            }
+            Request::StartInstall(_) => {
+                flow.message(Msg::Progress(progress()));
+                for line in ["wiping signatures on /dev/sda", "writing partition table (4 partitions)", "luks2: formatting /dev/sda2"] {
+                    flow.message(Msg::Log(line.into()));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Draw the flow on a `width`×`height` test terminal and return the screen as lines of text.
+pub fn render(flow: &Installer, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
+    terminal.draw(|frame| flow.draw(frame)).expect("draw");
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..height {
+        let line: String = (0..width).map(|x| buffer[(x, y)].symbol().to_owned()).collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}

@@ -10,8 +10,13 @@ use crate::plan::{EmptyMode, EncryptionMode};
 #[derive(Debug, Parser)]
 #[command(name = "imprint", version, about = "Install, set up, update and reset image-based Linux, the systemd way")]
 pub struct Cli {
+    /// Ask the questions one after another as plain lines (no drawing): for screen readers,
+    /// braille displays and serial consoles.
+    #[arg(long, global = true)]
+    pub plain: bool,
+    /// With no command at a terminal: the installer's pages.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -74,8 +79,9 @@ pub struct InstallArgs {
     /// block device. Needed by CopyBlocks=auto.
     #[arg(long, value_name = "auto|IMAGE|DEVICE")]
     pub source: Option<String>,
-    /// The disk or image file to install onto.
-    #[arg(long, value_name = "DEVICE|IMAGE")]
+    /// The disk or image file to install onto. Without it, at a terminal: the installer's pages,
+    /// which ask for it (and for everything else not given here).
+    #[arg(long, value_name = "DEVICE|IMAGE", default_value_os_t = PathBuf::new(), hide_default_value = true)]
     pub target: PathBuf,
     /// Size of a target image file to create (bytes, or K/M/G/T in base 1024).
     #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
@@ -122,6 +128,10 @@ pub struct InstallArgs {
     /// Do not bind to the PCR-signing key of the source ESP's unified kernel image.
     #[arg(long)]
     pub no_uki_key: bool,
+    /// Enroll a recovery key (default: the profile's RecoveryKey=, else yes unless only a
+    /// passphrase unlocks).
+    #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
+    pub recovery_key: Option<bool>,
     /// Write the recovery key here (mode 0600), for escrow.
     #[arg(long, value_name = "FILE")]
     pub recovery_key_file: Option<PathBuf>,
@@ -146,6 +156,7 @@ impl InstallArgs {
             profile: None,
             definitions: Vec::new(),
             seed: None,
+            recovery_key: None,
             empty: EmptyMode::Refuse,
             dry_run: false,
             json: false,
@@ -193,6 +204,9 @@ pub struct DemoArgs {
     pub dir: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
+    /// Install without the pages, even at a terminal (what `make demo` does without one).
+    #[arg(long)]
+    pub unattended: bool,
 }
 
 fn parse_size_arg(s: &str) -> Result<u64, String> {

@@ -197,7 +197,7 @@ pub fn encryption_plan(
         public_key_pcrs: if public_key.is_some() { vec![11] } else { Vec::new() },
         public_key,
         pcr_signature: None,
-        recovery_key: profile.recovery_key.unwrap_or(!passphrase_only),
+        recovery_key: args.recovery_key.or(profile.recovery_key).unwrap_or(!passphrase_only),
     })
 }
 
@@ -469,7 +469,7 @@ fn encryption_secrets(args: &InstallArgs, plan: &plan::Plan) -> Result<exec::enc
 }
 
 /// The TPM readiness check: refuses with the reason and what to do about it.
-fn check_encryption_ready(args: &InstallArgs, plan: &plan::Plan) -> Result<()> {
+pub fn check_encryption_ready(args: &InstallArgs, plan: &plan::Plan) -> Result<()> {
     use crate::plan::Unlock;
     let Some(enc) = &plan.encryption else { return Ok(()) };
     let tpm_used = plan

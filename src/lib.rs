@@ -6,6 +6,7 @@
 //! the plan out through the backends and reports typed [`exec::Event`]s, which the front-ends
 //! (plain progress line, JSON Lines, later the TUI) consume. See docs/ARCHITECTURE.md.
 
+pub mod app;
 pub mod cli;
 pub mod cmd;
 pub mod demo;

@@ -13,12 +13,14 @@ fn main() {
     }
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Install(args) => imprint::cmd::install(args),
-        Command::Disks(args) => imprint::cmd::disks(args),
-        Command::Demo(args) => imprint::demo::run(args),
-        Command::Firstboot(args) => imprint::firstboot::cli::run(args),
-        Command::User(imprint::cli::UserCommand::Create(args)) => imprint::homed::cli::run_create(args),
-        Command::Tpm(imprint::cli::TpmCommand::Status(args)) => imprint::cmd::tpm_status(args),
+        None => imprint::app::installer_from_args(&imprint::cli::InstallArgs::unencrypted(), cli.plain),
+        Some(Command::Install(args)) if args.target.as_os_str().is_empty() => imprint::app::installer_from_args(args, cli.plain),
+        Some(Command::Install(args)) => imprint::cmd::install(args),
+        Some(Command::Disks(args)) => imprint::cmd::disks(args),
+        Some(Command::Demo(args)) => imprint::demo::run(args, cli.plain),
+        Some(Command::Firstboot(args)) => imprint::firstboot::cli::run(args),
+        Some(Command::User(imprint::cli::UserCommand::Create(args))) => imprint::homed::cli::run_create(args),
+        Some(Command::Tpm(imprint::cli::TpmCommand::Status(args))) => imprint::cmd::tpm_status(args),
     };
     if let Err(e) = result {
         let mut msg = format!("imprint: {e}");

@@ -306,6 +306,7 @@ fn credentials_give_the_same_result_as_arguments() {
         credentials_dir: Some(creds.clone()),
         force: true,
         via: firstboot::cli::Via::Files,
+        prompt: false,
     };
     let mut ans = firstboot::cli::answers(&args).unwrap();
     ans.machine_id = false;
@@ -388,6 +389,7 @@ fn bad_values_name_themselves_and_leave_the_root_as_it_was() {
         credentials_dir: Some(creds.clone()),
         force: true,
         via: firstboot::cli::Via::Files,
+        prompt: false,
     };
     let err = firstboot::cli::run(&args).unwrap_err();
     assert!(format!("{err:#}").contains("firstboot.keymap"), "{err:#}");
@@ -417,6 +419,7 @@ fn plaintext_password_is_stored_only_hashed_and_matches_systemd_otherwise() {
         credentials_dir: None,
         force: true,
         via: firstboot::cli::Via::Files,
+        prompt: false,
     };
     let mut ans = firstboot::cli::answers(&args).unwrap();
     ans.machine_id = false;

@@ -15,6 +15,8 @@ use crate::exec::Verify;
 use crate::plan::EmptyMode;
 use crate::task;
 
+pub mod tpm;
+
 const SOURCE_DEFS: &[(&str, &str)] =
     &[("10-esp.conf", include_str!("source.repart.d/10-esp.conf")), ("20-usr.conf", include_str!("source.repart.d/20-usr.conf"))];
 
@@ -125,14 +127,11 @@ pub fn build_source_image(dir: &Path) -> Result<PathBuf> {
     Ok(img)
 }
 
-pub fn run(args: &DemoArgs) -> Result<()> {
-    let dir = match &args.dir {
-        Some(d) => {
-            fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
-            d.clone()
-        }
-        None => tempfile::Builder::new().prefix("imprint-demo.").tempdir()?.keep(),
-    };
+pub fn run(args: &DemoArgs, plain: bool) -> Result<()> {
+    if crate::app::interactive() && !args.unattended {
+        return run_tui(args, plain);
+    }
+    let dir = demo_dir(args)?;
     println!("imprint demo — nothing on this machine's disks is touched; everything happens in {}", dir.display());
     println!("Building the demo OS image (ESP + /usr 1.0)…");
     let source = build_source_image(&dir)?;
@@ -161,4 +160,56 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     println!("  sfdisk -l {}", target.display());
     println!("  systemd-repart --dry-run=yes --definitions={} {}", dir.join("install.repart.d").display(), target.display());
     Ok(())
+}
+
+/// `imprint demo` at a terminal: the installer's pages against the demo image, the target a new
+/// sparse image file in the demo's folder, a software TPM when swtpm is installed.
+fn run_tui(args: &DemoArgs, plain: bool) -> Result<()> {
+    let dir = demo_dir(args)?;
+    println!("imprint demo — nothing on this machine's disks is touched; everything happens in {}", dir.display());
+    println!("Building the demo OS image (ESP + /usr 1.0)…");
+    let source = build_source_image(&dir)?;
+    let defs = dir.join("install.repart.d");
+    write_defs(&defs, INSTALL_DEFS, &[])?;
+    let target = dir.join("target.img");
+    let _ = fs::remove_file(&target);
+    let tpm = tpm::DemoTpm::start(&dir);
+    let tpm2_device = match &tpm {
+        Ok(t) => t.tcti(),
+        Err(why) => {
+            println!("No TPM for the demo ({why}); the TPM choices will say so.");
+            "swtpm:host=127.0.0.1,port=1".into()
+        }
+    };
+    let opts = crate::app::installer::InstallerOptions {
+        source: source.display().to_string(),
+        profile: None,
+        definitions: vec![defs],
+        demo_target: Some((target.clone(), DEMO_TARGET_SIZE)),
+        tpm2_device,
+        pbkdf: crate::luks::Pbkdf::Systemd,
+        seed: Some(DEMO_SEED),
+        note: Some(format!("The demo's files are in {}", dir.display())),
+    };
+    if plain {
+        crate::app::plain::installer(opts)?;
+    } else {
+        crate::app::run_installer(opts, &dir.join("imprint.log"))?;
+    }
+    drop(tpm);
+    println!("The demo's files are in {} (the installer's log: {}).", dir.display(), dir.join("imprint.log").display());
+    if target.exists() {
+        println!("Look at the result with: sfdisk -l {}", target.display());
+    }
+    Ok(())
+}
+
+fn demo_dir(args: &DemoArgs) -> Result<PathBuf> {
+    Ok(match &args.dir {
+        Some(d) => {
+            fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+            d.clone()
+        }
+        None => tempfile::Builder::new().prefix("imprint-demo.").tempdir()?.keep(),
+    })
 }

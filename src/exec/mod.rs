@@ -181,14 +181,13 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
         st.end("wipe");
     }
 
-    let recovery: Option<Secret> = plan
-        .partitions
-        .iter()
-        .any(|p| p.luks.as_ref().is_some_and(|l| l.unlock.contains(&crate::plan::Unlock::RecoveryKey)))
-        .then(|| match &opts.secrets.recovery_key {
-            // a key the front-end generated and has already shown
-            Some(k) => Secret::new(k.expose().to_vec()),
-            None => luks::recovery::generate(),
+    let recovery: Option<Secret> =
+        plan.partitions.iter().any(|p| p.luks.as_ref().is_some_and(|l| l.unlock.contains(&crate::plan::Unlock::RecoveryKey))).then(|| {
+            match &opts.secrets.recovery_key {
+                // a key the front-end generated and has already shown
+                Some(k) => Secret::new(k.expose().to_vec()),
+                None => luks::recovery::generate(),
+            }
         });
     let no_recovery = Secret::new(Vec::new());
     let recovery_ref = recovery.as_ref().unwrap_or(&no_recovery);

@@ -45,6 +45,10 @@ pub struct FirstbootArgs {
     /// (as systemd-firstboot does in early boot), `auto` the bus where --root is / and a daemon answers.
     #[arg(long, value_enum, default_value = "auto")]
     pub via: Via,
+    /// Ask the questions that flags and credentials leave open, on the terminal (the wizard).
+    /// Without any answer flag at a terminal, the wizard runs anyway.
+    #[arg(long)]
+    pub prompt: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -73,12 +77,15 @@ pub fn answers(args: &FirstbootArgs) -> Result<Answers, FirstbootError> {
         root_shell: args.root_shell.clone(),
         machine_id: true,
     };
-    let dir =
-        args.credentials_dir.clone().or_else(|| std::env::var_os("CREDENTIALS_DIRECTORY").filter(|d| !d.is_empty()).map(PathBuf::from));
-    Ok(match dir {
+    Ok(match credentials_dir(args) {
         Some(d) => given.or(super::creds::read(&d)?),
         None => given,
     })
+}
+
+/// --credentials-dir, else $CREDENTIALS_DIRECTORY.
+fn credentials_dir(args: &FirstbootArgs) -> Option<PathBuf> {
+    args.credentials_dir.clone().or_else(|| std::env::var_os("CREDENTIALS_DIRECTORY").filter(|d| !d.is_empty()).map(PathBuf::from))
 }
 
 /// Whether `root` is the running system's root directory.
@@ -102,8 +109,35 @@ fn daemons(args: &FirstbootArgs) -> anyhow::Result<Option<super::bus::Daemons>> 
     }
 }
 
+/// Whether any answer was given as a flag.
+fn any_flag(args: &FirstbootArgs) -> bool {
+    args.locale.is_some()
+        || args.locale_messages.is_some()
+        || args.keymap.is_some()
+        || args.timezone.is_some()
+        || args.hostname.is_some()
+        || args.root_password_hashed.is_some()
+        || args.root_password_file.is_some()
+        || args.root_shell.is_some()
+}
+
 pub fn run(args: &FirstbootArgs) -> anyhow::Result<()> {
     let answers = answers(args)?;
+    let wizard = args.prompt || (!any_flag(args) && crate::app::interactive());
+    if wizard {
+        anyhow::ensure!(crate::app::interactive(), "--prompt needs a terminal to ask on");
+        let creds_user = credentials_dir(args).is_some_and(|d| crate::homed::records_from_credentials(&d).is_ok_and(|r| !r.is_empty()));
+        let open = answers.locale.is_none()
+            || answers.keymap.is_none()
+            || answers.timezone.is_none()
+            || answers.hostname.is_none()
+            || answers.root_password.is_none()
+            || !creds_user;
+        if open || args.prompt {
+            let bus = args.via != Via::Files && is_running_root(&args.root);
+            return crate::app::run_firstboot(&args.root, answers, creds_user, args.force, bus);
+        }
+    }
     let daemons = daemons(args)?;
     let bus = daemons.as_ref().map(|d| super::Bus { daemons: d, required: args.via == Via::Bus });
     let changes = super::apply_via(&args.root, &answers, args.force, bus).with_context(|| format!("setting up {}", args.root.display()))?;

@@ -69,7 +69,9 @@ pub fn run_create(args: &UserCreateArgs) -> anyhow::Result<()> {
         None => None,
     };
     if args.classic {
-        return classic_user(args, &name, password.as_ref());
+        classic_user(&args.root, &name, args.real_name.as_deref(), args.admin, password.as_ref())?;
+        println!("created classic user {name}");
+        return Ok(());
     }
     let user = NewUser {
         name,
@@ -93,18 +95,24 @@ pub fn run_create(args: &UserCreateArgs) -> anyhow::Result<()> {
 
 /// A classic user: `useradd --root` (home directory made), then the password hash through
 /// `chpasswd -e` on its standard input, so no secret or hash is on a command line.
-fn classic_user(args: &UserCreateArgs, name: &str, password: Option<&Secret>) -> anyhow::Result<()> {
+pub fn classic_user(
+    root_dir: &std::path::Path,
+    name: &str,
+    real_name: Option<&str>,
+    admin: bool,
+    password: Option<&Secret>,
+) -> anyhow::Result<()> {
     use std::io::Write;
     if !super::valid_user_group_name(name) {
         anyhow::bail!("invalid user name '{name}': letters, digits, '_' and '-', starting with a letter or '_', at most 31 characters");
     }
-    let root = args.root.display().to_string();
+    let root = root_dir.display().to_string();
     let mut cmd: Vec<String> = vec!["--root".into(), root.clone(), "--create-home".into()];
-    if let Some(r) = &args.real_name {
-        cmd.extend(["--comment".into(), r.clone()]);
+    if let Some(r) = real_name.filter(|r| !r.is_empty()) {
+        cmd.extend(["--comment".into(), r.to_string()]);
     }
-    if args.admin {
-        let group = std::fs::read_to_string(args.root.join("etc/group")).unwrap_or_default();
+    if admin {
+        let group = std::fs::read_to_string(root_dir.join("etc/group")).unwrap_or_default();
         let admin_group = ["wheel", "sudo"].into_iter().find(|g| group.lines().any(|l| l.starts_with(&format!("{g}:"))));
         let g = admin_group.ok_or_else(|| anyhow::anyhow!("--admin: the system has neither a wheel nor a sudo group"))?;
         cmd.extend(["--groups".into(), g.into()]);
@@ -127,7 +135,6 @@ fn classic_user(args: &UserCreateArgs, name: &str, password: Option<&Secret>) ->
             anyhow::bail!("chpasswd --encrypted --root {root}: {} — {}", out.status, String::from_utf8_lossy(&out.stderr).trim());
         }
     }
-    println!("created classic user {name}");
     Ok(())
 }
 

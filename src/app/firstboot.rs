@@ -1,0 +1,163 @@
+//! The first-boot wizard's backend: facts from the target (its locales, keymaps, zones), the
+//! questions credentials and flags already answer, and applying the answers with the same
+//! functions `imprint firstboot` and `imprint user create` use.
+
+use std::path::{Path, PathBuf};
+
+use imprint_screens::firstboot::{Answered, Firstboot, FirstbootFacts, FirstbootRequest, Msg, Request, RootChoice, UserRequest};
+
+use super::term::{Backend, Control, Replies};
+use crate::firstboot::{Action, Answers, RootPassword, catalog};
+use crate::homed::{self, NewUser, Storage};
+use crate::secret::Secret;
+
+pub struct FirstbootBackend {
+    root: PathBuf,
+    /// Answers from flags and credentials; the wizard asks only what these leave open.
+    given: Option<Answers>,
+    /// `home.create.*` credentials create the first user (imprint-firstboot-user.service).
+    creds_user: bool,
+    force: bool,
+    bus: bool,
+    worker: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FirstbootBackend {
+    pub fn new(root: &Path, given: Answers, creds_user: bool, force: bool, bus: bool) -> Self {
+        FirstbootBackend { root: root.to_path_buf(), given: Some(given), creds_user, force, bus, worker: None }
+    }
+
+    pub fn facts(&self) -> FirstbootFacts {
+        let g = self.given.as_ref();
+        // As systemd-firstboot --prompt: a setting the system has is not asked for (unless --force).
+        let has = |path: &str| !self.force && self.root.join(path).symlink_metadata().is_ok();
+        let read = |path: &str| std::fs::read_to_string(self.root.join(path)).ok();
+        let root_set =
+            !self.force && crate::firstboot::passwd::root_configured(read("etc/passwd").as_deref(), read("etc/shadow").as_deref());
+        FirstbootFacts {
+            locales: catalog::locales(&self.root),
+            keymaps: catalog::keymaps(&self.root),
+            timezones: catalog::timezones(&self.root).into_iter().map(|r| (r.region, r.zones)).collect(),
+            suggested_hostname: suggested_hostname(&self.root),
+            homed_available: self.root == Path::new("/") && homed::homed_available(None),
+            answered: Answered {
+                locale: g.is_some_and(|a| a.locale.is_some() || a.locale_messages.is_some()) || has("etc/locale.conf"),
+                keymap: g.is_some_and(|a| a.keymap.is_some()) || has("etc/vconsole.conf"),
+                timezone: g.is_some_and(|a| a.timezone.is_some()) || has("etc/localtime"),
+                hostname: g.is_some_and(|a| a.hostname.is_some()) || has("etc/hostname"),
+                root_password: g.is_some_and(|a| a.root_password.is_some()) || root_set,
+                user: self.creds_user,
+            },
+        }
+    }
+
+    fn start(&mut self, req: FirstbootRequest, replies: &Replies<Msg>) {
+        let given = self.given.take().unwrap_or_default();
+        let answers = Answers {
+            locale: req.locale.clone(),
+            locale_messages: None,
+            keymap: req.keymap.clone(),
+            timezone: req.timezone.clone(),
+            hostname: req.hostname.clone(),
+            root_password: match &req.root {
+                RootChoice::Unchanged => None,
+                // locked: no password hash matches "!*", as `passwd -l` leaves it
+                RootChoice::Locked => Some(RootPassword::Hashed("!*".into())),
+                RootChoice::Password(p) => Some(RootPassword::Plain(Secret::new(p.as_bytes().to_vec()))),
+            },
+            root_shell: None,
+            machine_id: true,
+        }
+        .or(given);
+        let (root, force, bus) = (self.root.clone(), self.force, self.bus);
+        let user = req.user.clone();
+        let replies = replies.clone();
+        self.worker = Some(std::thread::spawn(move || {
+            let msg = match apply(&root, &answers, force, bus, user.as_ref(), &replies) {
+                Ok(lines) => Msg::Applied(lines),
+                Err(e) => Msg::Failed(format!("{e:#}")),
+            };
+            replies.send(msg);
+        }));
+    }
+}
+
+fn apply(
+    root: &Path,
+    answers: &Answers,
+    force: bool,
+    bus: bool,
+    user: Option<&UserRequest>,
+    replies: &Replies<Msg>,
+) -> anyhow::Result<Vec<String>> {
+    let daemons = if bus { crate::firstboot::bus::Daemons::connect(None).ok() } else { None };
+    let via = daemons.as_ref().map(|d| crate::firstboot::Bus { daemons: d, required: false });
+    let changes = crate::firstboot::apply_via(root, answers, force, via)?;
+    let mut lines = Vec::new();
+    for c in changes {
+        let line = match (c.action, c.via) {
+            (Action::Written, None) => format!("wrote {}", c.path),
+            (Action::Written, Some(d)) => format!("set {} through {d}", c.path),
+            (Action::Kept, _) => format!("kept {} (already set)", c.path),
+        };
+        replies.send(Msg::Step(line.clone()));
+        lines.push(line);
+    }
+    if let Some(u) = user {
+        let password = Secret::new(u.password.as_bytes().to_vec());
+        let line = if u.classic {
+            crate::homed::cli::classic_user(root, &u.name, Some(&u.real_name), u.admin, Some(&password))?;
+            format!("created the user {} in /etc/passwd", u.name)
+        } else {
+            let nu = NewUser {
+                name: u.name.clone(),
+                real_name: Some(u.real_name.clone()).filter(|r| !r.is_empty()),
+                password: Some(password),
+                storage: Storage::default_for_system(),
+                admin: u.admin,
+            };
+            homed::create_home(None, &nu)?;
+            format!("created the user {} through systemd-homed (storage {})", nu.name, nu.storage.as_str())
+        };
+        replies.send(Msg::Step(line.clone()));
+        lines.push(line);
+    }
+    Ok(lines)
+}
+
+/// A host name to offer: the machine's model from DMI ("thinkpad-t14") with a short suffix of
+/// the machine ID, else "linux" with the suffix.
+fn suggested_hostname(root: &Path) -> String {
+    let model = std::fs::read_to_string("/sys/class/dmi/id/product_name").unwrap_or_default();
+    let mut base: String =
+        model.trim().to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect::<String>();
+    base = base.split('-').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("-");
+    base.truncate(40);
+    if base.is_empty() || !catalog::hostname_ok(&base) {
+        base = "linux".into();
+    }
+    let id = std::fs::read_to_string(root.join("etc/machine-id")).unwrap_or_default();
+    let suffix: String = id.trim().chars().take(4).collect();
+    let name = if suffix.len() == 4 { format!("{}-{suffix}", base.trim_end_matches('-')) } else { base };
+    if catalog::hostname_ok(&name) { name } else { "linux".into() }
+}
+
+impl Backend<Firstboot> for FirstbootBackend {
+    fn handle(&mut self, request: Request, replies: &Replies<Msg>) -> Control {
+        match request {
+            Request::ApplyKeymap(k) => {
+                if self.root == Path::new("/") && super::installer::on_linux_vt() {
+                    let _ = std::process::Command::new("loadkeys").arg("-q").arg(&k).status();
+                }
+            }
+            Request::Apply(req) => self.start(req, replies),
+            Request::Quit => {
+                if let Some(w) = self.worker.take() {
+                    let _ = w.join();
+                }
+                return Control::Quit;
+            }
+        }
+        Control::Continue
+    }
+}

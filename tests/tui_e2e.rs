@@ -1,0 +1,179 @@
+//! End to end: the real `imprint demo` binary in a pseudo-terminal (tmux), driven by keys from the
+//! first page to the done page, with a software TPM; then the target image is checked: its
+//! partition table, the copied /usr bytes equal to the source's, and the recovery key that was on
+//! the screen opens the root partition's keyslot. No secret may reach the installer's log.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn new(dir: &Path, cmd: &str) -> Tmux {
+        let t = Tmux { socket: format!("imprint-e2e-{}", std::process::id()) };
+        let o = t.run(&["new-session", "-d", "-x", "100", "-y", "32", "-s", "e2e", "-c", &dir.display().to_string(), cmd]);
+        assert!(o.status.success(), "tmux: {}", String::from_utf8_lossy(&o.stderr));
+        t
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux is installed")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "e2e"]).stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "e2e"];
+        args.extend_from_slice(keys);
+        assert!(self.run(&args).status.success());
+    }
+
+    /// Waits until the screen shows `text`; returns the screen.
+    fn wait_for(&self, text: &str, secs: u64) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.screen();
+            if s.contains(text) {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "waited {secs}s for {text:?}; the screen:\n{s}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+fn sfdisk_json(image: &Path) -> serde_json::Value {
+    let o = Command::new("sfdisk").arg("--json").arg(image).output().unwrap();
+    assert!(o.status.success(), "sfdisk: {}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// (start, size) in bytes of partition `n` (1-based).
+fn part(table: &serde_json::Value, n: usize) -> (u64, u64) {
+    let p = &table["partitiontable"]["partitions"][n - 1];
+    (p["start"].as_u64().unwrap() * 512, p["size"].as_u64().unwrap() * 512)
+}
+
+fn read_range(path: &Path, start: u64, len: u64) -> Vec<u8> {
+    use std::os::unix::fs::FileExt;
+    let f = std::fs::File::open(path).unwrap();
+    let mut buf = vec![0u8; len as usize];
+    f.read_exact_at(&mut buf, start).unwrap();
+    buf
+}
+
+fn can_run() -> bool {
+    let ok = ["tmux", "swtpm", "tpm2_pcrextend", "sfdisk", "cryptsetup"]
+        .iter()
+        .all(|t| Command::new("sh").arg("-c").arg(format!("command -v {t}")).output().is_ok_and(|o| o.status.success()));
+    if !ok {
+        eprintln!("skipping: needs tmux, swtpm, tpm2-tools, sfdisk and cryptsetup (make deps)");
+    }
+    ok
+}
+
+#[test]
+fn the_demo_installer_from_first_page_to_done() {
+    if !can_run() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let bin = env!("CARGO_BIN_EXE_imprint");
+    let cmd = format!("LANG=C.UTF-8 TERM=xterm-256color {bin} demo --dir {} ; echo imprint-exited-$?; sleep 600", demo.display());
+    let t = Tmux::new(dir.path(), &cmd);
+
+    t.wait_for("Which language", 120);
+    assert!(t.screen().contains("DEMO"), "no demo marker in the title bar:\n{}", t.screen());
+    t.keys(&["Enter"]);
+    t.wait_for("Keyboard", 10);
+    t.keys(&["Enter"]);
+    let s = t.wait_for("fits", 30);
+    assert!(s.contains("target.img"), "{s}");
+    // The machine's own disks are listed, and cannot be chosen in the demo.
+    assert!(s.contains("can't be used"), "{s}");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("TPM", 10);
+    assert!(!s.contains("not available"), "the demo's swtpm is not usable:\n{s}");
+    t.keys(&["Enter"]);
+
+    // The recovery key: read it off the screen, type group 3 back.
+    let s = t.wait_for("Group 3", 10);
+    let flat: String = s.lines().map(|l| l.trim_matches(|c: char| c == '│' || c == '|' || c.is_whitespace())).collect::<Vec<_>>().join(" ");
+    let key: String = flat
+        .split(|c: char| !(c.is_ascii_lowercase() || c == '-'))
+        .filter(|w| w.len() >= 8 && w.contains('-'))
+        .collect::<Vec<_>>()
+        .join("");
+    let groups: Vec<&str> = key.split('-').filter(|g| !g.is_empty()).collect();
+    assert_eq!(groups.len(), 8, "recovery key not readable from the screen ({key:?}):\n{s}");
+    let key = groups.join("-");
+    // A wrong group is refused.
+    t.keys(&["-l", "aaaaaaaa"]);
+    t.keys(&["Enter"]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(t.screen().contains("Group 3"), "a wrong group was accepted:\n{}", t.screen());
+    t.keys(&["BSpace", "BSpace", "BSpace", "BSpace", "BSpace", "BSpace", "BSpace", "BSpace"]);
+    t.keys(&["-l", groups[2]]);
+    t.keys(&["Enter"]);
+
+    // The summary: nothing starts until the disk's name is typed.
+    let s = t.wait_for("target.img", 20);
+    assert!(s.contains("Summary"), "{s}");
+    t.keys(&["Enter"]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!demo.join("target.img").exists(), "the install started without the typed confirmation");
+    t.keys(&["-l", "target.img"]);
+    t.keys(&["Enter"]);
+    t.wait_for("Installing", 20);
+    let s = t.wait_for("The system is installed", 600);
+    assert!(s.contains("TPM") && s.contains("recovery key"), "{s}");
+    assert!(!s.contains("failed"), "{s}");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("imprint-exited-", 30);
+    assert!(s.contains("imprint-exited-0"), "{s}");
+
+    // The target image: the demo layout, /usr copied byte for byte.
+    let target = demo.join("target.img");
+    let table = sfdisk_json(&target);
+    let types: Vec<&str> = table["partitiontable"]["partitions"].as_array().unwrap().iter().map(|p| p["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "C12A7328-F81F-11D2-BA4B-00A0C93EC93B",
+            "8484680C-9521-48C6-9C11-B0720656F69E",
+            "8484680C-9521-48C6-9C11-B0720656F69E",
+            "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709"
+        ]
+    );
+    let source = demo.join("source.img");
+    let stable = sfdisk_json(&source);
+    let (s_off, s_len) = part(&stable, 2);
+    let (t_off, t_len) = part(&table, 2);
+    assert!(t_len >= s_len);
+    assert!(read_range(&source, s_off, s_len) == read_range(&target, t_off, s_len), "/usr differs from the source");
+
+    // The key that was on the screen opens the root partition's recovery keyslot.
+    let (r_off, _) = part(&table, 4);
+    let header = dir.path().join("root-header");
+    std::fs::write(&header, read_range(&target, r_off, 16 << 20)).unwrap();
+    let keyfile = dir.path().join("key");
+    std::fs::write(&keyfile, &key).unwrap();
+    let o = Command::new("cryptsetup").args(["open", "--test-passphrase", "--key-file"]).arg(&keyfile).arg(&header).output().unwrap();
+    assert!(o.status.success(), "the recovery key shown does not open the disk: {}", String::from_utf8_lossy(&o.stderr));
+
+    // No secret in the log.
+    let log = std::fs::read_to_string(demo.join("imprint.log")).unwrap_or_default();
+    assert!(!log.contains(&key) && !log.contains(groups[0]), "the recovery key is in the log");
+}

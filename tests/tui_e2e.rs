@@ -177,3 +177,139 @@ fn the_demo_installer_from_first_page_to_done() {
     let log = std::fs::read_to_string(demo.join("imprint.log")).unwrap_or_default();
     assert!(!log.contains(&key) && !log.contains(groups[0]), "the recovery key is in the log");
 }
+
+#[test]
+fn the_plain_demo_asks_line_by_line_and_installs() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    // language 1, the default keymap, disk 1 (the demo image), no encryption; a wrong name first
+    let answers = "1\n\n9\n1\n4\nwrong\ntarget.img\n";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_imprint"))
+        .args(["--plain", "demo", "--dir"])
+        .arg(&demo)
+        .env("LANG", "C.UTF-8")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(answers.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}");
+    for needle in
+        ["Which language", "1. English", "Type one of the numbers 1 to", "fits", "Type target.img exactly", "The system is installed"]
+    {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    // no drawing: no escape sequences, no box characters
+    assert!(!text.contains('\u{1b}') && !text.contains('│'), "{text}");
+    let table = sfdisk_json(&demo.join("target.img"));
+    assert_eq!(table["partitiontable"]["partitions"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn plain_input_that_ends_installs_nothing() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_imprint"))
+        .args(["--plain", "demo", "--dir"])
+        .arg(&demo)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"1\n\n1\n4\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was installed"));
+    assert!(!demo.join("target.img").exists());
+}
+
+/// A small target for the first-boot wizard: zones, two locales, a keymap, root without a
+/// password, the host's group files for useradd.
+fn firstboot_tree(root: &Path) {
+    for d in ["etc", "usr/share/i18n", "usr/share/keymaps/i386/qwertz", "usr/share/keymaps/i386/qwerty", "bin", "usr/share/zoneinfo/Europe"]
+    {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    for z in ["Europe/Berlin", "Europe/Paris", "UTC"] {
+        std::fs::copy(Path::new("/usr/share/zoneinfo").join(z), root.join("usr/share/zoneinfo").join(z)).unwrap();
+    }
+    std::fs::write(root.join("usr/share/i18n/SUPPORTED"), "de_DE.UTF-8 UTF-8\nen_US.UTF-8 UTF-8\n").unwrap();
+    std::fs::write(root.join("usr/share/keymaps/i386/qwertz/de.map.gz"), b"\x1f\x8b").unwrap();
+    std::fs::write(root.join("usr/share/keymaps/i386/qwerty/us.map.gz"), b"\x1f\x8b").unwrap();
+    std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/bash\n").unwrap();
+    for f in ["group", "gshadow", "login.defs"] {
+        let _ = std::fs::copy(Path::new("/etc").join(f), root.join("etc").join(f));
+    }
+    std::fs::copy("/bin/bash", root.join("bin/bash")).unwrap();
+}
+
+#[test]
+fn the_firstboot_wizard_sets_up_a_root() {
+    if !can_run() {
+        return;
+    }
+    const ROOT_PW: &str = "Root-pw-e2e-5531";
+    const USER_PW: &str = "User-pw-e2e-7742";
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    firstboot_tree(&root);
+    let bin = env!("CARGO_BIN_EXE_imprint");
+    let cmd = format!(
+        "LANG=C.UTF-8 TERM=linux {bin} firstboot --root {} --prompt --via files; echo imprint-exited-$?; sleep 600",
+        root.display()
+    );
+    let t = Tmux::new(dir.path(), &cmd);
+    let s = t.wait_for("Which language", 30);
+    // TERM=linux: ASCII only
+    assert!(s.chars().all(|c| c.is_ascii()), "non-ASCII on a Linux console:\n{s}");
+    t.keys(&["Enter"]);
+    t.wait_for("Keyboard", 10);
+    t.keys(&["Enter"]);
+    t.wait_for("Time zone", 10);
+    t.keys(&["-l", "Paris"]);
+    t.wait_for("Europe / Paris", 10);
+    t.keys(&["Enter"]);
+    t.wait_for("ost name", 10);
+    t.keys(&["Enter"]);
+    t.wait_for("root", 10);
+    t.keys(&["-l", ROOT_PW]);
+    t.keys(&["Tab"]);
+    t.keys(&["-l", ROOT_PW]);
+    t.keys(&["Enter"]);
+    // this machine runs no homed here: the classic user is offered
+    let s = t.wait_for("/etc/passwd", 10);
+    assert!(!s.contains(ROOT_PW), "a password is on the screen");
+    t.keys(&["-l", "anna"]);
+    t.keys(&["Tab"]);
+    t.keys(&["-l", "Anna Test"]);
+    t.keys(&["Tab"]);
+    t.keys(&["-l", USER_PW]);
+    t.keys(&["Tab"]);
+    t.keys(&["-l", USER_PW]);
+    t.keys(&["Enter"]);
+    let s = t.wait_for("Europe/Paris", 10);
+    assert!(!s.contains(USER_PW) && !s.contains(ROOT_PW), "{s}");
+    t.keys(&["Enter"]);
+    t.wait_for("created the user anna", 60);
+    t.keys(&["Enter"]);
+    let s = t.wait_for("imprint-exited-", 10);
+    assert!(s.contains("imprint-exited-0"), "{s}");
+
+    let etc = root.join("etc");
+    assert_eq!(std::fs::read_to_string(etc.join("locale.conf")).unwrap(), "LANG=en_US.UTF-8\n");
+    assert_eq!(std::fs::read_link(etc.join("localtime")).unwrap(), Path::new("../usr/share/zoneinfo/Europe/Paris"));
+    assert!(std::fs::read_to_string(etc.join("hostname")).unwrap().trim_end().len() > 1);
+    let shadow = std::fs::read_to_string(etc.join("shadow")).unwrap();
+    assert!(shadow.starts_with("root:$y$") || shadow.starts_with("root:$6$"), "{shadow}");
+    assert!(std::fs::read_to_string(etc.join("passwd")).unwrap().contains("anna:x:"));
+    let o = Command::new("grep").args(["-rlaF", ROOT_PW]).arg(&root).output().unwrap();
+    assert!(o.stdout.is_empty(), "the root password is stored in the clear");
+    let o = Command::new("grep").args(["-rlaF", USER_PW]).arg(&root).output().unwrap();
+    assert!(o.stdout.is_empty(), "the user's password is stored in the clear");
+}

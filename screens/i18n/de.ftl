@@ -188,3 +188,9 @@ done-quit = Beenden
 failed-title = Die Installation ist fehlgeschlagen.
 failed-explain = Die Zielfestplatte ist jetzt möglicherweise leer oder halb beschrieben; keine andere Festplatte wurde verändert. Sie können das Installationsprogramm erneut starten.
 failed-log = Letzte Protokollzeilen
+
+## Zeilenmodus (--plain): Fragen als Zeilen
+
+plain-choose-number = Geben Sie eine Nummer ein und drücken Sie Enter:
+plain-invalid-choice = Geben Sie eine der Nummern 1 bis { $max } ein, die nicht als nicht verfügbar markiert ist.
+plain-keymap-unknown = Es gibt kein Tastaturlayout „{ $keymap }“. Ähnliche:

@@ -188,3 +188,9 @@ done-quit = Quit
 failed-title = The installation failed.
 failed-explain = The target disk may now be empty or half written; no other disk was changed. You can start the installer again.
 failed-log = Last log lines
+
+## Plain mode (--plain): questions as lines
+
+plain-choose-number = Type a number and press Enter:
+plain-invalid-choice = Type one of the numbers 1 to { $max } that is not marked as unavailable.
+plain-keymap-unknown = There is no keyboard layout "{ $keymap }". Similar ones:

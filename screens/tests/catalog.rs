@@ -47,6 +47,8 @@ fn every_id_in_the_sources_exists_in_both_catalogs() {
     let prefixes: Vec<&str> = catalog.iter().filter_map(|id| id.split('-').next()).collect();
     let mut files = Vec::new();
     sources(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    // the app's --plain mode asks with the same catalogs
+    sources(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../src/app"), &mut files);
     assert!(files.len() > 10, "the sources were not found");
     let mut checked = 0;
     for (file, text) in &files {
@@ -70,6 +72,8 @@ fn every_id_in_the_sources_exists_in_both_catalogs() {
 fn every_catalog_id_is_used() {
     let mut files = Vec::new();
     sources(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    // the app's --plain mode asks with the same catalogs
+    sources(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../src/app"), &mut files);
     let all: String = files.iter().map(|(_, text)| text.as_str()).collect();
     let unused: Vec<String> = message_ids(Lang::En.source())
         .into_iter()

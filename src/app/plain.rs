@@ -66,7 +66,9 @@ impl Prompt {
     fn choose(&self, question: &str, options: &[String], enabled: &[bool]) -> Result<usize> {
         self.say(question);
         for (i, o) in options.iter().enumerate() {
-            self.say(&format!("  {}. {o}", i + 1));
+            let off =
+                if enabled.get(i).copied().unwrap_or(true) { String::new() } else { format!(" {}", self.t("encryption-unavailable")) };
+            self.say(&format!("  {}. {o}{off}", i + 1));
         }
         loop {
             let a = self.line(&self.t("plain-choose-number"))?;

@@ -128,7 +128,7 @@ pub fn build_source_image(dir: &Path) -> Result<PathBuf> {
 }
 
 pub fn run(args: &DemoArgs, plain: bool) -> Result<()> {
-    if crate::app::interactive() && !args.unattended {
+    if plain || (crate::app::interactive() && !args.unattended) {
         return run_tui(args, plain);
     }
     let dir = demo_dir(args)?;

@@ -59,6 +59,7 @@ fb-language-missing = Dieses System hat keine Locale für diese Sprache; die Sys
 fb-keyboard-intro = Wählen Sie Ihre Tastaturbelegung. Sie gilt sofort auf diesem Bildschirm und von nun an auf den Konsolen dieses Systems.
 fb-keyboard-chosen = Ausgewählt: { $keymap }
 fb-keyboard-try = Hier ausprobieren:
+fb-keyboard-none = Dieses System kennt keine Tastaturbelegungen, deshalb bleibt die Belegung, wie sie ist. Weiter mit Enter.
 fb-keyboard-tip = Tippen Sie zum Suchen, zum Beispiel „de“ für deutsche Belegungen. Mit Tab probieren Sie die Belegung aus, etwa mit z, y oder @.
 
 ## Zeitzone
@@ -66,7 +67,7 @@ fb-keyboard-tip = Tippen Sie zum Suchen, zum Beispiel „de“ für deutsche Bel
 fb-timezone-regions = Region
 fb-timezone-cities = Stadt
 fb-timezone-chosen = Zeitzone: { $zone }
-fb-timezone-none = Dieses System kennt keine Zeitzonen. Mit Esc geht es zurück.
+fb-timezone-none = Dieses System kennt keine Zeitzonen, deshalb bleibt die Zeitzone, wie sie ist. Weiter mit Enter.
 
 ## Rechnername
 
@@ -130,6 +131,7 @@ fb-real-name-too-long = Der volle Name hat { $len } Zeichen; erlaubt sind höchs
 fb-summary-intro = Prüfen Sie Ihre Antworten. Mit Enter werden sie übernommen, mit Esc gehen Sie zurück, um eine zu ändern.
 fb-from-credentials = aus Credentials
 fb-summary-missing = (nicht beantwortet)
+fb-summary-unchanged = unverändert (das System kennt keine)
 fb-summary-root = Root
 fb-summary-root-locked = gesperrt: kein Root-Passwort
 fb-summary-password-set = gesetzt (verborgen)

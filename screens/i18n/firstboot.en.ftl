@@ -59,6 +59,7 @@ fb-language-missing = This system has no locale for this language; the system la
 fb-keyboard-intro = Choose your keyboard layout. It is used at once on this screen, and from now on on this system's consoles.
 fb-keyboard-chosen = Selected: { $keymap }
 fb-keyboard-try = Try typing here:
+fb-keyboard-none = This system lists no keyboard layouts, so the layout stays as it is. Press Enter to continue.
 fb-keyboard-tip = Type to search, for example "de" for German layouts. Press Tab to try the layout, for example with letters such as z, y or @.
 
 ## Time zone
@@ -66,7 +67,7 @@ fb-keyboard-tip = Type to search, for example "de" for German layouts. Press Tab
 fb-timezone-regions = Region
 fb-timezone-cities = City
 fb-timezone-chosen = Time zone: { $zone }
-fb-timezone-none = This system lists no time zones. Press Esc to go back.
+fb-timezone-none = This system lists no time zones, so the time zone stays as it is. Press Enter to continue.
 
 ## Host name
 
@@ -133,6 +134,7 @@ fb-real-name-too-long = The full name has { $len } characters; at most { $max } 
 fb-summary-intro = Check your answers. Enter applies them; Esc goes back to change one.
 fb-from-credentials = from credentials
 fb-summary-missing = (not answered)
+fb-summary-unchanged = unchanged (the system lists none)
 fb-summary-root = Root
 fb-summary-root-locked = locked: no root password
 fb-summary-password-set = set (hidden)

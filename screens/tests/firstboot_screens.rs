@@ -21,25 +21,26 @@ fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
+fn words(text: &str) -> Vec<String> {
+    text.split_whitespace().map(str::to_owned).collect()
+}
+
 fn facts() -> FirstbootFacts {
-    let region = |name: &str, cities: &[&str]| (name.to_string(), cities.iter().map(|c| format!("{name}/{c}")).collect());
+    let region = |name: &str, cities: &str| (name.to_string(), cities.split_whitespace().map(|c| format!("{name}/{c}")).collect());
     FirstbootFacts {
-        locales: strings(&["C.UTF-8", "de_AT.UTF-8", "de_DE.UTF-8", "en_GB.UTF-8", "en_US.UTF-8"]),
-        keymaps: strings(&[
-            "azerty", "be-latin1", "br-abnt2", "cf", "cz", "de", "de-latin1", "de-latin1-nodeadkeys", "de-nodeadkeys", "de_CH-latin1", "dk",
-            "dvorak", "es", "fi", "fr", "fr-latin9", "fr_CH", "it", "jp106", "nl", "no", "pl", "pt-latin1", "ru", "sv-latin1", "uk", "us",
-        ]),
+        locales: words("C.UTF-8 de_AT.UTF-8 de_DE.UTF-8 en_GB.UTF-8 en_US.UTF-8"),
+        keymaps: words(
+            "azerty be-latin1 br-abnt2 cf cz de de-latin1 de-latin1-nodeadkeys de-nodeadkeys de_CH-latin1 dk dvorak es fi fr fr-latin9 \
+             fr_CH it jp106 nl no pl pt-latin1 ru sv-latin1 uk us",
+        ),
         timezones: vec![
-            region("Africa", &["Cairo", "Johannesburg", "Lagos", "Nairobi"]),
-            region("America", &["Argentina/Buenos_Aires", "Chicago", "Denver", "Los_Angeles", "New_York", "Sao_Paulo", "Toronto"]),
-            region("Asia", &["Kolkata", "Shanghai", "Singapore", "Tokyo"]),
-            region("Australia", &["Perth", "Sydney"]),
-            region("Europe", &[
-                "Amsterdam", "Berlin", "Brussels", "Dublin", "Lisbon", "London", "Madrid", "Paris", "Rome", "Stockholm", "Vienna", "Warsaw",
-                "Zurich",
-            ]),
-            region("Etc", &["UTC"]),
-            region("Pacific", &["Auckland", "Honolulu"]),
+            region("Africa", "Cairo Johannesburg Lagos Nairobi"),
+            region("America", "Argentina/Buenos_Aires Chicago Denver Los_Angeles New_York Sao_Paulo Toronto"),
+            region("Asia", "Kolkata Shanghai Singapore Tokyo"),
+            region("Australia", "Perth Sydney"),
+            region("Europe", "Amsterdam Berlin Brussels Dublin Lisbon London Madrid Paris Rome Stockholm Vienna Warsaw Zurich"),
+            region("Etc", "UTC"),
+            region("Pacific", "Auckland Honolulu"),
         ],
         suggested_hostname: "kiosk-3f9a".into(),
         homed_available: true,
@@ -115,7 +116,14 @@ fn walk_to(flow: &mut Firstboot, page: Page) -> Vec<Request> {
 }
 
 fn steps() -> Vec<String> {
-    strings(&["setting the locale", "setting the keymap", "setting the time zone", "setting the host name", "setting root's password", "creating user anna"])
+    strings(&[
+        "setting the locale",
+        "setting the keymap",
+        "setting the time zone",
+        "setting the host name",
+        "setting root's password",
+        "creating user anna",
+    ])
 }
 
 fn applied() -> Vec<String> {
@@ -285,6 +293,17 @@ fn with_every_question_answered_only_the_summary_is_left() {
         root: RootChoice::Unchanged,
         user: None,
     };
+    assert_eq!(apply_request(&requests), Some(&expected));
+}
+
+#[test]
+fn a_system_without_keymaps_or_time_zones_keeps_its_own() {
+    let (mut flow, _) = wizard(ui(Lang::En, false), FirstbootFacts { keymaps: Vec::new(), timezones: Vec::new(), ..facts() });
+    let mut requests = walk_to(&mut flow, Page::Summary);
+    assert!(requests.is_empty(), "no keymap to load: {requests:?}");
+    assert_eq!(screen(&flow).matches("unchanged (the system lists none)").count(), 2);
+    requests.extend(key(&mut flow, KeyCode::Enter));
+    let expected = FirstbootRequest { keymap: None, timezone: None, ..expected_request() };
     assert_eq!(apply_request(&requests), Some(&expected));
 }
 
@@ -642,6 +661,10 @@ snapshot!(snap_timezone_search, "3-timezone-search", |ui| {
     key(&mut flow, KeyCode::Down);
     flow
 });
+
+snapshot!(snap_keyboard_none, "2-keyboard-none", |ui| at(ui, FirstbootFacts { keymaps: Vec::new(), ..facts() }, Page::Keyboard));
+
+snapshot!(snap_timezone_none, "3-timezone-none", |ui| at(ui, FirstbootFacts { timezones: Vec::new(), ..facts() }, Page::Timezone));
 
 snapshot!(snap_timezone_no_match, "3-timezone-no-match", |ui| {
     let mut flow = at(ui, facts(), Page::Timezone);

@@ -100,7 +100,7 @@ fn at(ui: Ui, page: Page) -> ResetMenu {
             flow.message(Msg::Done);
         }
         Page::Failed => {
-            flow.message(Msg::Failed("writing the partition table on /dev/nvme0n1: Input/output error".into()));
+            flow.message(Msg::Failed("writing the reset log on the ESP: No space left on device".into()));
         }
         _ => {}
     }
@@ -191,7 +191,13 @@ fn the_menu_entries_send_their_requests() {
 fn a_factory_reset_is_requested_only_after_the_word_is_typed() {
     let mut flow = at(ui(Lang::En, false), Page::Confirm);
     let shown = screen(&flow);
-    for text in ["Will be erased", "user data (partition \"home\", 490 GB)", "Stays", "the operating system (Example OS 42.1)", "To reset, type ERASE:"] {
+    for text in [
+        "Will be erased",
+        "user data (partition \"home\", 490 GB)",
+        "Stays",
+        "the operating system (Example OS 42.1)",
+        "To reset, type ERASE:",
+    ] {
         assert!(shown.contains(text), "{text} missing:\n{shown}");
     }
     let mut requests = key(&mut flow, KeyCode::Enter);
@@ -252,7 +258,7 @@ fn progress_then_done_offers_restart_and_power_off() {
 #[test]
 fn a_failure_is_shown_and_leads_back_to_the_menu() {
     let mut flow = at(ui(Lang::En, false), Page::Failed);
-    assert!(screen(&flow).contains("Error: writing the partition table on /dev/nvme0n1: Input/output error"));
+    assert!(screen(&flow).contains("Error: writing the reset log on the ESP: No space left on device"));
     key(&mut flow, KeyCode::Enter);
     assert_eq!(flow.page(), Page::Menu);
 }

@@ -51,6 +51,11 @@ impl KeyboardPage {
         self.list.selected()
     }
 
+    /// Whether the system lists no keymaps (the keymap then stays as it is).
+    pub fn is_empty(&self) -> bool {
+        self.list.items().is_empty()
+    }
+
     /// After a language change: select that language's usual keymap, unless the person already
     /// chose one.
     pub fn suggest_for(&mut self, lang: Lang, facts: &FirstbootFacts) {
@@ -67,7 +72,7 @@ impl KeyboardPage {
 
     pub fn key(&mut self, key: &KeyEvent) -> Nav<Request> {
         if is_enter(key) {
-            return if self.selected().is_some() { Nav::Next } else { Nav::stay() };
+            return if self.selected().is_some() || self.is_empty() { Nav::Next } else { Nav::stay() };
         }
         if is_esc(key) {
             return Nav::Back;
@@ -113,7 +118,8 @@ impl KeyboardPage {
         ]);
         frame.render_widget(Paragraph::new(search_line), search);
         if self.list.visible().is_empty() {
-            let text = Line::from(format!("{} {}", ui.sym().warning, ui.t("fb-no-match"))).style(ui.warning_style());
+            let id = if self.is_empty() { "fb-keyboard-none" } else { "fb-no-match" };
+            let text = Line::from(format!("{} {}", ui.sym().warning, ui.t(id))).style(ui.warning_style());
             frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), list);
         } else {
             self.list.draw(frame, list, ui);

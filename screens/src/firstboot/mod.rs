@@ -127,14 +127,14 @@ impl Firstboot {
     }
 
     /// The answers as the request [`Request::Apply`] carries, when every asked question has a
-    /// valid answer.
+    /// valid answer. A keymap or time zone the system lists none of stays as it is (`None`).
     pub fn request(&self) -> Option<FirstbootRequest> {
         let a = self.facts.answered;
         Some(FirstbootRequest {
             lang: self.ui.lang,
             locale: if a.locale { None } else { check::locale_for(self.language.lang(), &self.facts.locales) },
-            keymap: if a.keymap { None } else { Some(self.keyboard.selected()?.to_owned()) },
-            timezone: if a.timezone { None } else { Some(self.timezone.selected()?.to_owned()) },
+            keymap: if a.keymap || self.keyboard.is_empty() { None } else { Some(self.keyboard.selected()?.to_owned()) },
+            timezone: if a.timezone || self.timezone.is_empty() { None } else { Some(self.timezone.selected()?.to_owned()) },
             hostname: if a.hostname { None } else { Some(self.hostname.hostname()?.to_owned()) },
             root: if a.root_password { RootChoice::Unchanged } else { self.root.choice()? },
             user: if a.user { None } else { self.user.answer().ok()? },
@@ -268,8 +268,18 @@ impl Firstboot {
             format!("{} ({locale})", lang.name())
         };
         rows.push((ui.t("fb-page-language"), language));
-        rows.push((ui.t("fb-page-keyboard"), if a.keymap { from_credentials() } else { text(self.keyboard.selected()) }));
-        rows.push((ui.t("fb-page-timezone"), if a.timezone { from_credentials() } else { text(self.timezone.selected()) }));
+        let keymap = match (a.keymap, self.keyboard.is_empty()) {
+            (true, _) => from_credentials(),
+            (false, true) => ui.t("fb-summary-unchanged"),
+            (false, false) => text(self.keyboard.selected()),
+        };
+        rows.push((ui.t("fb-page-keyboard"), keymap));
+        let timezone = match (a.timezone, self.timezone.is_empty()) {
+            (true, _) => from_credentials(),
+            (false, true) => ui.t("fb-summary-unchanged"),
+            (false, false) => text(self.timezone.selected()),
+        };
+        rows.push((ui.t("fb-page-timezone"), timezone));
         rows.push((ui.t("fb-page-hostname"), if a.hostname { from_credentials() } else { text(self.hostname.hostname()) }));
         let root = if a.root_password {
             from_credentials()

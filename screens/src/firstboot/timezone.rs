@@ -78,6 +78,11 @@ impl TimezonePage {
         (self.search.is_empty() || self.matches().contains(&index)).then(|| self.zones[index].name.as_str())
     }
 
+    /// Whether the system lists no time zones (the time zone then stays as it is).
+    pub fn is_empty(&self) -> bool {
+        self.zones.is_empty()
+    }
+
     /// The city part of a zone, as people read it: "Europe/Berlin" → "Berlin",
     /// "America/Argentina/Buenos_Aires" → "Argentina/Buenos Aires".
     fn city(&self, zone: &Zone) -> String {
@@ -122,7 +127,7 @@ impl TimezonePage {
 
     pub fn key(&mut self, key: &KeyEvent) -> Nav<Request> {
         if is_enter(key) {
-            return if self.selected().is_some() { Nav::Next } else { Nav::stay() };
+            return if self.selected().is_some() || self.is_empty() { Nav::Next } else { Nav::stay() };
         }
         if is_esc(key) {
             return Nav::Back;

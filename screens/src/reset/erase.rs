@@ -13,6 +13,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::{Request, ResetFacts, is_enter, is_esc};
 use crate::i18n::{Lang, ascii_fold};
 use crate::theme::Ui;
+use crate::widgets::format::hanging;
 use crate::widgets::list::{ListNav, draw_rows};
 use crate::widgets::page::{columns, section};
 use crate::widgets::{Help, TextField};
@@ -80,29 +81,32 @@ impl ConfirmPage {
     }
 
     pub fn draw(&self, frame: &mut Frame, area: Rect, ui: &Ui, facts: &ResetFacts) {
+        let sym = ui.sym();
+        let column_width = usize::from(columns(area, 50)[0].width.saturating_sub(2));
+        let items = |list: &[String], symbol: &str, none_id: &str| -> Vec<Line<'static>> {
+            if list.is_empty() {
+                return vec![Line::from(ui.t(none_id)).style(ui.quiet_style())];
+            }
+            list.iter().flat_map(|item| hanging(&format!("{symbol} "), &ui.text(item), column_width)).map(Line::from).collect()
+        };
+        let erase = items(&facts.erase, "-", "reset-erase-none");
+        let keep = items(&facts.keep, "+", "reset-keep-none");
+        let lists_height = erase.len().max(keep.len()) as u16 + 2;
         let [intro, lists, _, field, status] = Layout::vertical([
-            Constraint::Length(2),
-            Constraint::Min(4),
+            Constraint::Length(3),
+            Constraint::Length(lists_height),
             Constraint::Length(1),
             Constraint::Length(1),
-            Constraint::Length(2),
+            Constraint::Min(2),
         ])
         .areas(area);
         let word = ui.text(&confirm_word(ui.lang)).into_owned();
         frame.render_widget(Paragraph::new(ui.t("reset-confirm-intro")).wrap(Wrap { trim: true }), intro);
         let [left, right] = columns(lists, 50);
-        let sym = ui.sym();
-        let items = |list: &[String], symbol: &str, none_id: &str| -> Vec<Line<'static>> {
-            if list.is_empty() {
-                return vec![Line::from(ui.t(none_id)).style(ui.quiet_style())];
-            }
-            list.iter().map(|item| Line::from(format!("{symbol} {}", ui.text(item)))).collect()
-        };
         let erase_block = section(ui, Line::from(format!(" {} {} ", sym.failed, ui.t("reset-erase-title"))).style(ui.error_style()));
         let keep_block = section(ui, Line::from(format!(" {} {} ", sym.ok, ui.t("reset-keep-title"))).style(ui.ok_style()));
-        frame
-            .render_widget(Paragraph::new(items(&facts.erase, "-", "reset-erase-none")).block(erase_block).wrap(Wrap { trim: true }), left);
-        frame.render_widget(Paragraph::new(items(&facts.keep, "+", "reset-keep-none")).block(keep_block).wrap(Wrap { trim: true }), right);
+        frame.render_widget(Paragraph::new(erase).block(erase_block), left);
+        frame.render_widget(Paragraph::new(keep).block(keep_block), right);
         let label = ui.t_args("reset-confirm-label", &[("word", word.clone().into())]);
         self.field.draw(frame, field, ui, &label, true);
         let line = if self.refused {

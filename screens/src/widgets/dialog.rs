@@ -12,7 +12,9 @@ pub fn draw_dialog(frame: &mut Frame, ui: &Ui, title: &str, body: Vec<Line<'stat
     let area = frame.area();
     let width = area.width.saturating_sub(4).min(64);
     let inner_width = usize::from(width.saturating_sub(2)).max(1);
-    let body_height: usize = body.iter().map(|l| l.width().div_ceil(inner_width).max(1)).sum();
+    // Count lines as words wrap (a line breaks before a word that does not fit, not mid-word).
+    let text = |l: &Line| l.spans.iter().map(|s| s.content.as_ref()).collect::<String>();
+    let body_height: usize = body.iter().map(|l| crate::widgets::format::wrap(&text(l), inner_width).len().max(1)).sum();
     let height = (body_height as u16 + 4).min(area.height);
     let rect =
         Rect { x: area.x + (area.width.saturating_sub(width)) / 2, y: area.y + (area.height.saturating_sub(height)) / 2, width, height };

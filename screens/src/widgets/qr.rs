@@ -17,6 +17,14 @@ pub struct QrView {
     pub modules: Vec<Vec<bool>>,
 }
 
+/// The code of a recovery key is the key: wiped when dropped.
+impl Drop for QrView {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.modules.iter_mut().for_each(|r| r.zeroize());
+    }
+}
+
 /// Light modules drawn around the code (the standard asks for 4; 2 scan well on a screen and save
 /// room on 24 lines).
 pub const QUIET_ZONE: usize = 2;

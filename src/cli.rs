@@ -35,6 +35,122 @@ pub enum Command {
     /// The TPM: whether it can protect a disk, and what to do when it cannot.
     #[command(subcommand)]
     Tpm(TpmCommand),
+    /// Factory reset: erase the machine's state and user data, keep the OS.
+    #[command(subcommand)]
+    Reset(ResetCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ResetCommand {
+    /// Reset a disk that is not running now (an image, or the installed disk from a live system),
+    /// as `systemd-repart --factory-reset=yes` would at boot, and erase the old contents for good.
+    Now(Box<ResetNowArgs>),
+    /// Ask the next boot to reset, through the EFI variables systemd reads.
+    Request(ResetRequestArgs),
+    /// Withdraw a requested reset.
+    Cancel(ResetRequestArgs),
+    /// Say whether a reset is requested: unsupported, unspecified, off, on (exit status 10),
+    /// complete, or pending (exit status 11), as systemd-factory-reset does.
+    Status(ResetStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ResetNowArgs {
+    /// The disk image file to reset.
+    #[arg(long, value_name = "FILE", conflicts_with = "target", required_unless_present = "target")]
+    pub image: Option<PathBuf>,
+    /// The disk (block device) to reset; never the one running this system.
+    #[arg(long, value_name = "DEVICE")]
+    pub target: Option<PathBuf>,
+    /// The installer profile the disk was installed with (its repart.d/).
+    #[arg(long, value_name = "NAME|DIR")]
+    pub profile: Option<String>,
+    /// repart.d folders (as the install used); repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub definitions: Vec<PathBuf>,
+    /// Seed for the re-created partitions' UUIDs, as systemd-repart's --seed (default: random,
+    /// printed; the install's seed gives back the same UUIDs).
+    #[arg(long, value_name = "UUID")]
+    pub seed: Option<uuid::Uuid>,
+    /// Also reset partitions that hold the OS (ESP, XBOOTLDR, /usr, verity) when the definitions
+    /// say FactoryReset=yes for them.
+    #[arg(long)]
+    pub force: bool,
+    /// Do not ask before erasing.
+    #[arg(long)]
+    pub yes: bool,
+    /// Print the plan (with --dry-run) or the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Print what would be erased and re-created, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Record the reset (time, what was erased) in /loader/imprint-reset.log on the ESP.
+    #[arg(long)]
+    pub esp_log: bool,
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+    /// Where re-created partitions with CopyBlocks= copy from (as `install --source`).
+    #[arg(long, value_name = "auto|IMAGE|DEVICE")]
+    pub source: Option<String>,
+    /// How re-created encrypted partitions are unlocked (as `install --encrypt`).
+    #[arg(long, value_enum, value_name = "tpm2|tpm2+pin|passphrase|off")]
+    pub encrypt: Option<EncryptionMode>,
+    #[arg(long, value_name = "auto|TCTI", default_value = "auto")]
+    pub tpm2_device: String,
+    #[arg(long, value_name = "PCRS", value_parser = parse_pcrs_arg)]
+    pub tpm2_pcrs: Option<PcrList>,
+    #[arg(long, value_name = "FILE")]
+    pub tpm2_public_key: Option<PathBuf>,
+    #[arg(long, value_name = "FILE")]
+    pub recovery_key_file: Option<PathBuf>,
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    #[arg(long, value_name = "FILE")]
+    pub pin_file: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = PbkdfChoice::Systemd, hide = true)]
+    pub luks_pbkdf: PbkdfChoice,
+}
+
+/// Where the reset state lives; the defaults are the running system's.
+#[derive(Debug, Args)]
+pub struct ResetStateArgs {
+    /// The EFI variables (efivarfs, or a folder for tests).
+    #[arg(long, value_name = "DIR", default_value = "/sys/firmware/efi/efivars")]
+    pub efivars: PathBuf,
+    /// The root whose os-release names the OS.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// The runtime folder (`systemd/factory-reset-complete` in it marks a completed reset).
+    #[arg(long, value_name = "DIR", default_value = "/run", hide = true)]
+    pub run_dir: PathBuf,
+    /// The kernel command line to read `systemd.factory_reset=` from.
+    #[arg(long, value_name = "FILE", default_value = "/proc/cmdline", hide = true)]
+    pub cmdline: PathBuf,
+    /// The file holding this boot's ID.
+    #[arg(long, value_name = "FILE", default_value = "/proc/sys/kernel/random/boot_id", hide = true)]
+    pub boot_id_file: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ResetRequestArgs {
+    #[command(flatten)]
+    pub state: ResetStateArgs,
+    /// Also ask the firmware to clear the TPM at the next boot (PPI operation 5), as
+    /// systemd-tpm2-clear does; with `cancel`, withdraw such a request.
+    #[arg(long)]
+    pub tpm_clear: bool,
+    /// The TPM's physical presence interface folder.
+    #[arg(long, value_name = "DIR", default_value = "/sys/class/tpm/tpm0/ppi")]
+    pub ppi: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ResetStatusArgs {
+    #[command(flatten)]
+    pub state: ResetStateArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -273,7 +273,7 @@ fn confirm(plan: &plan::Plan) -> Result<()> {
     Ok(())
 }
 
-fn describe_disk(path: &Path) -> (String, String) {
+pub fn describe_disk(path: &Path) -> (String, String) {
     let disks = sysfs::list_disks(&sysfs::SysPaths::default(), None).unwrap_or_default();
     let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     match disks.iter().find(|d| d.path == canon) {
@@ -425,7 +425,7 @@ pub fn install(args: &InstallArgs) -> Result<()> {
 }
 
 /// Reads the passphrase and PIN the plan's keyslots need.
-fn encryption_secrets(args: &InstallArgs, plan: &plan::Plan) -> Result<exec::encrypt::Secrets> {
+pub fn encryption_secrets(args: &InstallArgs, plan: &plan::Plan) -> Result<exec::encrypt::Secrets> {
     use crate::plan::Unlock;
     use crate::secret::Secret;
     let needs = |u: Unlock| plan.partitions.iter().any(|p| p.luks.as_ref().is_some_and(|l| l.unlock.contains(&u)));
@@ -494,7 +494,7 @@ pub fn check_encryption_ready(args: &InstallArgs, plan: &plan::Plan) -> Result<(
 
 /// Writes the recovery key to --recovery-key-file (mode 0600), or shows it on the terminal
 /// as text and QR code. Nowhere else.
-fn hand_over_recovery_key(args: &InstallArgs, key: &crate::secret::Secret) -> Result<()> {
+pub fn hand_over_recovery_key(args: &InstallArgs, key: &crate::secret::Secret) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     if let Some(path) = &args.recovery_key_file {
         let mut f = std::fs::OpenOptions::new()

@@ -17,6 +17,7 @@ pub mod homed;
 pub mod luks;
 pub mod plan;
 pub mod profile;
+pub mod reset;
 pub mod secret;
 pub mod task;
 pub mod tpm;

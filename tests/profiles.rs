@@ -193,7 +193,7 @@ fn invalid_examples_fail_naming_file_and_line() {
             "unknown-section",
             "profile.conf",
             Some(5),
-            "unknown section [Firstboot]: valid sections are [Profile], [Match], [Encryption]".into(),
+            "unknown section [Firstboot]: valid sections are [Profile], [Match], [Encryption], [Reset]".into(),
         ),
         (
             "missing-name",
@@ -217,6 +217,14 @@ fn invalid_examples_fail_naming_file_and_line() {
             ),
         ),
         ("bad-dropin", "profile.conf.d/50-local.conf", Some(3), "invalid Firmware='efi': expected uefi or bios".into()),
+        (
+            "bad-reset-pin",
+            "profile.conf",
+            Some(7),
+            "invalid PIN=: not a crypt(3) hash: it looks like a plaintext PIN; write the hash of the PIN, never the PIN itself: \
+             e.g. the output of `mkpasswd -m yescrypt` or `openssl passwd -6` (the value is not repeated here)"
+                .into(),
+        ),
         (
             "bad-repart-value",
             "repart.d/50-root.conf",

@@ -6,18 +6,13 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::*;
 
 const SEED: &str = "3f1f5a2c-9d6e-4c55-8b0e-6b5a1d2e7c90";
 
 fn repart(defs: &Path, target: &Path, extra: &[&str]) -> String {
-    let mut c = Command::new("systemd-repart");
-    c.arg("--dry-run=no").arg(format!("--seed={SEED}")).arg(format!("--definitions={}", defs.display()));
-    c.args(extra).arg(target);
-    let out = run_ok(&mut c);
-    String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout)
+    systemd_repart(SEED, defs, target, extra)
 }
 
 fn imprint_install(defs: &Path, target: &Path, extra: &[&str]) {
@@ -29,16 +24,6 @@ fn imprint_install(defs: &Path, target: &Path, extra: &[&str]) {
             .arg(target)
             .args(extra),
     );
-}
-
-fn repart_verdict(defs: &Path, target: &Path) -> String {
-    let out = run_ok(Command::new("systemd-repart").arg("--dry-run=yes").arg(format!("--definitions={}", defs.display())).arg(target));
-    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
-}
-
-fn assert_no_changes(defs: &Path, target: &Path) {
-    let text = repart_verdict(defs, target);
-    assert!(text.contains("No changes."), "systemd-repart wants to change imprint's result:\n{text}");
 }
 
 /// Both tools on fresh 512-byte-sector image files of `size`; the tables must be equal.

@@ -78,6 +78,81 @@ pub fn zero_range(f: &File, offset: u64, len: u64) -> io::Result<()> {
     }
 }
 
+/// Tells the device that `[offset, offset+len)` holds nothing any more: a hole in a regular file
+/// (which then reads as zeroes), BLKDISCARD on a block device (best effort: a device without
+/// discard support keeps its bytes, and discarded blocks need not read back as zeroes).
+pub fn discard_range(f: &File, offset: u64, len: u64) -> io::Result<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    if is_block_device(f)? {
+        let range = [offset, len];
+        // SAFETY: BLKDISCARD reads two u64 from the pointer we pass.
+        match unsafe { blkdiscard(f.as_raw_fd(), &range) } {
+            Ok(_) | Err(nix::errno::Errno::EOPNOTSUPP) | Err(nix::errno::Errno::EINVAL) => Ok(()),
+            Err(e) => Err(io::Error::from(e)),
+        }
+    } else {
+        zero_range(f, offset, len)
+    }
+}
+
+/// Overwrites `[offset, offset+len)` with zeroes by plain writes, whatever the device supports,
+/// and syncs. For small ranges that must be gone for certain (LUKS headers and keyslots).
+pub fn write_zeroes(f: &File, offset: u64, len: u64) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let zeros = vec![0u8; 1 << 20];
+    let mut done = 0;
+    while done < len {
+        let n = (zeros.len() as u64).min(len - done) as usize;
+        f.write_all_at(&zeros[..n], offset + done)?;
+        done += n as u64;
+    }
+    f.sync_data()
+}
+
+/// Looks for a non-zero byte in `[offset, offset+len)`; returns its offset. A regular file is
+/// checked completely, reading only its data extents (holes read as zeroes); a block device is
+/// checked in full when `full`, otherwise by samples: the first and last MiB and 64 evenly spaced
+/// 4 KiB blocks.
+pub fn find_nonzero(f: &File, offset: u64, len: u64, full: bool) -> io::Result<Option<u64>> {
+    let end = offset + len;
+    let mut ranges: Vec<(u64, u64)> = Vec::new();
+    if !is_block_device(f)? {
+        let file_end = f.metadata()?.len().min(end);
+        if file_end > offset {
+            let segs = copy::data_segments(f, offset, file_end - offset);
+            ranges.extend(segs.into_iter().map(|(s, l)| (offset + s, (offset + s + l).min(file_end))));
+        }
+    } else if full || len <= 4 << 20 {
+        ranges.push((offset, end));
+    } else {
+        const MIB: u64 = 1 << 20;
+        ranges.push((offset, offset + MIB));
+        ranges.push((end - MIB, end));
+        let step = (len / 65 / 4096).max(1) * 4096;
+        for i in 1..=64u64 {
+            let at = offset + i * step;
+            if at + 4096 <= end {
+                ranges.push((at, at + 4096));
+            }
+        }
+    }
+    let mut buf = vec![0u8; 1 << 20];
+    for (start, stop) in ranges {
+        let mut pos = start;
+        while pos < stop {
+            let n = (buf.len() as u64).min(stop - pos) as usize;
+            std::os::unix::fs::FileExt::read_exact_at(f, &mut buf[..n], pos)?;
+            if let Some(i) = buf[..n].iter().position(|b| *b != 0) {
+                return Ok(Some(pos + i as u64));
+            }
+            pos += n as u64;
+        }
+    }
+    Ok(None)
+}
+
 /// Asks the kernel to re-read a block device's partition table. Devices without partition
 /// support (a loop device without partscan) answer EINVAL, which is not an error here.
 pub fn reread_partitions(f: &File) -> io::Result<()> {

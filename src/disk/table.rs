@@ -165,7 +165,8 @@ pub fn wipe_tables(f: &File, size: u64, sector: u32) -> io::Result<()> {
     f.sync_data()
 }
 
-/// Writes the protective MBR, the primary and the backup GPT for `partitions`.
+/// Writes the protective MBR, the primary and the backup GPT for `partitions`, each entry in the
+/// slot its number names (unused slots in between stay empty).
 ///
 /// The headers carry `first_usable`/`last_usable` as given (libfdisk puts the first usable LBA
 /// on the 1 MiB boundary; the `gpt` crate would put it right after the entries), so the
@@ -196,10 +197,14 @@ pub fn write_gpt(
             },
         );
     }
-    let expected: Vec<u32> = (1..=partitions.len() as u32).collect();
-    if map.keys().copied().collect::<Vec<_>>() != expected {
-        return Err(io::Error::other("partition numbers are not contiguous from 1"));
+    if map.len() != partitions.len() || map.contains_key(&0) {
+        return Err(io::Error::other("partition numbers must be unique and start at 1"));
     }
+    // The gpt crate packs entries into the first slots; a table with unused slots between used
+    // ones (a factory reset removes partitions, and systemd-repart 252 numbers new ones after the
+    // highest used slot) has its entries rewritten in their own slots below.
+    let contiguous = map.keys().copied().eq(1..=map.len() as u32);
+    let slots = map.clone();
     disk.update_partitions(map).map_err(gpt_err)?;
     let mut h1 = disk.primary_header().map_err(gpt_err)?.clone();
     let mut h2 = disk.backup_header().map_err(gpt_err)?.clone();
@@ -210,6 +215,18 @@ pub fn write_gpt(
         )));
     }
     let mut dev = disk.write().map_err(gpt_err)?;
+    if !contiguous {
+        for h in [&h1, &h2] {
+            let n = u64::from(h.num_parts);
+            if slots.keys().any(|k| u64::from(*k) > n) {
+                return Err(io::Error::other(format!("partition number above the table's {n} entries")));
+            }
+            Partition::write_zero_entries_to_device(&mut dev, 0, n, h.part_start, lb(sector)?, h.part_size)?;
+            for (number, p) in &slots {
+                p.write_to_device(&mut dev, u64::from(*number) - 1, h.part_start, lb(sector)?, h.part_size)?;
+            }
+        }
+    }
     for h in [&mut h1, &mut h2] {
         h.first_usable = first_usable;
         h.last_usable = last_usable;

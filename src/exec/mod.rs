@@ -137,14 +137,21 @@ impl Steps<'_> {
     }
 }
 
+/// How many steps [`execute`] reports for `plan` (for callers that run steps of their own
+/// around it, in one numbering).
+pub fn planned_steps(plan: &Plan, verify: Verify) -> usize {
+    let creates = plan.partitions.iter().filter(|p| p.action == Action::Create);
+    let wipe = plan.table == TableAction::Create && !plan.destroys.is_empty();
+    let prove = plan.partitions.iter().any(|p| p.action == Action::Create && p.luks.is_some());
+    usize::from(wipe) + creates.count() + 1 + usize::from(verify == Verify::Readback) + usize::from(prove)
+}
+
 /// Carries out `plan`. The caller has checked that the target may be written.
 pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Result<Report, ExecError> {
     let started = Instant::now();
     let creates: Vec<&PlannedPartition> = plan.partitions.iter().filter(|p| p.action == Action::Create).collect();
     let wipe = plan.table == TableAction::Create && !plan.destroys.is_empty();
-    let verify_steps = if opts.verify == Verify::Readback { 1 } else { 0 };
-    let prove_steps = usize::from(creates.iter().any(|p| p.luks.is_some()));
-    let steps = usize::from(wipe) + creates.len() + 1 + verify_steps + prove_steps;
+    let steps = planned_steps(plan, opts.verify);
     let run_total: u64 = creates
         .iter()
         .map(|p| match p.content {

@@ -74,6 +74,13 @@ pub fn hash_password(password: &Secret) -> Result<String, FirstbootError> {
     Err(FirstbootError::Crypt("libcrypt supports neither yescrypt nor SHA-512-crypt".into()))
 }
 
+/// Whether libcrypt takes `hash` as a complete hash it can check passwords against (a known
+/// method, a well-formed salt and digest).
+pub fn is_valid_hash(hash: &str) -> bool {
+    let Some(setting_end) = hash.rfind('$') else { return false };
+    matches!(crypt(&Secret::new(Vec::new()), hash), Ok(Some(h)) if h.len() == hash.len() && h[..setting_end] == hash[..setting_end])
+}
+
 /// Whether `password` matches `hash` (as login would check it).
 pub fn verify_password(password: &Secret, hash: &str) -> bool {
     matches!(crypt(password, hash), Ok(Some(h)) if Secret::from_text(&h) == Secret::from_text(hash))
@@ -97,5 +104,15 @@ mod tests {
         let sha = "$6$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/jctKu9YterLp8wwnSq.qc.eoxqOmSuNp2xS0ktL3nh/";
         assert!(verify_password(&Secret::from_text("password"), sha));
         assert!(!verify_password(&Secret::from_text("Password"), sha));
+        assert!(is_valid_hash(sha) && is_valid_hash(&a));
+        for bad in [
+            "1234",
+            "$6$saltsalt$short",
+            "$y$",
+            "",
+            "$6$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/jctKu9YterLp8wwnSq.qc.eoxqOmSuNp2xS0ktL3nh/x",
+        ] {
+            assert!(!is_valid_hash(bad), "{bad}");
+        }
     }
 }

@@ -17,6 +17,7 @@
 //! libcryptsetup objects are not `Send`: every function here opens, uses and frees its own
 //! context on the calling thread.
 
+pub mod probe;
 pub mod recovery;
 mod xts;
 

@@ -350,8 +350,6 @@ pub enum PlanError {
     CopyTooLarge { definition: PathBuf, max: u64, size: u64 },
     #[error("unsupported sector size {0}: imprint handles 512 and 4096")]
     SectorSize(u32),
-    #[error("the existing partition table of {target} has unused slots before used ones; writing it would renumber partitions, refusing")]
-    TableGaps { target: PathBuf },
 }
 
 /// Bytes in base-1024 units, as systemd's FORMAT_BYTES prints them.
@@ -463,27 +461,12 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, PlanError> {
             (f, l, derive::disk_uuid(req.seed))
         }
     };
-    if let Some(g) = &existing {
-        let max = g.partitions.iter().map(|p| p.number).max().unwrap_or(0);
-        if max as usize != g.partitions.len() {
-            return Err(PlanError::TableGaps { target: t.path.clone() });
-        }
-    }
-
     // Bind existing partitions to definitions by type, in order (repart's matching).
     let defs = &req.definitions;
-    let mut bound: Vec<Option<&ExistingPartition>> = vec![None; defs.len()];
-    let mut foreign: Vec<&ExistingPartition> = Vec::new();
-    if let Some(g) = &existing {
-        let mut parts: Vec<&ExistingPartition> = g.partitions.iter().collect();
-        parts.sort_by_key(|p| p.number);
-        for p in parts {
-            match (0..defs.len()).find(|&i| bound[i].is_none() && defs[i].ptype.uuid == p.type_uuid) {
-                Some(i) => bound[i] = Some(p),
-                None => foreign.push(p),
-            }
-        }
-    }
+    let (bound, foreign) = match &existing {
+        Some(g) => bind(defs, g),
+        None => (vec![None; defs.len()], Vec::new()),
+    };
 
     // Resolve CopyBlocks sources.
     let mut copy: Vec<Option<CopyInfo>> = vec![None; defs.len()];
@@ -718,6 +701,23 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, PlanError> {
         source: req.source.as_ref().map(|s| s.path.clone()),
         encryption: req.encryption.clone(),
     })
+}
+
+/// systemd-repart's matching: the i-th existing partition of a type (in slot order) is bound to
+/// the i-th definition of that type. Returns, per definition, the partition bound to it, and the
+/// partitions no definition claims (foreign: never touched).
+pub fn bind<'a>(defs: &[PartitionDef], table: &'a ExistingTable) -> (Vec<Option<&'a ExistingPartition>>, Vec<&'a ExistingPartition>) {
+    let mut bound: Vec<Option<&ExistingPartition>> = vec![None; defs.len()];
+    let mut foreign: Vec<&ExistingPartition> = Vec::new();
+    let mut parts: Vec<&ExistingPartition> = table.partitions.iter().collect();
+    parts.sort_by_key(|p| p.number);
+    for p in parts {
+        match (0..defs.len()).find(|&i| bound[i].is_none() && defs[i].ptype.uuid == p.type_uuid) {
+            Some(i) => bound[i] = Some(p),
+            None => foreign.push(p),
+        }
+    }
+    (bound, foreign)
 }
 
 /// The source's dm-verity hash (and signature) partition for a root or /usr data partition: of

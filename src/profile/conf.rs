@@ -19,9 +19,13 @@ pub const PROFILE_FILE: &str = "profile.conf";
 pub const DEFINITIONS_DIR: &str = "repart.d";
 
 /// Sections `profile.conf` may have. Later features add theirs here (and to docs/profiles.md).
-pub const SECTIONS: &[&str] = &["Profile", "Match", "Encryption"];
+pub const SECTIONS: &[&str] = &["Profile", "Match", "Encryption", "Reset"];
 const PROFILE_KEYS: &[&str] = &["Name", "Description"];
 const ENCRYPTION_KEYS: &[&str] = &["Mode", "PCRs", "PCRBank", "PublicKey", "RecoveryKey"];
+const RESET_KEYS: &[&str] = &["ShowMenu", "PIN"];
+/// crypt(3) methods a reset PIN may be hashed with: yescrypt, gost-yescrypt, scrypt, bcrypt,
+/// SHA-512-crypt and SHA-256-crypt (not MD5 or DES: too weak to keep a short PIN from being guessed).
+const PIN_METHODS: &[&str] = &["y", "gy", "7", "2b", "2y", "6", "5"];
 const MATCH_KEYS: &[&str] = &["Architecture", "Firmware", "TPM", "MinDiskSize", "Virtualization", "DMIVendor", "DMIProduct"];
 
 /// systemd's architecture names (`src/basic/architecture.c`).
@@ -115,6 +119,61 @@ pub struct ProfileSpec {
     /// `dir/repart.d`; its definitions were read once to check them.
     pub definitions_dir: PathBuf,
     pub encryption: EncryptionSpec,
+    pub reset: ResetSpec,
+}
+
+/// `[Reset]`: the factory-reset menu a kiosk offers (see docs/reset.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ResetSpec {
+    /// `ShowMenu=`: offer "factory reset" in the TUI. Default no.
+    pub show_menu: bool,
+    /// `PIN=`: the crypt(3) hash of the PIN that unlocks the menu; None: no PIN asked.
+    pub pin: Option<PinHash>,
+}
+
+/// A crypt(3) hash of the reset PIN. Never shown: `Debug` and serialization print `[hash]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PinHash(String);
+
+impl PinHash {
+    /// The hash, for checking a PIN against it (`crate::reset::verify_pin`).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PinHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PinHash([hash])")
+    }
+}
+
+impl serde::Serialize for PinHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("[hash]")
+    }
+}
+
+/// `PIN=`: a crypt(3) hash of a method in [`PIN_METHODS`] that libcrypt can check against. The
+/// message never repeats the value: a plaintext PIN written here by mistake stays out of logs.
+pub fn parse_pin_hash(v: &str) -> Result<Option<PinHash>, String> {
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let how = "write the hash of the PIN, never the PIN itself: e.g. the output of `mkpasswd -m yescrypt` or `openssl passwd -6` \
+               (the value is not repeated here)";
+    let method = v.strip_prefix('$').and_then(|r| r.split_once('$')).map(|(m, _)| m);
+    match method {
+        None => Err(format!("not a crypt(3) hash: it looks like a plaintext PIN; {how}")),
+        Some(m) if !PIN_METHODS.contains(&m) => Err(format!(
+            "a crypt(3) hash of method ${m}$, which is not accepted: use yescrypt ($y$), scrypt ($7$), bcrypt ($2b$) or \
+             SHA-512-crypt ($6$); {how}"
+        )),
+        Some(_) if !crate::firstboot::crypt::is_valid_hash(v) => {
+            Err(format!("a malformed crypt(3) hash (libcrypt does not accept it); {how}"))
+        }
+        Some(_) => Ok(Some(PinHash(v.to_string()))),
+    }
 }
 
 /// `[Encryption]`: how the partitions that are encrypted are unlocked. Unset fields fall back to
@@ -253,7 +312,7 @@ pub fn load_profile(dir: &Path) -> Result<ProfileSpec, ConfigError> {
         return Err(ConfigError::new(dir, None, format!("not an installer profile: no {PROFILE_FILE} in this folder")));
     }
     let doc = ini::load_with_dropins(&main)?;
-    let (name, description, matches, mut encryption) = parse_profile(&main, &doc)?;
+    let (name, description, matches, mut encryption, reset) = parse_profile(&main, &doc)?;
     if let Some(k) = encryption.public_key.as_mut()
         && k.is_relative()
     {
@@ -268,7 +327,7 @@ pub fn load_profile(dir: &Path) -> Result<ProfileSpec, ConfigError> {
         ));
     }
     repart::load_definitions(std::slice::from_ref(&definitions_dir))?;
-    Ok(ProfileSpec { name, description, dir: dir.to_path_buf(), matches, definitions_dir, encryption })
+    Ok(ProfileSpec { name, description, dir: dir.to_path_buf(), matches, definitions_dir, encryption, reset })
 }
 
 /// Resolves what the user typed: a folder if it contains `/`, else the first
@@ -356,13 +415,14 @@ fn detect_virt() -> String {
     }
 }
 
-type Parsed = (String, Option<String>, MatchSpec, EncryptionSpec);
+type Parsed = (String, Option<String>, MatchSpec, EncryptionSpec, ResetSpec);
 
 fn parse_profile(main: &Path, doc: &IniDoc) -> Result<Parsed, ConfigError> {
     let mut name: Option<String> = None;
     let mut description: Option<String> = None;
     let mut matches = MatchSpec::default();
     let mut encryption = EncryptionSpec::default();
+    let mut reset = ResetSpec::default();
     let mut last_profile_header = None;
     for section in &doc.sections {
         match section.name.as_str() {
@@ -382,6 +442,11 @@ fn parse_profile(main: &Path, doc: &IniDoc) -> Result<Parsed, ConfigError> {
                     apply_encryption_key(&mut encryption, e)?;
                 }
             }
+            "Reset" => {
+                for e in &section.entries {
+                    apply_reset_key(&mut reset, e)?;
+                }
+            }
             other => {
                 let valid: Vec<String> = SECTIONS.iter().map(|s| format!("[{s}]")).collect();
                 return Err(section.error(format!("unknown section [{other}]: valid sections are {}", valid.join(", "))));
@@ -395,7 +460,24 @@ fn parse_profile(main: &Path, doc: &IniDoc) -> Result<Parsed, ConfigError> {
             None => ConfigError::new(main, None, msg),
         });
     };
-    Ok((name, description, matches, encryption))
+    Ok((name, description, matches, encryption, reset))
+}
+
+fn apply_reset_key(reset: &mut ResetSpec, e: &Entry) -> Result<(), ConfigError> {
+    let v = e.value.as_str();
+    match e.key.as_str() {
+        "ShowMenu" => {
+            reset.show_menu = if v.is_empty() {
+                false
+            } else {
+                ini::parse_bool(v)
+                    .ok_or_else(|| e.error(format!("invalid ShowMenu='{v}': expected a boolean (yes/no, true/false, 1/0, on/off)")))?
+            }
+        }
+        "PIN" => reset.pin = parse_pin_hash(v).map_err(|m| e.error(format!("invalid PIN=: {m}")))?,
+        k => return Err(unknown_key(e, k, "Reset", RESET_KEYS)),
+    }
+    Ok(())
 }
 
 fn apply_encryption_key(enc: &mut EncryptionSpec, e: &Entry) -> Result<(), ConfigError> {
@@ -693,6 +775,39 @@ mod tests {
         assert_eq!(canonical_arch("riscv64"), Some("riscv64"));
         assert_eq!(canonical_arch("x86_65"), None);
         assert_eq!(canonical_arch(types::native_arch()), Some(types::native_arch()));
+    }
+
+    fn parse(text: &str) -> Result<Parsed, ConfigError> {
+        let path = Path::new("/p/profile.conf");
+        parse_profile(path, &ini::parse_str(path, text).unwrap())
+    }
+
+    #[test]
+    fn reset_section_takes_a_hash_and_never_repeats_a_plaintext_pin() {
+        let hash = crate::firstboot::crypt::hash_password(&crate::secret::Secret::from_text("4711")).unwrap();
+        let (.., reset) = parse(&format!("[Profile]\nName=k\n[Reset]\nShowMenu=yes\nPIN={hash}\n")).unwrap();
+        assert!(reset.show_menu);
+        assert_eq!(reset.pin.as_ref().map(PinHash::as_str), Some(hash.as_str()));
+        assert_eq!(format!("{reset:?}"), "ResetSpec { show_menu: true, pin: Some(PinHash([hash])) }");
+        assert_eq!(serde_json::to_string(&reset).unwrap(), r#"{"show_menu":true,"pin":"[hash]"}"#);
+        let (.., reset) = parse("[Profile]\nName=k\n").unwrap();
+        assert_eq!(reset, ResetSpec::default());
+
+        for (value, why) in [
+            ("4711", "it looks like a plaintext PIN"),
+            ("secret-pin-4711", "it looks like a plaintext PIN"),
+            ("$1$abcdefgh$4711abcdefghijklmnopqr", "method $1$, which is not accepted"),
+            ("$6$saltsalt$4711", "a malformed crypt(3) hash"),
+        ] {
+            let err = parse(&format!("[Profile]\nName=k\n[Reset]\nPIN={value}\n")).unwrap_err().to_string();
+            assert!(err.starts_with("/p/profile.conf:4: invalid PIN=: "), "{err}");
+            assert!(err.contains(why), "{err}");
+            assert!(!err.contains("4711"), "the value must not be repeated: {err}");
+        }
+        let err = parse("[Profile]\nName=k\n[Reset]\nShowMenu=sometimes\n").unwrap_err().to_string();
+        assert_eq!(err, "/p/profile.conf:4: invalid ShowMenu='sometimes': expected a boolean (yes/no, true/false, 1/0, on/off)");
+        let err = parse("[Profile]\nName=k\n[Reset]\nPin=x\n").unwrap_err().to_string();
+        assert_eq!(err, "/p/profile.conf:4: unknown key 'Pin' in [Reset]: valid keys are ShowMenu, PIN");
     }
 
     #[test]

@@ -44,6 +44,27 @@ pub fn write_defs(dir: &Path, files: &[(&str, &str)]) -> PathBuf {
     dir.to_path_buf()
 }
 
+/// `systemd-repart --dry-run=no --seed=SEED --definitions=DEFS EXTRA… TARGET`; what it printed.
+pub fn systemd_repart(seed: &str, defs: &Path, target: &Path, extra: &[&str]) -> String {
+    let mut c = Command::new("systemd-repart");
+    c.arg("--dry-run=no").arg(format!("--seed={seed}")).arg(format!("--definitions={}", defs.display()));
+    c.args(extra).arg(target);
+    let out = run_ok(&mut c);
+    String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout)
+}
+
+/// What `systemd-repart --dry-run=yes` says it would change on `target`.
+pub fn repart_verdict(defs: &Path, target: &Path) -> String {
+    let out = run_ok(Command::new("systemd-repart").arg("--dry-run=yes").arg(format!("--definitions={}", defs.display())).arg(target));
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// systemd-repart finds nothing to change on `target` for these definitions.
+pub fn assert_no_changes(defs: &Path, target: &Path) {
+    let text = repart_verdict(defs, target);
+    assert!(text.contains("No changes."), "systemd-repart wants to change imprint's result:\n{text}");
+}
+
 /// A loop device attached to a file; detached on drop.
 pub struct Loop {
     pub dev: PathBuf,

@@ -35,9 +35,39 @@ pub enum Command {
     /// The TPM: whether it can protect a disk, and what to do when it cannot.
     #[command(subcommand)]
     Tpm(TpmCommand),
-    /// Factory reset: erase the machine's state and user data, keep the OS.
+    /// Factory reset: erase the machine's state and user data, keep the OS. Without a verb at a
+    /// terminal: the kiosk reset menu.
+    Reset(ResetArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ResetArgs {
     #[command(subcommand)]
-    Reset(ResetCommand),
+    pub verb: Option<ResetCommand>,
+    #[command(flatten)]
+    pub menu: ResetMenuArgs,
+}
+
+/// The kiosk reset menu (`imprint reset` at a terminal).
+#[derive(Debug, Args)]
+pub struct ResetMenuArgs {
+    /// The kiosk's installer profile: its [Reset] section (ShowMenu=, PIN=) and repart.d/.
+    #[arg(long, value_name = "NAME|DIR")]
+    pub profile: Option<String>,
+    /// repart.d folders (default: the profile's, else /etc/repart.d, /run/repart.d and
+    /// /usr/lib/repart.d as systemd-repart reads them at boot).
+    #[arg(long, value_name = "DIR")]
+    pub definitions: Vec<PathBuf>,
+    /// A disk image to reset at once (a device that is not running, or the demo); without it the
+    /// menu requests the reset for the next boot of this machine.
+    #[arg(long, value_name = "FILE")]
+    pub image: Option<PathBuf>,
+    #[arg(long, value_name = "DIR", default_value = "/sys/firmware/efi/efivars")]
+    pub efivars: PathBuf,
+    /// The running system's root (its os-release names the OS).
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

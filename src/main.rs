@@ -21,7 +21,8 @@ fn main() {
         Some(Command::Firstboot(args)) => imprint::firstboot::cli::run(args),
         Some(Command::User(imprint::cli::UserCommand::Create(args))) => imprint::homed::cli::run_create(args),
         Some(Command::Tpm(imprint::cli::TpmCommand::Status(args))) => imprint::cmd::tpm_status(args),
-        Some(Command::Reset(c)) => match imprint::reset::cli::run(c) {
+        Some(Command::Reset(imprint::cli::ResetArgs { verb: None, menu })) => imprint::app::reset_menu(menu, cli.plain),
+        Some(Command::Reset(imprint::cli::ResetArgs { verb: Some(c), .. })) => match imprint::reset::cli::run(c) {
             Ok(0) => Ok(()),
             Ok(code) => std::process::exit(code),
             Err(e) => Err(e),

@@ -267,7 +267,7 @@ fn the_firstboot_wizard_sets_up_a_root() {
     let t = Tmux::new(dir.path(), &cmd);
     let s = t.wait_for("Which language", 30);
     // TERM=linux: ASCII only
-    assert!(s.chars().all(|c| c.is_ascii()), "non-ASCII on a Linux console:\n{s}");
+    assert!(s.is_ascii(), "non-ASCII on a Linux console:\n{s}");
     t.keys(&["Enter"]);
     t.wait_for("Keyboard", 10);
     t.keys(&["Enter"]);
@@ -312,4 +312,86 @@ fn the_firstboot_wizard_sets_up_a_root() {
     assert!(o.stdout.is_empty(), "the root password is stored in the clear");
     let o = Command::new("grep").args(["-rlaF", USER_PW]).arg(&root).output().unwrap();
     assert!(o.stdout.is_empty(), "the user's password is stored in the clear");
+}
+
+/// `openssl passwd -6 -salt kioskpin 4321`
+const KIOSK_PIN_HASH: &str = "$6$kioskpin$XpnjRu2LF1yGAyy9Y.B0DJyBZmFddwMKlVXYmosl0qSNQsno3yqWx5oRxP2mzJqhMjh4ynJFlKnBYBY4VStrY1";
+
+#[test]
+fn the_kiosk_reset_menu_erases_the_state_behind_a_pin() {
+    if !can_run() {
+        return;
+    }
+    const MARKER: &[u8] = b"IMPRINT-KIOSK-STATE-MARKER-99d1";
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("kiosk");
+    let defs = profile.join("repart.d");
+    std::fs::create_dir_all(&defs).unwrap();
+    std::fs::write(defs.join("00-esp.conf"), "[Partition]\nType=esp\nFormat=vfat\nSizeMinBytes=64M\nSizeMaxBytes=64M\n").unwrap();
+    std::fs::write(defs.join("50-root.conf"), "[Partition]\nType=root\nFormat=ext4\nFactoryReset=yes\nSizeMinBytes=64M\n").unwrap();
+    std::fs::write(profile.join("profile.conf"), format!("[Profile]\nName=testkiosk\n\n[Reset]\nShowMenu=yes\nPIN={KIOSK_PIN_HASH}\n"))
+        .unwrap();
+    let image = dir.path().join("kiosk.img");
+    let bin = env!("CARGO_BIN_EXE_imprint");
+    let o = Command::new(bin)
+        .args(["install", "--definitions"])
+        .arg(&defs)
+        .arg("--target")
+        .arg(&image)
+        .args(["--target-size", "256M", "--yes", "--progress", "json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (root_off, root_len) = part(&sfdisk_json(&image), 2);
+    {
+        use std::os::unix::fs::FileExt;
+        let f = std::fs::OpenOptions::new().write(true).open(&image).unwrap();
+        for at in [root_off + (8 << 20), root_off + root_len - 4096] {
+            f.write_all_at(MARKER, at).unwrap();
+        }
+    }
+    let esp_before = read_range(&image, part(&sfdisk_json(&image), 1).0, 64 << 20);
+
+    let cmd = format!(
+        "LANG=C.UTF-8 TERM=xterm-256color {bin} reset --profile {} --image {}; echo imprint-exited-$?; sleep 600",
+        profile.display(),
+        image.display()
+    );
+    let t = Tmux::new(dir.path(), &cmd);
+    t.wait_for("Type the PIN", 30);
+    t.keys(&["-l", "1111"]);
+    t.keys(&["Enter"]);
+    t.wait_for("Wrong PIN", 10);
+    t.keys(&["-l", "4321"]);
+    t.keys(&["Enter"]);
+    let s = t.wait_for("Factory reset", 10);
+    assert!(s.contains("kiosk.img"), "the menu does not name the disk:\n{s}");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("type ERASE", 10);
+    assert!(s.contains("root-x86-64") && s.contains("esp"), "erase/keep lists missing:\n{s}");
+    // nothing happens before the word
+    t.keys(&["-l", "erase"]);
+    t.keys(&["Enter"]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(t.screen().contains("That is not ERASE"), "{}", t.screen());
+    t.keys(&["BSpace", "BSpace", "BSpace", "BSpace", "BSpace"]);
+    t.keys(&["-l", "ERASE"]);
+    t.keys(&["Enter"]);
+    t.wait_for("logged on the ESP", 60);
+    t.keys(&["Enter"]);
+    let s = t.wait_for("imprint-exited-", 20);
+    assert!(s.contains("imprint-exited-0"), "{s}");
+
+    let bytes = std::fs::read(&image).unwrap();
+    assert!(!bytes.windows(MARKER.len()).any(|w| w == MARKER), "the state survived the reset");
+    // the ESP is kept, apart from the reset log added to it
+    let table = sfdisk_json(&image);
+    assert_eq!(table["partitiontable"]["partitions"].as_array().unwrap().len(), 2);
+    let (esp_off, _) = part(&table, 1);
+    assert_eq!(esp_off, part(&sfdisk_json(&image), 1).0);
+    let o =
+        Command::new("mtype").arg("-i").arg(format!("{}@@{esp_off}", image.display())).arg("::/loader/imprint-reset.log").output().unwrap();
+    let log = String::from_utf8_lossy(&o.stdout);
+    assert!(log.contains("factory reset, erased: partition 2"), "no reset log line on the ESP: {log}");
+    assert_ne!(read_range(&image, esp_off, 64 << 20), esp_before, "the log line is on the ESP");
 }

@@ -5,6 +5,7 @@
 pub mod firstboot;
 pub mod installer;
 pub mod plain;
+pub mod reset;
 pub mod term;
 
 use std::io::IsTerminal;
@@ -85,6 +86,20 @@ pub fn run_firstboot(root: &std::path::Path, given: crate::firstboot::Answers, c
     let mut backend = firstboot::FirstbootBackend::new(root, given, creds_user, force, bus);
     let facts = backend.facts();
     let mut flow = imprint_screens::firstboot::Firstboot::new(ui, facts);
+    let log = log_path();
+    let _stderr = term::StderrToFile::new(&log)?;
+    term::run(&mut flow, &mut backend)
+}
+
+/// The kiosk reset menu (`imprint reset` with no verb, at a terminal).
+pub fn reset_menu(args: &crate::cli::ResetMenuArgs, plain: bool) -> Result<()> {
+    anyhow::ensure!(
+        interactive() && !plain,
+        "the reset menu needs a terminal; without one use `imprint reset request` (this machine, at the next boot) or `imprint reset now --image FILE`"
+    );
+    let mut backend = reset::ResetBackend::new(args)?;
+    let facts = backend.facts();
+    let mut flow = imprint_screens::reset::ResetMenu::new(ui_from_env(false), facts);
     let log = log_path();
     let _stderr = term::StderrToFile::new(&log)?;
     term::run(&mut flow, &mut backend)

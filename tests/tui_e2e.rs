@@ -13,7 +13,10 @@ struct Tmux {
 
 impl Tmux {
     fn new(dir: &Path, cmd: &str) -> Tmux {
-        let t = Tmux { socket: format!("imprint-e2e-{}", std::process::id()) };
+        // one tmux server per test: tests run in parallel, and each kills its server at the end
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let t = Tmux { socket: format!("imprint-e2e-{}-{n}", std::process::id()) };
         let o = t.run(&["new-session", "-d", "-x", "100", "-y", "32", "-s", "e2e", "-c", &dir.display().to_string(), cmd]);
         assert!(o.status.success(), "tmux: {}", String::from_utf8_lossy(&o.stderr));
         t

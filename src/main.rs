@@ -18,7 +18,7 @@ fn main() {
         Some(Command::Install(args)) => imprint::cmd::install(args),
         Some(Command::Disks(args)) => imprint::cmd::disks(args),
         Some(Command::Demo(args)) => imprint::demo::run(args, cli.plain),
-        Some(Command::Firstboot(args)) => imprint::firstboot::cli::run(args),
+        Some(Command::Firstboot(args)) => imprint::firstboot::cli::run(args, cli.plain),
         Some(Command::User(imprint::cli::UserCommand::Create(args))) => imprint::homed::cli::run_create(args),
         Some(Command::Tpm(imprint::cli::TpmCommand::Status(args))) => imprint::cmd::tpm_status(args),
         Some(Command::Reset(imprint::cli::ResetArgs { verb: None, menu })) => imprint::app::reset_menu(menu, cli.plain),

@@ -391,7 +391,7 @@ fn bad_values_name_themselves_and_leave_the_root_as_it_was() {
         via: firstboot::cli::Via::Files,
         prompt: false,
     };
-    let err = firstboot::cli::run(&args).unwrap_err();
+    let err = firstboot::cli::run(&args, false).unwrap_err();
     assert!(format!("{err:#}").contains("firstboot.keymap"), "{err:#}");
     std::fs::remove_dir(creds.join("firstboot.keymap")).unwrap();
     std::fs::write(creds.join("firstboot.timezone"), b"\xff\xfe").unwrap();

@@ -398,3 +398,32 @@ fn the_kiosk_reset_menu_erases_the_state_behind_a_pin() {
     assert!(log.contains("factory reset, erased: partition 2"), "no reset log line on the ESP: {log}");
     assert_ne!(read_range(&image, esp_off, 64 << 20), esp_before, "the log line is on the ESP");
 }
+
+#[test]
+fn the_plain_firstboot_wizard_asks_line_by_line() {
+    use std::io::Write;
+    const PW: &str = "Plain-root-pw-3318";
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    firstboot_tree(&root);
+    // English, keymap us, a zone found by searching first, the suggested host name, a root
+    // password (mismatched once), user anna (an invalid name first), administrator
+    let answers = format!("1\nus\nParis\nEurope/Paris\n\n1\n{PW}\nother\n{PW}\n{PW}\nAnna\nanna\nAnna Test\nuser-pw-1\nuser-pw-1\n1\n");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_imprint"))
+        .args(["--plain", "firstboot", "--prompt", "--via", "files", "--root"])
+        .arg(&root)
+        .env("LANG", "C.UTF-8")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(answers.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("Europe/Paris") && text.contains("created the user anna"), "{text}");
+    assert!(!text.contains('\u{1b}') && !text.contains(PW), "{text}");
+    assert_eq!(std::fs::read_link(root.join("etc/localtime")).unwrap(), Path::new("../usr/share/zoneinfo/Europe/Paris"));
+    assert!(std::fs::read_to_string(root.join("etc/shadow")).unwrap().starts_with("root:$"));
+}

@@ -81,9 +81,19 @@ fn log_path() -> std::path::PathBuf {
 
 /// The first-boot wizard on the terminal, asking what `given` (flags and credentials) leaves
 /// open, then applying everything to `root`.
-pub fn run_firstboot(root: &std::path::Path, given: crate::firstboot::Answers, creds_user: bool, force: bool, bus: bool) -> Result<()> {
+pub fn run_firstboot(
+    root: &std::path::Path,
+    given: crate::firstboot::Answers,
+    creds_user: bool,
+    force: bool,
+    bus: bool,
+    plain: bool,
+) -> Result<()> {
     let ui = ui_from_env(false);
     let mut backend = firstboot::FirstbootBackend::new(root, given, creds_user, force, bus);
+    if plain {
+        return plain::firstboot(backend);
+    }
     let facts = backend.facts();
     let mut flow = imprint_screens::firstboot::Firstboot::new(ui, facts);
     let log = log_path();

@@ -281,3 +281,117 @@ fn secret_twice(p: &Prompt, keymap: &str, pin: bool) -> Result<zeroize::Zeroizin
         return Ok(a);
     }
 }
+
+/// `imprint firstboot --plain`: the wizard's questions as lines, the same checks and backend.
+pub fn firstboot(mut backend: super::firstboot::FirstbootBackend) -> Result<()> {
+    use imprint_screens::firstboot::check;
+    use imprint_screens::firstboot::{FirstbootRequest, Msg as FbMsg, Request as FbRequest, RootChoice, UserRequest};
+    let facts = backend.facts();
+    let a = facts.answered;
+    let mut ui = super::ui_from_env(false);
+    ui.ascii = true;
+    let mut p = Prompt { ui };
+    let (replies, _tx, rx) = term::channel_pair::<FbMsg>();
+    p.say(&format!("{} — {}", p.t("product-name"), p.t("fb-flow")));
+
+    let mut locale = None;
+    if !a.locale {
+        let names: Vec<String> = Lang::ALL.iter().map(|l| l.name().to_string()).collect();
+        p.ui.lang = Lang::ALL[p.choose(&p.t("fb-language-intro"), &names, &[true, true])?];
+        locale = check::locale_for(p.ui.lang, &facts.locales);
+    }
+    let mut keymap = None;
+    if !a.keymap && !facts.keymaps.is_empty() {
+        p.say(&p.t("fb-keyboard-intro"));
+        let default = if facts.keymaps.iter().any(|k| k == "us") { "us".to_string() } else { facts.keymaps[0].clone() };
+        keymap = Some(loop {
+            let k = p.line(&format!("{} [{default}]", p.t("fb-page-keyboard")))?;
+            let k = if k.trim().is_empty() { default.clone() } else { k.trim().to_string() };
+            if facts.keymaps.contains(&k) {
+                break k;
+            }
+            p.say(&p.ui.t_args("plain-keymap-unknown", &fluent_args(&[("keymap", k.clone())])));
+            p.say(&facts.keymaps.iter().filter(|m| m.starts_with(&k[..k.len().min(2)])).take(20).cloned().collect::<Vec<_>>().join(" "));
+        });
+    }
+    let mut timezone = None;
+    if !a.timezone && !facts.timezones.is_empty() {
+        let zones: Vec<&String> = facts.timezones.iter().flat_map(|(_, z)| z.iter()).collect();
+        timezone = Some(loop {
+            let z = p.line(&format!("{} (Europe/Berlin, …)", p.t("fb-page-timezone")))?;
+            if let Some(found) = zones.iter().find(|c| c.as_str() == z.trim()) {
+                break (*found).clone();
+            }
+            let hits: Vec<&str> =
+                zones.iter().filter(|c| c.to_lowercase().contains(&z.trim().to_lowercase())).take(20).map(|s| s.as_str()).collect();
+            p.say(&if hits.is_empty() { p.t("fb-no-match") } else { hits.join(" ") });
+        });
+    }
+    let mut hostname = None;
+    if !a.hostname {
+        p.say(&p.t("fb-hostname-intro"));
+        hostname = Some(loop {
+            let h = p.line(&format!("{} [{}]", p.t("fb-hostname-label"), facts.suggested_hostname))?;
+            let h = if h.trim().is_empty() { facts.suggested_hostname.clone() } else { h.trim().to_string() };
+            match check::check_hostname(&h) {
+                Ok(()) => break h,
+                Err(e) => p.say(&e.words(&p.ui)),
+            }
+        });
+    }
+    let ask_password = |p: &Prompt| -> Result<zeroize::Zeroizing<String>> {
+        loop {
+            let a = p.secret(&p.t("fb-password-label"))?;
+            let b = p.secret(&p.t("fb-repeat-label"))?;
+            match check::check_passwords(&a, &b) {
+                Ok(()) => return Ok(a),
+                Err(e) => p.say(&e.words(&p.ui)),
+            }
+        }
+    };
+    let root = if a.root_password {
+        RootChoice::Unchanged
+    } else {
+        p.say(&p.t("fb-root-intro"));
+        match p.choose(&p.t("fb-page-root"), &[p.t("fb-root-set"), p.t("fb-root-lock")], &[true, true])? {
+            0 => RootChoice::Password(ask_password(&p)?),
+            _ => RootChoice::Locked,
+        }
+    };
+    let mut user = None;
+    if !a.user {
+        let classic = !facts.homed_available;
+        p.say(&p.t(if classic { "fb-user-no-homed" } else { "fb-user-intro" }));
+        let name = loop {
+            let n = p.line(&p.t("fb-user-name-label"))?;
+            match check::check_user_name(n.trim()) {
+                Ok(()) => break n.trim().to_string(),
+                Err(e) => p.say(&e.words(&p.ui)),
+            }
+        };
+        let real_name = loop {
+            let r = p.line(&p.t("fb-real-name-label"))?;
+            match check::check_real_name(r.trim()) {
+                Ok(()) => break r.trim().to_string(),
+                Err(e) => p.say(&e.words(&p.ui)),
+            }
+        };
+        let password = ask_password(&p)?;
+        let admin = p.choose(&p.t("fb-user-admin"), &["yes".into(), "no".into()], &[true, true])? == 0;
+        user = Some(UserRequest { name, real_name, password, admin, classic });
+    }
+    let req = FirstbootRequest { lang: p.ui.lang, locale, keymap, timezone, hostname, root, user };
+    backend.handle(FbRequest::Apply(req), &replies);
+    let result = loop {
+        match rx.recv()? {
+            Input::Msg(FbMsg::Step(l)) => p.say(&l),
+            Input::Msg(FbMsg::Applied(_)) => break Ok(()),
+            Input::Msg(FbMsg::Failed(e)) => break Err(anyhow::anyhow!("{e}")),
+            _ => {}
+        }
+    };
+    backend.handle(FbRequest::Quit, &replies);
+    result?;
+    p.say(&p.t("fb-done-intro"));
+    Ok(())
+}

@@ -121,11 +121,12 @@ fn any_flag(args: &FirstbootArgs) -> bool {
         || args.root_shell.is_some()
 }
 
-pub fn run(args: &FirstbootArgs) -> anyhow::Result<()> {
+/// Runs `imprint firstboot`; `plain`: the wizard asks as plain lines (the global --plain).
+pub fn run(args: &FirstbootArgs, plain: bool) -> anyhow::Result<()> {
     let answers = answers(args)?;
-    let wizard = args.prompt || (!any_flag(args) && crate::app::interactive());
+    let wizard = args.prompt || (!any_flag(args) && (plain || crate::app::interactive()));
     if wizard {
-        anyhow::ensure!(crate::app::interactive(), "--prompt needs a terminal to ask on");
+        anyhow::ensure!(plain || crate::app::interactive(), "--prompt needs a terminal to ask on (or --plain)");
         let creds_user = credentials_dir(args).is_some_and(|d| crate::homed::records_from_credentials(&d).is_ok_and(|r| !r.is_empty()));
         let open = answers.locale.is_none()
             || answers.keymap.is_none()
@@ -135,7 +136,7 @@ pub fn run(args: &FirstbootArgs) -> anyhow::Result<()> {
             || !creds_user;
         if open || args.prompt {
             let bus = args.via != Via::Files && is_running_root(&args.root);
-            return crate::app::run_firstboot(&args.root, answers, creds_user, args.force, bus);
+            return crate::app::run_firstboot(&args.root, answers, creds_user, args.force, bus, plain);
         }
     }
     let daemons = daemons(args)?;

@@ -307,6 +307,8 @@ fn credentials_give_the_same_result_as_arguments() {
         force: true,
         via: firstboot::cli::Via::Files,
         prompt: false,
+        no_user: false,
+        user_only: false,
     };
     let mut ans = firstboot::cli::answers(&args).unwrap();
     ans.machine_id = false;
@@ -390,6 +392,8 @@ fn bad_values_name_themselves_and_leave_the_root_as_it_was() {
         force: true,
         via: firstboot::cli::Via::Files,
         prompt: false,
+        no_user: false,
+        user_only: false,
     };
     let err = firstboot::cli::run(&args, false).unwrap_err();
     assert!(format!("{err:#}").contains("firstboot.keymap"), "{err:#}");
@@ -420,6 +424,8 @@ fn plaintext_password_is_stored_only_hashed_and_matches_systemd_otherwise() {
         force: true,
         via: firstboot::cli::Via::Files,
         prompt: false,
+        no_user: false,
+        user_only: false,
     };
     let mut ans = firstboot::cli::answers(&args).unwrap();
     ans.machine_id = false;

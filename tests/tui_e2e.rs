@@ -427,3 +427,38 @@ fn the_plain_firstboot_wizard_asks_line_by_line() {
     assert_eq!(std::fs::read_link(root.join("etc/localtime")).unwrap(), Path::new("../usr/share/zoneinfo/Europe/Paris"));
     assert!(std::fs::read_to_string(root.join("etc/shadow")).unwrap().starts_with("root:$"));
 }
+
+#[test]
+fn the_first_user_is_asked_separately_after_the_rest() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    firstboot_tree(&root);
+    let run = |args: &[&str], input: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_imprint"))
+            .args(["--plain", "firstboot", "--via", "files", "--root"])
+            .arg(&root)
+            .args(args)
+            .env("LANG", "C.UTF-8")
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{text}");
+        text
+    };
+    // early boot (imprint-firstboot.service): everything but the user
+    let text = run(&["--prompt", "--no-user"], "1\nus\nUTC\n\n2\n");
+    assert!(!text.contains("User name"), "{text}");
+    assert!(root.join("etc/locale.conf").exists());
+    assert!(!std::fs::read_to_string(root.join("etc/passwd")).unwrap().contains("anna"));
+    // after homed (imprint-firstboot-user.service): only the user
+    let text = run(&["--user-only"], "anna\nAnna\npw-anna-1\npw-anna-1\n2\n");
+    assert!(!text.contains("Which language") && !text.contains("Time zone"), "{text}");
+    assert!(std::fs::read_to_string(root.join("etc/passwd")).unwrap().contains("anna:x:"));
+}

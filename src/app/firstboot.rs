@@ -17,17 +17,29 @@ pub struct FirstbootBackend {
     given: Option<Answers>,
     /// `home.create.*` credentials create the first user (imprint-firstboot-user.service).
     creds_user: bool,
+    scope: crate::firstboot::cli::Scope,
     force: bool,
     bus: bool,
     worker: Option<std::thread::JoinHandle<()>>,
 }
 
 impl FirstbootBackend {
-    pub fn new(root: &Path, given: Answers, creds_user: bool, force: bool, bus: bool) -> Self {
-        FirstbootBackend { root: root.to_path_buf(), given: Some(given), creds_user, force, bus, worker: None }
+    pub fn new(root: &Path, given: Answers, scope: crate::firstboot::cli::Scope, creds_user: bool, force: bool, bus: bool) -> Self {
+        FirstbootBackend { root: root.to_path_buf(), given: Some(given), creds_user, scope, force, bus, worker: None }
     }
 
     pub fn facts(&self) -> FirstbootFacts {
+        use crate::firstboot::cli::Scope;
+        let mut facts = self.facts_all();
+        match self.scope {
+            Scope::All => {}
+            Scope::NoUser => facts.answered.user = true,
+            Scope::UserOnly => facts.answered = Answered { user: false, ..Answered::ALL },
+        }
+        facts
+    }
+
+    fn facts_all(&self) -> FirstbootFacts {
         let g = self.given.as_ref();
         // As systemd-firstboot --prompt: a setting the system has is not asked for (unless --force).
         let has = |path: &str| !self.force && self.root.join(path).symlink_metadata().is_ok();

@@ -84,13 +84,14 @@ fn log_path() -> std::path::PathBuf {
 pub fn run_firstboot(
     root: &std::path::Path,
     given: crate::firstboot::Answers,
+    scope: crate::firstboot::cli::Scope,
     creds_user: bool,
     force: bool,
     bus: bool,
     plain: bool,
 ) -> Result<()> {
     let ui = ui_from_env(false);
-    let mut backend = firstboot::FirstbootBackend::new(root, given, creds_user, force, bus);
+    let mut backend = firstboot::FirstbootBackend::new(root, given, scope, creds_user, force, bus);
     if plain {
         return plain::firstboot(backend);
     }

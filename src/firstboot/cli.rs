@@ -49,6 +49,14 @@ pub struct FirstbootArgs {
     /// Without any answer flag at a terminal, the wizard runs anyway.
     #[arg(long)]
     pub prompt: bool,
+    /// The wizard leaves the first user to a later step (imprint-firstboot.service runs before
+    /// systemd-homed; imprint-firstboot-user.service asks after it).
+    #[arg(long, conflicts_with = "user_only")]
+    pub no_user: bool,
+    /// Only the first user: created from home.create.* credentials when there are any, otherwise
+    /// asked for at the terminal (through systemd-homed where it runs).
+    #[arg(long)]
+    pub user_only: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -81,6 +89,30 @@ pub fn answers(args: &FirstbootArgs) -> Result<Answers, FirstbootError> {
         Some(d) => given.or(super::creds::read(&d)?),
         None => given,
     })
+}
+
+/// Which questions the wizard asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    /// Everything but the first user.
+    NoUser,
+    /// Only the first user.
+    UserOnly,
+}
+
+/// The users of the home.create.* credentials, through homed (as `imprint user create
+/// --from-credentials`).
+fn users_from_credentials(args: &FirstbootArgs) -> anyhow::Result<()> {
+    let dir = credentials_dir(args).expect("checked by the caller");
+    for (name, record) in crate::homed::records_from_credentials(&dir)? {
+        match crate::homed::create_home_from_record(None, &name, "from the record", &record) {
+            Ok(()) => eprintln!("created user {name}"),
+            Err(crate::homed::HomedError::Exists(_)) => eprintln!("user {name} exists already; left as it is"),
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("creating user {name} from its credential"))),
+        }
+    }
+    Ok(())
 }
 
 /// --credentials-dir, else $CREDENTIALS_DIRECTORY.
@@ -123,20 +155,33 @@ fn any_flag(args: &FirstbootArgs) -> bool {
 
 /// Runs `imprint firstboot`; `plain`: the wizard asks as plain lines (the global --plain).
 pub fn run(args: &FirstbootArgs, plain: bool) -> anyhow::Result<()> {
+    let creds_user = credentials_dir(args).is_some_and(|d| crate::homed::records_from_credentials(&d).is_ok_and(|r| !r.is_empty()));
+    let can_ask = plain || crate::app::interactive();
+    let bus = args.via != Via::Files && is_running_root(&args.root);
+    if args.user_only {
+        if creds_user {
+            return users_from_credentials(args);
+        }
+        if !can_ask {
+            eprintln!("no home.create.* credentials and no terminal to ask on: no user created");
+            return Ok(());
+        }
+        let given = Answers { machine_id: false, ..Answers::default() };
+        return crate::app::run_firstboot(&args.root, given, Scope::UserOnly, false, args.force, bus, plain);
+    }
     let answers = answers(args)?;
-    let wizard = args.prompt || (!any_flag(args) && (plain || crate::app::interactive()));
+    let wizard = args.prompt || (!any_flag(args) && can_ask);
     if wizard {
-        anyhow::ensure!(plain || crate::app::interactive(), "--prompt needs a terminal to ask on (or --plain)");
-        let creds_user = credentials_dir(args).is_some_and(|d| crate::homed::records_from_credentials(&d).is_ok_and(|r| !r.is_empty()));
+        anyhow::ensure!(can_ask, "--prompt needs a terminal to ask on (or --plain)");
         let open = answers.locale.is_none()
             || answers.keymap.is_none()
             || answers.timezone.is_none()
             || answers.hostname.is_none()
             || answers.root_password.is_none()
-            || !creds_user;
+            || (!creds_user && !args.no_user);
         if open || args.prompt {
-            let bus = args.via != Via::Files && is_running_root(&args.root);
-            return crate::app::run_firstboot(&args.root, answers, creds_user, args.force, bus, plain);
+            let scope = if args.no_user { Scope::NoUser } else { Scope::All };
+            return crate::app::run_firstboot(&args.root, answers, scope, creds_user, args.force, bus, plain);
         }
     }
     let daemons = daemons(args)?;

@@ -38,6 +38,68 @@ pub enum Command {
     /// Factory reset: erase the machine's state and user data, keep the OS. Without a verb at a
     /// terminal: the kiosk reset menu.
     Reset(ResetArgs),
+    /// A/B image updates in systemd-sysupdate's format (sysupdate.d/*.transfer).
+    Update(UpdateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    #[command(subcommand)]
+    pub verb: UpdateVerb,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UpdateVerb {
+    /// The versions on offer and installed (newest first), or one version's details.
+    List {
+        /// Show where this version is installed and offered.
+        version: Option<String>,
+        #[command(flatten)]
+        common: UpdateCommonArgs,
+    },
+    /// Print the version `apply` would install; exit status 1 when there is none.
+    Check(UpdateCommonArgs),
+    /// Make room, download into a free slot (hashed as written), then label it. Without VERSION:
+    /// the newest on offer, when it is newer than the newest installed.
+    Apply {
+        /// Install this version, even when it is older than the newest installed.
+        version: Option<String>,
+        #[command(flatten)]
+        common: UpdateCommonArgs,
+        #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+        progress: ProgressMode,
+    },
+    /// Remove (label `_empty`) the oldest versions beyond InstancesMax=; never the running,
+    /// protected or newest one.
+    Vacuum(UpdateCommonArgs),
+    /// Exit status 0 and print the version when a newer version than the running one is
+    /// installed (a reboot is pending); 1 otherwise.
+    Pending(UpdateCommonArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UpdateCommonArgs {
+    /// Read *.transfer files from this folder only (default: /etc, /run, /usr/local/lib and
+    /// /usr/lib sysupdate.d under --root).
+    #[arg(long, value_name = "DIR")]
+    pub definitions: Option<PathBuf>,
+    /// The root folder definitions, os-release and file targets are found under.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// Update this disk image (or device) instead of the disk holding the running system
+    /// (Path=auto and partition paths of the transfers).
+    #[arg(long, value_name = "FILE")]
+    pub image: Option<PathBuf>,
+    /// OpenPGP keyring that SHA256SUMS.gpg must be signed with.
+    #[arg(long, value_name = "FILE", default_value = "/etc/systemd/import-pubring.gpg")]
+    pub keyring: PathBuf,
+    /// The version of the running system: its slot is never written or emptied. Default:
+    /// IMAGE_VERSION of os-release; with --image, none.
+    #[arg(long, value_name = "VERSION")]
+    pub running_version: Option<String>,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -21,3 +21,4 @@ pub mod reset;
 pub mod secret;
 pub mod task;
 pub mod tpm;
+pub mod update;

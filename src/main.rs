@@ -27,6 +27,11 @@ fn main() {
             Ok(code) => std::process::exit(code),
             Err(e) => Err(e),
         },
+        Some(Command::Update(args)) => match imprint::update::cli::run(&args.verb) {
+            Ok(0) => Ok(()),
+            Ok(code) => std::process::exit(code),
+            Err(e) => Err(e),
+        },
     };
     if let Err(e) = result {
         let mut msg = format!("imprint: {e}");

@@ -165,3 +165,17 @@ pub fn reread_partitions(f: &File) -> io::Result<()> {
         Err(e) => Err(io::Error::from(e)),
     }
 }
+
+/// Opens a disk or image file for an update and takes an exclusive `flock` on it (as
+/// systemd-sysupdate does while it patches a table), so two updates never write one disk.
+/// Returns the file and its logical sector size (for an image file: the one its GPT uses).
+pub fn open_locked(path: &std::path::Path, write: bool) -> io::Result<(File, u32)> {
+    let f = File::options().read(true).write(write).open(path)?;
+    // SAFETY: flock on a valid descriptor we own.
+    let r = unsafe { libc::flock(f.as_raw_fd(), if write { libc::LOCK_EX } else { libc::LOCK_SH }) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let sector = if is_block_device(&f)? { logical_sector_size(&f)? } else { table::probe_sector_size(&f) };
+    Ok((f, sector))
+}

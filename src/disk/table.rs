@@ -250,3 +250,45 @@ pub fn read_at_exact(f: &mut File, offset: u64, buf: &mut [u8]) -> io::Result<()
     f.seek(SeekFrom::Start(offset))?;
     f.read_exact(buf)
 }
+
+/// What [`patch_partition`] changes in one GPT entry (systemd-sysupdate's `patch_partition()`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryPatch {
+    pub label: String,
+    pub uuid: Option<Uuid>,
+    pub flags: u64,
+}
+
+/// Rewrites one entry (label, attribute bits, optionally its UUID) of the GPT on `f` in place,
+/// leaving every other entry where it is: the backup entries and header first, then the primary
+/// entries and header (each header's CRCs recomputed), synced after each half. A kill between
+/// the halves leaves a valid primary table with the old entry, which readers use.
+pub fn patch_partition(f: &File, sector: u32, number: u32, patch: &EntryPatch) -> io::Result<()> {
+    let lbs = lb(sector)?;
+    let disk = gpt::GptConfig::new().writable(false).logical_block_size(lbs).open_from_device(f.try_clone()?).map_err(gpt_err)?;
+    let mut part = disk
+        .partitions()
+        .get(&number)
+        .filter(|p| p.is_used())
+        .cloned()
+        .ok_or_else(|| io::Error::other(format!("no partition {number} in the GPT")))?;
+    if patch.label.encode_utf16().count() > 36 {
+        return Err(io::Error::other(format!("label '{}' is longer than the 36 UTF-16 units a GPT entry holds", patch.label)));
+    }
+    part.name = patch.label.clone();
+    part.flags = patch.flags;
+    if let Some(u) = patch.uuid {
+        part.part_guid = u;
+    }
+    let mut primary = disk.primary_header().map_err(gpt_err)?.clone();
+    let mut backup = disk.backup_header().map_err(gpt_err)?.clone();
+    drop(disk);
+    let mut dev = f.try_clone()?;
+    part.write_to_device(&mut dev, u64::from(number) - 1, backup.part_start, lbs, backup.part_size)?;
+    backup.write_backup(&mut dev, lbs).map_err(gpt_err)?;
+    f.sync_all()?;
+    part.write_to_device(&mut dev, u64::from(number) - 1, primary.part_start, lbs, primary.part_size)?;
+    primary.write_primary(&mut dev, lbs).map_err(gpt_err)?;
+    dev.flush()?;
+    f.sync_all()
+}

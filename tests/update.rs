@@ -1,0 +1,612 @@
+//! `imprint update`: A/B slot updates of disk images from a real HTTP server on 127.0.0.1 (a
+//! small std::net server started by each test: Range requests, dropped connections, slowness),
+//! manifests signed by gpg, refusals, and kills at random moments.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use common::{imprint, part_range, run_ok, sfdisk_json, sha256_range};
+
+// ---------------------------------------------------------------------------------------------
+// the test HTTP server
+
+#[derive(Default, Clone)]
+struct Behavior {
+    /// Close the connection after this many body bytes of a response…
+    drop_after: Option<usize>,
+    /// …this many times.
+    drops_left: usize,
+    /// Sleep this long after every 64 KiB of body.
+    delay: Duration,
+    /// Answer Range requests with the whole file (200).
+    ignore_range: bool,
+}
+
+struct Server {
+    port: u16,
+    files: Arc<Mutex<HashMap<String, Vec<u8>>>>,
+    behavior: Arc<Mutex<Behavior>>,
+    ranges: Arc<AtomicUsize>,
+}
+
+impl Server {
+    fn start() -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let files: Arc<Mutex<HashMap<String, Vec<u8>>>> = Arc::default();
+        let behavior: Arc<Mutex<Behavior>> = Arc::default();
+        let ranges = Arc::new(AtomicUsize::new(0));
+        let (f, b, r) = (files.clone(), behavior.clone(), ranges.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let (f, b, r) = (f.clone(), b.clone(), r.clone());
+                std::thread::spawn(move || {
+                    let _ = serve(conn, &f, &b, &r);
+                });
+            }
+        });
+        Server { port, files, behavior, ranges }
+    }
+
+    fn put(&self, path: &str, data: &[u8]) {
+        self.files.lock().unwrap().insert(path.to_string(), data.to_vec());
+    }
+
+    fn remove(&self, path: &str) {
+        self.files.lock().unwrap().remove(path);
+    }
+
+    fn set(&self, b: Behavior) {
+        *self.behavior.lock().unwrap() = b;
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/os", self.port)
+    }
+}
+
+fn serve(
+    mut conn: TcpStream,
+    files: &Mutex<HashMap<String, Vec<u8>>>,
+    behavior: &Mutex<Behavior>,
+    ranges: &AtomicUsize,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let mut range: Option<usize> = None;
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h)? == 0 || h == "\r\n" {
+            break;
+        }
+        if let Some(v) = h.to_ascii_lowercase().strip_prefix("range: bytes=") {
+            range = v.trim().trim_end_matches('-').parse().ok();
+        }
+    }
+    let data = files.lock().unwrap().get(&path).cloned();
+    let Some(data) = data else {
+        conn.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+        return Ok(());
+    };
+    let b = behavior.lock().unwrap().clone();
+    let start = match range {
+        Some(s) if !b.ignore_range && s <= data.len() => {
+            ranges.fetch_add(1, Ordering::SeqCst);
+            s
+        }
+        _ => 0,
+    };
+    let body = &data[start..];
+    let head = if start > 0 {
+        format!(
+            "HTTP/1.1 206 Partial Content\r\nContent-Length: {}\r\nContent-Range: bytes {}-{}/{}\r\nConnection: close\r\n\r\n",
+            body.len(),
+            start,
+            data.len() - 1,
+            data.len()
+        )
+    } else {
+        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nAccept-Ranges: bytes\r\nConnection: close\r\n\r\n", body.len())
+    };
+    conn.write_all(head.as_bytes())?;
+    let drop_at = {
+        let mut g = behavior.lock().unwrap();
+        match g.drop_after {
+            Some(n) if g.drops_left > 0 && body.len() > n => {
+                g.drops_left -= 1;
+                Some(n)
+            }
+            _ => None,
+        }
+    };
+    let mut sent = 0;
+    for chunk in body.chunks(64 << 10) {
+        if let Some(n) = drop_at
+            && sent + chunk.len() > n
+        {
+            conn.write_all(&chunk[..n - sent])?;
+            conn.flush()?;
+            return conn.shutdown(std::net::Shutdown::Both);
+        }
+        conn.write_all(chunk)?;
+        sent += chunk.len();
+        if !b.delay.is_zero() {
+            std::thread::sleep(b.delay);
+        }
+    }
+    conn.flush()
+}
+
+// ---------------------------------------------------------------------------------------------
+// keys and signatures (gpg in private homes)
+
+struct Keys {
+    _dir: tempfile::TempDir,
+    good: PathBuf,
+    other: PathBuf,
+    keyring: PathBuf,
+}
+
+fn gpg(home: &Path, args: &[&str]) -> Output {
+    run_ok(
+        Command::new("gpg")
+            .env("GNUPGHOME", home)
+            .args(["--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase", ""])
+            .args(args),
+    )
+}
+
+fn keys() -> &'static Keys {
+    static KEYS: OnceLock<Keys> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut homes = Vec::new();
+        for name in ["good", "other"] {
+            let home = dir.path().join(name);
+            std::fs::create_dir(&home).unwrap();
+            std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+            gpg(&home, &["--quick-gen-key", &format!("imprint {name} <{name}@example.org>"), "ed25519", "sign", "never"]);
+            homes.push(home);
+        }
+        let keyring = dir.path().join("import-pubring.gpg");
+        let out = gpg(&homes[0], &["--export"]);
+        std::fs::write(&keyring, out.stdout).unwrap();
+        for h in &homes {
+            let _ = Command::new("gpgconf").env("GNUPGHOME", h).args(["--kill", "gpg-agent"]).status();
+        }
+        Keys { good: homes[0].clone(), other: homes[1].clone(), keyring, _dir: dir }
+    })
+}
+
+/// A detached binary signature of `data` made in `home`.
+fn sign(home: &Path, data: &[u8]) -> Vec<u8> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    let _g = LOCK.lock().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("SHA256SUMS");
+    std::fs::write(&f, data).unwrap();
+    let sig = dir.path().join("SHA256SUMS.gpg");
+    gpg(home, &["--yes", "--detach-sign", "--output", sig.to_str().unwrap(), f.to_str().unwrap()]);
+    // no gpg-agent is left behind (the next signature starts one again)
+    let _ = Command::new("gpgconf").env("GNUPGHOME", home).args(["--kill", "gpg-agent"]).status();
+    std::fs::read(sig).unwrap()
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// images and definitions
+
+const USR: &str = "8484680C-9521-48C6-9C11-B0720656F69E";
+const MIB: u64 = 1 << 20;
+
+/// Deterministic bytes that are not all alike.
+fn pattern_bytes(len: usize, seed: u8) -> Vec<u8> {
+    let mut x: u32 = 0x9e37_79b9 ^ u32::from(seed);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    image: PathBuf,
+    defs: PathBuf,
+    server: Server,
+    payload: Vec<u8>,
+}
+
+/// An image with `slots` /usr partitions of `slot_mib` MiB labeled as given; the `usr_1.0`
+/// slot holds some bytes (the running system). The server offers `usr_2.0.raw` (and the
+/// running 1.0), signed with the good key.
+fn fixture(labels: &[&str], slot_mib: u64, payload_len: usize, transfer_extra: &str) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("disk.img");
+    common::sparse_file(&image, (labels.len() as u64 * slot_mib + 4) * MIB);
+    let mut script = String::from("label: gpt\n");
+    for l in labels {
+        script.push_str(&format!("size={}MiB, type={USR}, name=\"{l}\"\n", slot_mib));
+    }
+    let out = common::run_with_stdin(Command::new("sfdisk").arg("--quiet").arg(&image), script.as_bytes());
+    assert!(out.status.success(), "sfdisk: {}", String::from_utf8_lossy(&out.stderr));
+    let json = sfdisk_json(&image);
+    for (k, l) in labels.iter().enumerate() {
+        if *l != "_empty" {
+            let (start, _) = part_range(&json, k + 1);
+            write_at(&image, start, &pattern_bytes(256 << 10, k as u8 + 100));
+        }
+    }
+    let server = Server::start();
+    let payload = pattern_bytes(payload_len, 7);
+    let old = pattern_bytes(256 << 10, 100);
+    server.put("/os/usr_2.0.raw", &payload);
+    server.put("/os/usr_1.0.raw", &old);
+    publish(&server, &format!("{}  usr_1.0.raw\n{}  usr_2.0.raw\n", sha256_hex(&old), sha256_hex(&payload)), &keys().good);
+    let defs = dir.path().join("sysupdate.d");
+    std::fs::create_dir(&defs).unwrap();
+    std::fs::write(
+        defs.join("50-usr.transfer"),
+        format!(
+            "[Source]\nType=url-file\nPath={}\nMatchPattern=usr_@v.raw\n\n[Target]\nType=partition\nPath=auto\nMatchPattern=usr_@v\nMatchPartitionType=usr-x86-64\nReadOnly=yes\n{transfer_extra}",
+            server.url()
+        ),
+    )
+    .unwrap();
+    Fixture { dir, image, defs, server, payload }
+}
+
+fn publish(server: &Server, sums: &str, home: &Path) {
+    server.put("/os/SHA256SUMS", sums.as_bytes());
+    server.put("/os/SHA256SUMS.gpg", &sign(home, sums.as_bytes()));
+}
+
+fn write_at(path: &Path, offset: u64, data: &[u8]) {
+    use std::os::unix::fs::FileExt;
+    std::fs::OpenOptions::new().write(true).open(path).unwrap().write_all_at(data, offset).unwrap();
+}
+
+impl Fixture {
+    fn cmd(&self, verb: &[&str]) -> Command {
+        let mut c = imprint();
+        c.arg("update").args(verb);
+        c.arg("--definitions").arg(&self.defs).arg("--image").arg(&self.image);
+        c.arg("--keyring").arg(&keys().keyring).args(["--running-version", "1.0"]);
+        c
+    }
+
+    fn run(&self, verb: &[&str]) -> Output {
+        self.cmd(verb).output().unwrap()
+    }
+
+    fn label(&self, n: usize) -> String {
+        sfdisk_json(&self.image)["partitiontable"]["partitions"][n - 1]["name"].as_str().unwrap_or_default().to_string()
+    }
+
+    fn attrs(&self, n: usize) -> String {
+        sfdisk_json(&self.image)["partitiontable"]["partitions"][n - 1]["attrs"].as_str().unwrap_or_default().to_string()
+    }
+
+    fn slot_hash(&self, n: usize) -> String {
+        let (start, size) = part_range(&sfdisk_json(&self.image), n);
+        sha256_range(&self.image, start, size)
+    }
+
+    fn slot_prefix_hash(&self, n: usize, len: u64) -> String {
+        let (start, _) = part_range(&sfdisk_json(&self.image), n);
+        sha256_range(&self.image, start, len)
+    }
+
+    fn image_hash(&self) -> String {
+        let len = std::fs::metadata(&self.image).unwrap().len();
+        sha256_range(&self.image, 0, len)
+    }
+}
+
+fn text(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+}
+
+fn assert_refused(f: &Fixture, running_before: &str, needle: &str) {
+    let o = f.run(&["apply"]);
+    assert!(!o.status.success(), "apply should have been refused:\n{}", text(&o));
+    assert!(text(&o).contains(needle), "expected '{needle}' in:\n{}", text(&o));
+    assert_eq!(f.label(2), "_empty", "the slot must never be labeled");
+    assert_eq!(f.label(1), "usr_1.0");
+    assert_eq!(f.slot_hash(1), running_before, "the running slot changed");
+}
+
+// ---------------------------------------------------------------------------------------------
+// tests
+
+#[test]
+fn full_update_of_ab_slots() {
+    let f = fixture(&["usr_1.0", "_empty"], 8, 3 * MIB as usize + 12345, "");
+    let running = f.slot_hash(1);
+
+    let o = f.run(&["check"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "2.0");
+
+    let o = run_ok(&mut f.cmd(&["apply", "--progress", "json"]));
+    let events = String::from_utf8_lossy(&o.stdout);
+    assert!(events.lines().any(|l| l.contains(r#""event":"verified""#) && l.contains("usr_2.0")), "{events}");
+    assert!(events.lines().last().unwrap().contains(r#""event":"finished""#), "{events}");
+
+    assert_eq!(f.label(2), "usr_2.0");
+    assert!(f.attrs(2).contains("GUID:60"), "ReadOnly=yes sets bit 60: {}", f.attrs(2));
+    assert_eq!(f.slot_prefix_hash(2, f.payload.len() as u64), sha256_hex(&f.payload));
+    assert_eq!(f.label(1), "usr_1.0");
+    assert_eq!(f.slot_hash(1), running, "the running slot changed");
+
+    // nothing newer now; the newer version is pending a reboot
+    let o = f.run(&["check"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let o = run_ok(&mut f.cmd(&["apply"]));
+    assert!(text(&o).contains("Up to date"), "{}", text(&o));
+    let o = f.run(&["pending"]);
+    assert!(o.status.success());
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "2.0");
+    let o = run_ok(&mut f.cmd(&["list", "--json"]));
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(rows[0]["version"], "2.0");
+    assert_eq!(rows[0]["installed"], true);
+    assert_eq!(rows[1]["version"], "1.0");
+    assert_eq!(rows[1]["current"], true);
+}
+
+#[test]
+fn older_version_only_when_named() {
+    // 3.0 installed and running, 2.0 offered: not installed unless named
+    let f = fixture(&["usr_3.0", "_empty"], 8, MIB as usize, "");
+    let mut c = imprint();
+    let o = c
+        .args(["update", "apply", "--definitions"])
+        .arg(&f.defs)
+        .arg("--image")
+        .arg(&f.image)
+        .arg("--keyring")
+        .arg(&keys().keyring)
+        .args(["--running-version", "3.0"])
+        .output()
+        .unwrap();
+    assert!(text(&o).contains("Up to date"), "{}", text(&o));
+    assert_eq!(f.label(2), "_empty");
+    let mut c = imprint();
+    let o = c
+        .args(["update", "apply", "2.0", "--definitions"])
+        .arg(&f.defs)
+        .arg("--image")
+        .arg(&f.image)
+        .arg("--keyring")
+        .arg(&keys().keyring)
+        .args(["--running-version", "3.0"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(f.label(2), "usr_2.0");
+    assert_eq!(f.label(1), "usr_3.0");
+}
+
+#[test]
+fn tampered_payload_is_refused() {
+    let f = fixture(&["usr_1.0", "_empty"], 8, 2 * MIB as usize, "");
+    let running = f.slot_hash(1);
+    let mut bad = f.payload.clone();
+    bad[12345] ^= 1;
+    f.server.put("/os/usr_2.0.raw", &bad);
+    assert_refused(&f, &running, "does not match");
+}
+
+#[test]
+fn tampered_manifest_is_refused() {
+    let f = fixture(&["usr_1.0", "_empty"], 8, MIB as usize, "");
+    let running = f.slot_hash(1);
+    let mut sums = f.server.files.lock().unwrap()["/os/SHA256SUMS"].clone();
+    sums[3] = if sums[3] == b'a' { b'b' } else { b'a' };
+    f.server.put("/os/SHA256SUMS", &sums);
+    assert_refused(&f, &running, "signature does not verify");
+}
+
+#[test]
+fn missing_or_foreign_signature_is_refused() {
+    let f = fixture(&["usr_1.0", "_empty"], 8, MIB as usize, "");
+    let running = f.slot_hash(1);
+    let sums = String::from_utf8(f.server.files.lock().unwrap()["/os/SHA256SUMS"].clone()).unwrap();
+    f.server.remove("/os/SHA256SUMS.gpg");
+    assert_refused(&f, &running, "no SHA256SUMS.gpg");
+    publish(&f.server, &sums, &keys().other);
+    assert_refused(&f, &running, "signature does not verify");
+    f.server.put("/os/SHA256SUMS.gpg", b"garbage");
+    assert_refused(&f, &running, "SHA256SUMS.gpg");
+}
+
+#[test]
+fn names_with_slash_or_dotdot_are_refused() {
+    let f = fixture(&["usr_1.0", "_empty"], 8, MIB as usize, "");
+    let running = f.slot_hash(1);
+    for name in ["../usr_2.0.raw", "sub/usr_2.0.raw", ".."] {
+        publish(&f.server, &format!("{}  {name}\n", sha256_hex(&f.payload)), &keys().good);
+        assert_refused(&f, &running, "invalid file name");
+    }
+}
+
+#[test]
+fn payload_larger_than_slot_or_announced_is_refused() {
+    let f = fixture(&["usr_1.0", "_empty"], 4, 5 * MIB as usize, "");
+    let running = f.slot_hash(1);
+    assert_refused(&f, &running, "do not fit");
+    // the name announces 1 MiB (@s) but the file is 2 MiB
+    let f = fixture(&["usr_1.0", "_empty"], 8, 2 * MIB as usize, "");
+    let running = f.slot_hash(1);
+    std::fs::write(
+        f.defs.join("50-usr.transfer"),
+        format!(
+            "[Source]\nType=url-file\nPath={}\nMatchPattern=usr_@v_@s.raw\n\n[Target]\nType=partition\nPath=auto\nMatchPattern=usr_@v\nMatchPartitionType=usr-x86-64\n",
+            f.server.url()
+        ),
+    )
+    .unwrap();
+    f.server.put("/os/usr_2.0_1048576.raw", &f.payload);
+    publish(&f.server, &format!("{}  usr_2.0_1048576.raw\n", sha256_hex(&f.payload)), &keys().good);
+    assert_refused(&f, &running, "do not fit");
+}
+
+#[test]
+fn dropped_connections_resume_with_range() {
+    let f = fixture(&["usr_1.0", "_empty"], 8, 4 * MIB as usize, "");
+    let running = f.slot_hash(1);
+    f.server.set(Behavior { drop_after: Some(700 << 10), drops_left: 3, ..Default::default() });
+    let o = run_ok(&mut f.cmd(&["apply", "--progress", "json"]));
+    let out = text(&o);
+    assert!(out.contains("resuming at byte"), "{out}");
+    assert!(f.server.ranges.load(Ordering::SeqCst) >= 3, "expected Range requests");
+    assert_eq!(f.label(2), "usr_2.0");
+    assert_eq!(f.slot_prefix_hash(2, f.payload.len() as u64), sha256_hex(&f.payload));
+    assert_eq!(f.slot_hash(1), running);
+}
+
+#[test]
+fn server_without_range_support_starts_over() {
+    let f = fixture(&["usr_1.0", "_empty"], 8, 3 * MIB as usize, "");
+    f.server.set(Behavior { drop_after: Some(1 << 20), drops_left: 1, ignore_range: true, ..Default::default() });
+    run_ok(&mut f.cmd(&["apply"]));
+    assert_eq!(f.label(2), "usr_2.0");
+    assert_eq!(f.slot_prefix_hash(2, f.payload.len() as u64), sha256_hex(&f.payload));
+}
+
+#[test]
+fn slow_server_completes() {
+    let f = fixture(&["usr_1.0", "_empty"], 8, 2 * MIB as usize, "");
+    f.server.set(Behavior { delay: Duration::from_millis(25), drop_after: Some(1 << 20), drops_left: 1, ..Default::default() });
+    let t = Instant::now();
+    run_ok(&mut f.cmd(&["apply"]));
+    assert!(t.elapsed() > Duration::from_millis(500), "the server was not slow");
+    assert_eq!(f.label(2), "usr_2.0");
+    assert_eq!(f.slot_prefix_hash(2, f.payload.len() as u64), sha256_hex(&f.payload));
+}
+
+#[test]
+fn vacuum_keeps_running_and_newest() {
+    let f = fixture(&["usr_1.0", "usr_2.0", "usr_3.0"], 4, MIB as usize, "InstancesMax=2\n");
+    let running = f.slot_hash(1);
+    let o = run_ok(&mut f.cmd(&["vacuum", "--json"]));
+    let removed: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(removed.as_array().unwrap().len(), 1, "{removed}");
+    assert_eq!(removed[0]["version"], "2.0");
+    assert_eq!(f.label(1), "usr_1.0");
+    assert_eq!(f.label(2), "_empty");
+    assert_eq!(f.label(3), "usr_3.0");
+    assert_eq!(f.slot_hash(1), running);
+    // again: nothing left to remove
+    let o = run_ok(&mut f.cmd(&["vacuum", "--json"]));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "[]");
+}
+
+#[test]
+fn bad_definitions_name_file_and_line() {
+    let f = fixture(&["usr_1.0", "_empty"], 4, MIB as usize, "PartitionNoAuto=perhaps\n");
+    let o = f.run(&["list"]);
+    assert!(!o.status.success());
+    let t = text(&o);
+    assert!(t.contains("50-usr.transfer:12: PartitionNoAuto= takes a boolean"), "{t}");
+    std::fs::write(
+        f.defs.join("50-usr.transfer"),
+        "[Source]\nType=url-tar\nPath=http://x/\nMatchPattern=a_@v.tar\n[Target]\nType=directory\nPath=/var/a\n",
+    )
+    .unwrap();
+    let t = text(&f.run(&["list"]));
+    assert!(t.contains("[Source] Type=url-tar is not supported by imprint yet"), "{t}");
+}
+
+#[test]
+fn regular_file_target_from_regular_file_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("srv/images")).unwrap();
+    std::fs::create_dir_all(root.join("var/lib/ext")).unwrap();
+    std::fs::write(root.join("srv/images/ext_1.0.raw"), b"one").unwrap();
+    std::fs::write(root.join("srv/images/ext_1.1.raw"), b"one-one").unwrap();
+    std::fs::write(root.join("var/lib/ext/ext_1.0.raw"), b"one").unwrap();
+    std::fs::write(root.join("var/lib/ext/.#sysupdateext_0.9.rawdeadbeef"), b"junk").unwrap();
+    let defs = common::write_defs(
+        &root.join("defs"),
+        &[(
+            "10-ext.transfer",
+            "[Source]\nType=regular-file\nPath=/srv/images\nMatchPattern=ext_@v.raw\n[Target]\nType=regular-file\nPath=/var/lib/ext\nMatchPattern=ext_@v.raw\nCurrentSymlink=ext.raw\nMode=0444\n",
+        )],
+    );
+    let o = run_ok(imprint().args(["update", "apply", "--root"]).arg(root).arg("--definitions").arg(&defs));
+    assert!(text(&o).contains("ext_1.1.raw"), "{}", text(&o));
+    assert_eq!(std::fs::read(root.join("var/lib/ext/ext_1.1.raw")).unwrap(), b"one-one");
+    assert_eq!(std::fs::read_link(root.join("var/lib/ext/ext.raw")).unwrap(), Path::new("ext_1.1.raw"));
+    assert!(!root.join("var/lib/ext/.#sysupdateext_0.9.rawdeadbeef").exists(), "RemoveTemporary= default");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(root.join("var/lib/ext/ext_1.1.raw")).unwrap().permissions().mode() & 0o777, 0o444);
+}
+
+/// Kills the update with SIGKILL at random moments: the running slot is always intact, the new
+/// slot is labeled only with the right bytes in it, and the next run ends exactly where an
+/// uninterrupted run ends (the whole image compared).
+#[test]
+fn killed_at_random_moments_then_completes() {
+    let f = fixture(&["usr_1.0", "_empty"], 12, 8 * MIB as usize, "");
+    let pristine = f.dir.path().join("pristine.img");
+    std::fs::copy(&f.image, &pristine).unwrap();
+    let running = f.slot_hash(1);
+    // the reference: one uninterrupted run
+    run_ok(&mut f.cmd(&["apply"]));
+    let reference = f.image_hash();
+    assert_eq!(f.label(2), "usr_2.0");
+    // slow enough that kills land during the download: 128 chunks × 4 ms ≈ 0.5 s
+    f.server.set(Behavior { delay: Duration::from_millis(4), ..Default::default() });
+    let mut seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    let mut rnd = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let started = Instant::now();
+    let mut kills = 0;
+    let mut labeled_before_rerun = 0;
+    while kills < 20 && started.elapsed() < Duration::from_secs(40) {
+        std::fs::copy(&pristine, &f.image).unwrap();
+        let mut child = f.cmd(&["apply"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(rnd() % 900));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        kills += 1;
+        assert_eq!(f.label(1), "usr_1.0");
+        assert_eq!(f.slot_hash(1), running, "kill {kills}: the running slot changed");
+        let l = f.label(2);
+        assert!(l == "_empty" || l == "usr_2.0", "kill {kills}: label {l}");
+        if l == "usr_2.0" {
+            labeled_before_rerun += 1;
+            assert_eq!(f.slot_prefix_hash(2, f.payload.len() as u64), sha256_hex(&f.payload), "labeled with wrong bytes");
+        }
+        let o = f.run(&["apply"]);
+        assert!(o.status.success(), "kill {kills}: rerun failed: {}", text(&o));
+        assert_eq!(f.image_hash(), reference, "kill {kills}: the rerun did not end like an uninterrupted run");
+    }
+    assert!(kills >= 10, "only {kills} kills fit");
+    eprintln!("{kills} kills, {labeled_before_rerun} after the label was written");
+}

@@ -43,9 +43,13 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct UpdateArgs {
+    /// Without a verb at a terminal: the update page.
     #[command(subcommand)]
-    pub verb: UpdateVerb,
+    pub verb: Option<UpdateVerb>,
+    #[command(flatten)]
+    pub page: UpdateCommonArgs,
 }
 
 #[derive(Debug, Subcommand)]

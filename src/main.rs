@@ -27,7 +27,8 @@ fn main() {
             Ok(code) => std::process::exit(code),
             Err(e) => Err(e),
         },
-        Some(Command::Update(args)) => match imprint::update::cli::run(&args.verb) {
+        Some(Command::Update(imprint::cli::UpdateArgs { verb: None, page })) => imprint::app::update_page(page),
+        Some(Command::Update(imprint::cli::UpdateArgs { verb: Some(verb), .. })) => match imprint::update::cli::run(verb) {
             Ok(0) => Ok(()),
             Ok(code) => std::process::exit(code),
             Err(e) => Err(e),

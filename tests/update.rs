@@ -610,3 +610,59 @@ fn killed_at_random_moments_then_completes() {
     assert!(kills >= 10, "only {kills} kills fit");
     eprintln!("{kills} kills, {labeled_before_rerun} after the label was written");
 }
+
+/// The update page in a terminal (tmux): the versions, Enter on the newest, the download, the
+/// restart offer; afterwards the slot holds the payload and its label, the running slot as before.
+#[test]
+fn the_update_page_installs_the_newest_in_a_terminal() {
+    let f = fixture(&["usr_1.0", "_empty"], 8, 2 * MIB as usize + 777, "");
+    let running = f.slot_hash(1);
+    let socket = format!("imprint-update-{}", std::process::id());
+    let tmux = |args: &[&str]| Command::new("tmux").arg("-L").arg(&socket).args(args).output().expect("tmux is installed");
+    let screen = || String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", "u"]).stdout).into_owned();
+    let wait_for = |needle: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let s = screen();
+            if s.contains(needle) {
+                return s;
+            }
+            assert!(std::time::Instant::now() < deadline, "waited for {needle:?}:\n{s}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let cmd = format!(
+        "LANG=C.UTF-8 TERM=xterm-256color {} update --definitions {} --image {} --keyring {} --running-version 1.0; echo exited-$?; sleep 300",
+        env!("CARGO_BIN_EXE_imprint"),
+        f.defs.display(),
+        f.image.display(),
+        keys().keyring.display()
+    );
+    assert!(tmux(&["new-session", "-d", "-x", "100", "-y", "30", "-s", "u", &cmd]).status.success());
+    let s = wait_for("newest, available");
+    assert!(s.contains("running now"), "{s}");
+    tmux(&["send-keys", "-t", "u", "Enter"]);
+    wait_for("Restart the computer to use it");
+    tmux(&["send-keys", "-t", "u", "q"]);
+    let s = wait_for("exited-");
+    let _ = tmux(&["kill-server"]);
+    assert!(s.contains("exited-0"), "{s}");
+    assert_eq!(f.label(2), "usr_2.0");
+    assert_eq!(f.slot_prefix_hash(2, f.payload.len() as u64), sha256_hex(&f.payload));
+    assert_eq!(f.slot_hash(1), running, "the running slot changed");
+}
+
+#[test]
+fn protect_version_keeps_a_slot_that_would_be_reused() {
+    // no _empty slot: the oldest version that is not running (0.5) is the one sysupdate reuses…
+    let f = fixture(&["usr_1.0", "usr_0.5"], 8, MIB as usize, "");
+    run_ok(&mut f.cmd(&["apply"]));
+    assert_eq!((f.label(1), f.label(2)), ("usr_1.0".to_string(), "usr_2.0".to_string()));
+    // …unless ProtectVersion= names it: then there is no slot to write, and nothing changes
+    let f = fixture(&["usr_1.0", "usr_0.5"], 8, MIB as usize, "\n[Transfer]\nProtectVersion=0.5\n");
+    let before = f.image_hash();
+    let o = f.run(&["apply"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert_eq!((f.label(1), f.label(2)), ("usr_1.0".to_string(), "usr_0.5".to_string()));
+    assert_eq!(f.image_hash(), before);
+}

@@ -66,10 +66,20 @@ impl Lang {
 
     /// Every Fluent source of this language's catalog, loaded into one bundle: the shared one
     /// ([`Lang::source`]) and the first-boot wizard's and reset menu's own files.
-    pub fn sources(self) -> [&'static str; 3] {
+    pub fn sources(self) -> [&'static str; 4] {
         match self {
-            Lang::En => [self.source(), include_str!("../i18n/firstboot.en.ftl"), include_str!("../i18n/reset.en.ftl")],
-            Lang::De => [self.source(), include_str!("../i18n/firstboot.de.ftl"), include_str!("../i18n/reset.de.ftl")],
+            Lang::En => [
+                self.source(),
+                include_str!("../i18n/firstboot.en.ftl"),
+                include_str!("../i18n/reset.en.ftl"),
+                include_str!("../i18n/update.en.ftl"),
+            ],
+            Lang::De => [
+                self.source(),
+                include_str!("../i18n/firstboot.de.ftl"),
+                include_str!("../i18n/reset.de.ftl"),
+                include_str!("../i18n/update.de.ftl"),
+            ],
         }
     }
 

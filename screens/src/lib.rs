@@ -18,6 +18,7 @@ pub mod installer;
 pub mod keymap;
 pub mod reset;
 pub mod theme;
+pub mod update;
 pub mod widgets;
 
 pub use flow::Flow;

@@ -7,6 +7,7 @@ pub mod installer;
 pub mod plain;
 pub mod reset;
 pub mod term;
+pub mod update;
 
 use std::io::IsTerminal;
 
@@ -111,6 +112,16 @@ pub fn reset_menu(args: &crate::cli::ResetMenuArgs, plain: bool) -> Result<()> {
     let mut backend = reset::ResetBackend::new(args)?;
     let facts = backend.facts();
     let mut flow = imprint_screens::reset::ResetMenu::new(ui_from_env(false), facts);
+    let log = log_path();
+    let _stderr = term::StderrToFile::new(&log)?;
+    term::run(&mut flow, &mut backend)
+}
+
+/// The update page (`imprint update` with no verb, at a terminal).
+pub fn update_page(args: &crate::cli::UpdateCommonArgs) -> Result<()> {
+    anyhow::ensure!(interactive(), "the update page needs a terminal; without one use `imprint update check|apply`");
+    let mut backend = update::UpdateBackend::new(args);
+    let mut flow = imprint_screens::update::Updater::new(ui_from_env(false));
     let log = log_path();
     let _stderr = term::StderrToFile::new(&log)?;
     term::run(&mut flow, &mut backend)

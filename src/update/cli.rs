@@ -11,7 +11,7 @@ use super::{Context, Options, fetch::Fetcher};
 use crate::cli::{ProgressMode, UpdateCommonArgs, UpdateVerb};
 use crate::exec::{self, Event};
 
-fn options(c: &UpdateCommonArgs) -> Options {
+pub fn options(c: &UpdateCommonArgs) -> Options {
     Options {
         definitions: c.definitions.clone(),
         root: c.root.clone(),

@@ -2,11 +2,12 @@
 //! questions, Esc back, refusals with their reasons, the quit question; snapshots of every page
 //! at 80×24 and 120×40, Unicode and ASCII, English and (at 80×24) German; and its catalog.
 
+mod common;
+
+use common::{VARIANTS, check_screen, render, ui};
 use imprint_screens::firstboot::{Answered, Firstboot, FirstbootFacts, FirstbootRequest, Msg, Page, Request, RootChoice, UserRequest};
 use imprint_screens::flow::{Flow, ctrl_c, press, type_text};
-use imprint_screens::i18n::{MISSING_MARKER, message_ids};
-use imprint_screens::ratatui::Terminal;
-use imprint_screens::ratatui::backend::TestBackend;
+use imprint_screens::i18n::message_ids;
 use imprint_screens::ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use imprint_screens::{Lang, Ui};
 use zeroize::Zeroizing;
@@ -46,10 +47,6 @@ fn facts() -> FirstbootFacts {
         homed_available: true,
         answered: Answered::default(),
     }
-}
-
-fn ui(lang: Lang, ascii: bool) -> Ui {
-    Ui { lang, ascii, demo: false }
 }
 
 fn wizard(ui: Ui, facts: FirstbootFacts) -> (Firstboot, Vec<Request>) {
@@ -141,19 +138,6 @@ fn at(ui: Ui, facts: FirstbootFacts, page: Page) -> Firstboot {
     let (mut flow, _) = wizard(ui, facts);
     walk_to(&mut flow, page);
     flow
-}
-
-fn render(flow: &Firstboot, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
-    terminal.draw(|frame| flow.draw(frame)).expect("draw");
-    let buffer = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..height {
-        let line: String = (0..width).map(|x| buffer[(x, y)].symbol().to_owned()).collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 fn screen(flow: &Firstboot) -> String {
@@ -591,25 +575,11 @@ fn used_ids(sources: &[&str]) -> Vec<String> {
 // ---------------------------------------------------------------------------------------------
 // Snapshots
 
-/// The variants every state is rendered in: (name, language, ASCII, width, height).
-const VARIANTS: [(&str, Lang, bool, u16, u16); 6] = [
-    ("en-unicode-80x24", Lang::En, false, 80, 24),
-    ("en-unicode-120x40", Lang::En, false, 120, 40),
-    ("en-ascii-80x24", Lang::En, true, 80, 24),
-    ("en-ascii-120x40", Lang::En, true, 120, 40),
-    ("de-unicode-80x24", Lang::De, false, 80, 24),
-    ("de-ascii-80x24", Lang::De, true, 80, 24),
-];
-
 fn check_and_snapshot(state: &str, build: impl Fn(Ui) -> Firstboot) {
     for (variant, lang, ascii, width, height) in VARIANTS {
         let flow = build(ui(lang, ascii));
         let screen = render(&flow, width, height);
-        assert!(!screen.contains(MISSING_MARKER), "{state} {variant}: a message is missing:\n{screen}");
-        if ascii {
-            let bad: Vec<char> = screen.chars().filter(|c| !c.is_ascii()).collect();
-            assert!(bad.is_empty(), "{state} {variant}: non-ASCII {bad:?}:\n{screen}");
-        }
+        check_screen(state, variant, ascii, &screen);
         assert!(!screen.contains(ROOT_PW) && !screen.contains(USER_PW), "{state} {variant}: a secret is on screen");
         insta::assert_snapshot!(format!("{state}-{variant}"), screen);
     }

@@ -2,10 +2,11 @@
 //! reset, progress, done and failed, the quit question; snapshots of every page at 80×24 and
 //! 120×40, Unicode and ASCII, English and (at 80×24) German; and its catalog.
 
+mod common;
+
+use common::{VARIANTS, check_screen, render, ui};
 use imprint_screens::flow::{Flow, ctrl_c, press, type_text};
-use imprint_screens::i18n::{MISSING_MARKER, message_ids};
-use imprint_screens::ratatui::Terminal;
-use imprint_screens::ratatui::backend::TestBackend;
+use imprint_screens::i18n::message_ids;
 use imprint_screens::ratatui::crossterm::event::{KeyCode, KeyEvent};
 use imprint_screens::reset::{MenuEntry, Msg, Page, Request, ResetFacts, ResetMenu};
 use imprint_screens::{Lang, Ui};
@@ -30,10 +31,6 @@ fn facts() -> ResetFacts {
         keep: strings(&["the operating system (Example OS 42.1)", "the boot partition (ESP)", "the reset log on the ESP"]),
         pin_required: true,
     }
-}
-
-fn ui(lang: Lang, ascii: bool) -> Ui {
-    Ui { lang, ascii, demo: false }
 }
 
 fn menu(ui: Ui, facts: ResetFacts) -> ResetMenu {
@@ -106,19 +103,6 @@ fn at(ui: Ui, page: Page) -> ResetMenu {
     }
     assert_eq!(flow.page(), page);
     flow
-}
-
-fn render(flow: &ResetMenu, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
-    terminal.draw(|frame| flow.draw(frame)).expect("draw");
-    let buffer = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..height {
-        let line: String = (0..width).map(|x| buffer[(x, y)].symbol().to_owned()).collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 fn screen(flow: &ResetMenu) -> String {
@@ -328,25 +312,11 @@ fn the_reset_catalogs_have_the_same_ids_and_every_id_used_exists() {
 // ---------------------------------------------------------------------------------------------
 // Snapshots
 
-/// The variants every state is rendered in: (name, language, ASCII, width, height).
-const VARIANTS: [(&str, Lang, bool, u16, u16); 6] = [
-    ("en-unicode-80x24", Lang::En, false, 80, 24),
-    ("en-unicode-120x40", Lang::En, false, 120, 40),
-    ("en-ascii-80x24", Lang::En, true, 80, 24),
-    ("en-ascii-120x40", Lang::En, true, 120, 40),
-    ("de-unicode-80x24", Lang::De, false, 80, 24),
-    ("de-ascii-80x24", Lang::De, true, 80, 24),
-];
-
 fn check_and_snapshot(state: &str, build: impl Fn(Ui) -> ResetMenu) {
     for (variant, lang, ascii, width, height) in VARIANTS {
         let flow = build(ui(lang, ascii));
         let screen = render(&flow, width, height);
-        assert!(!screen.contains(MISSING_MARKER), "{state} {variant}: a message is missing:\n{screen}");
-        if ascii {
-            let bad: Vec<char> = screen.chars().filter(|c| !c.is_ascii()).collect();
-            assert!(bad.is_empty(), "{state} {variant}: non-ASCII {bad:?}:\n{screen}");
-        }
+        check_screen(state, variant, ascii, &screen);
         assert!(!screen.contains(PIN), "{state} {variant}: the PIN is on screen");
         insta::assert_snapshot!(format!("{state}-{variant}"), screen);
     }

@@ -2,19 +2,14 @@
 //! failed, the quit question; snapshots at 80×24 and 120×40, Unicode and ASCII, English and
 //! German; key scripts ending in the requests the app receives; the catalog.
 
+mod common;
+
+use common::{VARIANTS, check_screen, render, ui};
 use imprint_screens::flow::{Flow, ctrl_c, press};
-use imprint_screens::i18n::{MISSING_MARKER, message_ids};
-use imprint_screens::ratatui::Terminal;
-use imprint_screens::ratatui::backend::TestBackend;
+use imprint_screens::i18n::message_ids;
 use imprint_screens::ratatui::crossterm::event::KeyCode;
 use imprint_screens::update::{Msg, Page, Request, Updater, VersionView};
 use imprint_screens::{Lang, Ui};
-
-fn ui(lang: Lang, ascii: bool) -> Ui {
-    let mut ui = Ui::new(lang);
-    ui.ascii = ascii;
-    ui
-}
 
 /// Oldest first, as the engine lists them.
 fn versions() -> Vec<VersionView> {
@@ -23,19 +18,6 @@ fn versions() -> Vec<VersionView> {
         VersionView { version: "42.0".into(), available: true, installed: false, current: false, candidate: false },
         VersionView { version: "42.1".into(), available: true, installed: false, current: false, candidate: true },
     ]
-}
-
-fn render(flow: &Updater, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
-    terminal.draw(|frame| flow.draw(frame)).expect("draw");
-    let buffer = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..height {
-        let line: String = (0..width).map(|x| buffer[(x, y)].symbol().to_owned()).collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 fn at(ui: Ui, page: Page) -> Updater {
@@ -111,15 +93,6 @@ fn the_update_catalogs_have_the_same_ids() {
     }
 }
 
-const VARIANTS: [(&str, Lang, bool, u16, u16); 6] = [
-    ("en-unicode-80x24", Lang::En, false, 80, 24),
-    ("en-unicode-120x40", Lang::En, false, 120, 40),
-    ("en-ascii-80x24", Lang::En, true, 80, 24),
-    ("en-ascii-120x40", Lang::En, true, 120, 40),
-    ("de-unicode-80x24", Lang::De, false, 80, 24),
-    ("de-ascii-80x24", Lang::De, true, 80, 24),
-];
-
 #[test]
 fn every_update_page_in_every_variant() {
     for (state, page) in [
@@ -132,11 +105,7 @@ fn every_update_page_in_every_variant() {
         for (variant, lang, ascii, width, height) in VARIANTS {
             let flow = at(ui(lang, ascii), page);
             let screen = render(&flow, width, height);
-            assert!(!screen.contains(MISSING_MARKER), "{state} {variant}: a message is missing:\n{screen}");
-            if ascii {
-                let bad: Vec<char> = screen.chars().filter(|c| !c.is_ascii()).collect();
-                assert!(bad.is_empty(), "{state} {variant}: non-ASCII {bad:?}:\n{screen}");
-            }
+            check_screen(state, variant, ascii, &screen);
             insta::assert_snapshot!(format!("update-{state}-{variant}"), screen);
         }
     }

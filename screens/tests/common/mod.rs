@@ -269,7 +269,8 @@ pub fn answer(flow: &mut Installer, requests: &[Request]) {
 }
 
 /// Draw the flow on a `width`×`height` test terminal and return the screen as lines of text.
-pub fn render(flow: &Installer, width: u16, height: u16) -> String {
+/// Any flow drawn on a TestBackend, as lines of text (trailing blanks trimmed).
+pub fn render(flow: &impl Flow, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
     terminal.draw(|frame| flow.draw(frame)).expect("draw");
     let buffer = terminal.backend().buffer();
@@ -280,4 +281,23 @@ pub fn render(flow: &Installer, width: u16, height: u16) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The variants every state is rendered in: (name, language, ASCII, width, height).
+pub const VARIANTS: [(&str, Lang, bool, u16, u16); 6] = [
+    ("en-unicode-80x24", Lang::En, false, 80, 24),
+    ("en-unicode-120x40", Lang::En, false, 120, 40),
+    ("en-ascii-80x24", Lang::En, true, 80, 24),
+    ("en-ascii-120x40", Lang::En, true, 120, 40),
+    ("de-unicode-80x24", Lang::De, false, 80, 24),
+    ("de-ascii-80x24", Lang::De, true, 80, 24),
+];
+
+/// What every rendering must satisfy: no missing message, and only ASCII in ASCII mode.
+pub fn check_screen(state: &str, variant: &str, ascii: bool, screen: &str) {
+    assert!(!screen.contains(imprint_screens::i18n::MISSING_MARKER), "{state} {variant}: a message is missing:\n{screen}");
+    if ascii {
+        let bad: Vec<char> = screen.chars().filter(|c| !c.is_ascii()).collect();
+        assert!(bad.is_empty(), "{state} {variant}: non-ASCII {bad:?}:\n{screen}");
+    }
 }

@@ -4,7 +4,7 @@ CARGO ?= cargo
 # Debian packages the build, the tests and the demo need (checked, and installed when missing).
 DEBIAN_PACKAGES := systemd tmux passwd gpg gpg-agent curl fdisk util-linux dosfstools e2fsprogs btrfs-progs xfsprogs mount python3 time pkg-config libclang-dev libcryptsetup-dev libtss2-dev cryptsetup-bin swtpm swtpm-tools tpm2-tools mtools libcrypt-dev systemd-homed dbus locales kbd tzdata
 
-.PHONY: all deps build demo test bench fmt clippy clean
+.PHONY: all deps build demo test bench fmt clippy clean live-image e2e e2e-deps
 
 all: build
 
@@ -35,6 +35,27 @@ bench: deps
 	IMPRINT=$(CURDIR)/target/release/imprint bash bench/encrypt.sh
 	IMPRINT=$(CURDIR)/target/release/imprint bash bench/tui.sh
 	IMPRINT=$(CURDIR)/target/release/imprint bash bench/update.sh
+
+# The live USB image (live-image/README.md) and the whole-system VM test (docs/live-image.md).
+# Their Debian packages, installed when missing, as for `deps`.
+E2E_PACKAGES := mmdebstrap qemu-system-x86 ovmf swtpm swtpm-tools python3-pexpect mtools dosfstools e2fsprogs fdisk util-linux
+LIVE_IMAGE ?= live-image/out/imprint-live.img
+
+e2e-deps:
+	@missing=$$(for p in $(E2E_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+live-image: deps e2e-deps
+	$(CARGO) build --release
+	IMPRINT=$(CURDIR)/target/release/imprint bash live-image/build.sh $(LIVE_IMAGE)
+
+e2e: live-image
+	python3 tests/e2e/run.py --image $(LIVE_IMAGE)
 
 fmt:
 	$(CARGO) fmt --all

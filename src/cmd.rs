@@ -419,6 +419,9 @@ pub fn install(args: &InstallArgs) -> Result<()> {
         for line in &report.proofs {
             println!("  proven: {line}");
         }
+        for line in &report.boot_entries {
+            println!("  boot entry {line}");
+        }
         println!("Seed: {seed}");
     }
     Ok(())

@@ -7,6 +7,7 @@
 //! (plain progress line, JSON Lines, later the TUI) consume. See docs/ARCHITECTURE.md.
 
 pub mod app;
+pub mod boot;
 pub mod cli;
 pub mod cmd;
 pub mod demo;

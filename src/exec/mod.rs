@@ -65,6 +65,8 @@ pub struct Report {
     pub seconds: f64,
     /// How each encrypted partition was proven to open.
     pub proofs: Vec<String>,
+    /// What was changed in the boot loader entries of a copied ESP (see [`crate::boot`]).
+    pub boot_entries: Vec<String>,
     /// The recovery key, for the front-end to show or escrow; never serialized.
     #[serde(skip)]
     pub recovery_key: Option<Secret>,
@@ -86,6 +88,8 @@ pub enum ExecError {
     Verity { number: u32, label: String, source: disk::verity::VerityError },
     #[error("partition {number} ({label}): {source}")]
     Encrypt { number: u32, label: String, source: encrypt::EncryptError },
+    #[error("the boot loader entries on the new ESP: {0}")]
+    Boot(task::TaskError),
     #[error("interrupted {during}; {state}")]
     Interrupted { during: String, state: String },
 }
@@ -143,7 +147,8 @@ pub fn planned_steps(plan: &Plan, verify: Verify) -> usize {
     let creates = plan.partitions.iter().filter(|p| p.action == Action::Create);
     let wipe = plan.table == TableAction::Create && !plan.destroys.is_empty();
     let prove = plan.partitions.iter().any(|p| p.action == Action::Create && p.luks.is_some());
-    usize::from(wipe) + creates.count() + 1 + usize::from(verify == Verify::Readback) + usize::from(prove)
+    let boot = crate::boot::entries_to_fix(plan).is_some();
+    usize::from(wipe) + creates.count() + usize::from(boot) + 1 + usize::from(verify == Verify::Readback) + usize::from(prove)
 }
 
 /// Carries out `plan`. The caller has checked that the target may be written.
@@ -355,6 +360,17 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
         st.end("verify");
     }
 
+    let mut boot_entries = Vec::new();
+    if let Some((esp_offset, root)) = crate::boot::entries_to_fix(plan) {
+        // The copied ESP still boots the source: point its entries at the new root. After the
+        // read-back (which compares the ESP with its source) and before the proof; a failure
+        // here leaves a disk whose table and data are complete but whose entries name the source.
+        st.begin("boot", "point the boot loader entries on the new ESP at the new root".into());
+        boot_entries = crate::boot::fix_entries(&plan.target, esp_offset, &root).map_err(ExecError::Boot)?;
+        target.sync_all().map_err(ExecError::io("syncing the target"))?;
+        st.end("boot");
+    }
+
     let mut proofs = Vec::new();
     if let Some(enc) = &plan.encryption {
         if !encrypted.is_empty() {
@@ -379,7 +395,7 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
 
     let seconds = started.elapsed().as_secs_f64();
     (st.emit)(&Event::Finished { target: plan.target.display().to_string(), seconds });
-    Ok(Report { target: plan.target.clone(), partitions: reports, seconds, proofs, recovery_key: recovery })
+    Ok(Report { target: plan.target.clone(), partitions: reports, seconds, proofs, boot_entries, recovery_key: recovery })
 }
 
 /// Checks the copied data's leaf hashes against the source's hash tree and the root hash against

@@ -127,7 +127,10 @@ pub fn keymap_syntax_ok(name: &str) -> bool {
 }
 
 const KEYMAP_DIRS: [&str; 4] = ["usr/share/keymaps", "usr/share/kbd/keymaps", "usr/lib/kbd/keymaps", "lib/kbd/keymaps"];
-const KEYMAP_SUFFIXES: [&str; 5] = [".map", ".map.gz", ".map.bz2", ".map.xz", ".map.zst"];
+/// kbd's suffixes (systemd's `get_keymaps`), then Debian's: console-data ships its keymaps as
+/// `*.kmap.gz` (`/usr/share/keymaps/i386/qwertz/de.kmap.gz`), which Debian's loadkeys finds by
+/// name, so `KEYMAP=de` works there although systemd's own list does not show them.
+const KEYMAP_SUFFIXES: [&str; 7] = [".map", ".map.gz", ".map.bz2", ".map.xz", ".map.zst", ".kmap", ".kmap.gz"];
 
 fn walk_keymaps(dir: &Path, out: &mut BTreeSet<String>) {
     let Ok(rd) = std::fs::read_dir(dir) else { return };
@@ -144,7 +147,8 @@ fn walk_keymaps(dir: &Path, out: &mut BTreeSet<String>) {
     }
 }
 
-/// The kbd keymaps in the target (as systemd's `get_keymaps`: all `*.map*` files outside `include/`).
+/// The kbd keymaps in the target (as systemd's `get_keymaps`: all `*.map*` files outside
+/// `include/`; and Debian's `*.kmap*`).
 pub fn keymaps(root: &Path) -> Vec<String> {
     let mut set = BTreeSet::new();
     for d in KEYMAP_DIRS {
@@ -247,4 +251,20 @@ pub fn shell_ok(root: &Path, shell: &str) -> bool {
 /// `path` (absolute, inside the target) as a host path under `root`.
 pub fn in_root(root: &Path, path: &str) -> PathBuf {
     root.join(path.trim_start_matches('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debian_console_data_keymaps_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let qwertz = dir.path().join("usr/share/keymaps/i386/qwertz");
+        std::fs::create_dir_all(&qwertz).unwrap();
+        std::fs::create_dir_all(dir.path().join("usr/share/keymaps/i386/include")).unwrap();
+        std::fs::write(qwertz.join("de.kmap.gz"), b"").unwrap();
+        std::fs::write(qwertz.join("de-latin1.kmap"), b"").unwrap();
+        std::fs::write(dir.path().join("usr/share/keymaps/i386/include/qwertz-layout.inc"), b"").unwrap();
+        std::fs::write(dir.path().join("usr/share/keymaps/i386/include/euro.kmap.gz"), b"").unwrap();
+        assert_eq!(super::keymaps(dir.path()), ["de", "de-latin1"]);
+    }
 }

@@ -48,6 +48,27 @@ fn make_tree(root: &Path, with_accounts: bool) {
     }
 }
 
+/// `imprint firstboot --root ROOT --force --via files` and nothing else; tests add what they need.
+fn forced_args(root: &Path) -> FirstbootArgs {
+    FirstbootArgs {
+        root: root.to_path_buf(),
+        locale: None,
+        locale_messages: None,
+        keymap: None,
+        timezone: None,
+        hostname: None,
+        root_password_hashed: None,
+        root_password_file: None,
+        root_shell: None,
+        credentials_dir: None,
+        force: true,
+        via: firstboot::cli::Via::Files,
+        prompt: false,
+        no_user: false,
+        user_only: false,
+    }
+}
+
 fn copy_tree(from: &Path, to: &Path) {
     let st = Command::new("cp").arg("-a").arg(from).arg(to).status().unwrap();
     assert!(st.success());
@@ -293,23 +314,7 @@ fn credentials_give_the_same_result_as_arguments() {
         ],
         false,
     );
-    let args = FirstbootArgs {
-        root: b.clone(),
-        locale: None,
-        locale_messages: None,
-        keymap: None,
-        timezone: None,
-        hostname: None,
-        root_password_hashed: None,
-        root_password_file: None,
-        root_shell: None,
-        credentials_dir: Some(creds.clone()),
-        force: true,
-        via: firstboot::cli::Via::Files,
-        prompt: false,
-        no_user: false,
-        user_only: false,
-    };
+    let args = FirstbootArgs { credentials_dir: Some(creds.clone()), ..forced_args(&b) };
     let mut ans = firstboot::cli::answers(&args).unwrap();
     ans.machine_id = false;
     assert_same(&ours(&b, &ans, true), &theirs);
@@ -378,23 +383,7 @@ fn bad_values_name_themselves_and_leave_the_root_as_it_was() {
     std::fs::create_dir_all(creds.join("firstboot.keymap")).unwrap();
     std::fs::write(creds.join("firstboot.hostname"), "fine").unwrap();
     let before = snapshot(&root);
-    let args = FirstbootArgs {
-        root: root.clone(),
-        locale: None,
-        locale_messages: None,
-        keymap: None,
-        timezone: None,
-        hostname: None,
-        root_password_hashed: None,
-        root_password_file: None,
-        root_shell: None,
-        credentials_dir: Some(creds.clone()),
-        force: true,
-        via: firstboot::cli::Via::Files,
-        prompt: false,
-        no_user: false,
-        user_only: false,
-    };
+    let args = FirstbootArgs { credentials_dir: Some(creds.clone()), ..forced_args(&root) };
     let err = firstboot::cli::run(&args, false).unwrap_err();
     assert!(format!("{err:#}").contains("firstboot.keymap"), "{err:#}");
     std::fs::remove_dir(creds.join("firstboot.keymap")).unwrap();
@@ -410,23 +399,7 @@ fn plaintext_password_is_stored_only_hashed_and_matches_systemd_otherwise() {
     let pwfile = dir.path().join("pw");
     std::fs::write(&pwfile, format!("{PLAIN}\n")).unwrap();
     let (_d, a, b) = pair(true);
-    let args = FirstbootArgs {
-        root: b.clone(),
-        locale: None,
-        locale_messages: None,
-        keymap: None,
-        timezone: None,
-        hostname: None,
-        root_password_hashed: None,
-        root_password_file: Some(pwfile.clone()),
-        root_shell: None,
-        credentials_dir: None,
-        force: true,
-        via: firstboot::cli::Via::Files,
-        prompt: false,
-        no_user: false,
-        user_only: false,
-    };
+    let args = FirstbootArgs { root_password_file: Some(pwfile.clone()), ..forced_args(&b) };
     let mut ans = firstboot::cli::answers(&args).unwrap();
     ans.machine_id = false;
     assert!(!format!("{ans:?}").contains(PLAIN));

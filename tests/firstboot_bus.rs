@@ -4,6 +4,8 @@
 //! Debian's localed generates, stay in a temporary upper layer) and /run is a tmpfs, then runs the
 //! inner test inside it.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -59,18 +61,7 @@ fn firstboot_through_localed_timedated_hostnamed() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new("timeout")
-        .args(["-s", "TERM", "240", "unshare", "-m", "--propagation", "private", "sh", "-c", SCRIPT, "sh"])
-        .arg(dir.path())
-        .arg(std::env::current_exe().unwrap())
-        .output()
-        .unwrap();
-    for pid in std::fs::read_to_string(dir.path().join("pids")).unwrap_or_default().split_whitespace() {
-        if let Ok(pid) = pid.parse::<i32>() {
-            // SAFETY: plain kill(2) on a pid this test started; a stale pid just fails.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-    }
+    let out = common::run_in_mount_namespace(SCRIPT, dir.path(), 240);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let daemons = std::fs::read_to_string(dir.path().join("daemons.log")).unwrap_or_default();

@@ -2,6 +2,8 @@
 //! namespace (tmpfs on /run, /home and /var/lib/systemd/home) and runs the inner test inside it,
 //! then greps every output and log for the test password.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -53,19 +55,7 @@ fn homed_for_real() {
     }
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("password"), format!("{PASSWORD}\n")).unwrap();
-    let out = Command::new("timeout")
-        .args(["-s", "TERM", "180", "unshare", "-m", "--propagation", "private", "sh", "-c", SCRIPT, "sh"])
-        .arg(dir.path())
-        .arg(std::env::current_exe().unwrap())
-        .output()
-        .unwrap();
-    // Whatever happened, nothing we started may outlive the test.
-    for pid in std::fs::read_to_string(dir.path().join("pids")).unwrap_or_default().split_whitespace() {
-        if let Ok(pid) = pid.parse::<i32>() {
-            // SAFETY: plain kill(2) on a pid this test started; a stale pid just fails.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-    }
+    let out = common::run_in_mount_namespace(SCRIPT, dir.path(), 180);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let homed_log = std::fs::read_to_string(dir.path().join("homed.log")).unwrap_or_default();

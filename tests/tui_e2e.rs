@@ -3,6 +3,8 @@
 //! partition table, the copied /usr bytes equal to the source's, and the recovery key that was on
 //! the screen opens the root partition's keyslot. No secret may reach the installer's log.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -183,22 +185,14 @@ fn the_demo_installer_from_first_page_to_done() {
 
 #[test]
 fn the_plain_demo_asks_line_by_line_and_installs() {
-    use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let demo = dir.path().join("demo");
     // language 1, the default keymap, disk 1 (the demo image), no encryption; a wrong name first
     let answers = "1\n\n9\n1\n4\nwrong\ntarget.img\n";
-    let mut child = Command::new(env!("CARGO_BIN_EXE_imprint"))
-        .args(["--plain", "demo", "--dir"])
-        .arg(&demo)
-        .env("LANG", "C.UTF-8")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(answers.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = common::run_with_stdin(
+        Command::new(env!("CARGO_BIN_EXE_imprint")).args(["--plain", "demo", "--dir"]).arg(&demo).env("LANG", "C.UTF-8"),
+        answers.as_bytes(),
+    );
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{text}");
     for needle in
@@ -214,19 +208,10 @@ fn the_plain_demo_asks_line_by_line_and_installs() {
 
 #[test]
 fn plain_input_that_ends_installs_nothing() {
-    use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let demo = dir.path().join("demo");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_imprint"))
-        .args(["--plain", "demo", "--dir"])
-        .arg(&demo)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(b"1\n\n1\n4\n").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out =
+        common::run_with_stdin(Command::new(env!("CARGO_BIN_EXE_imprint")).args(["--plain", "demo", "--dir"]).arg(&demo), b"1\n\n1\n4\n");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was installed"));
     assert!(!demo.join("target.img").exists());
@@ -401,7 +386,6 @@ fn the_kiosk_reset_menu_erases_the_state_behind_a_pin() {
 
 #[test]
 fn the_plain_firstboot_wizard_asks_line_by_line() {
-    use std::io::Write;
     const PW: &str = "Plain-root-pw-3318";
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
@@ -409,17 +393,13 @@ fn the_plain_firstboot_wizard_asks_line_by_line() {
     // English, keymap us, a zone found by searching first, the suggested host name, a root
     // password (mismatched once), user anna (an invalid name first), administrator
     let answers = format!("1\nus\nParis\nEurope/Paris\n\n1\n{PW}\nother\n{PW}\n{PW}\nAnna\nanna\nAnna Test\nuser-pw-1\nuser-pw-1\n1\n");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_imprint"))
-        .args(["--plain", "firstboot", "--prompt", "--via", "files", "--root"])
-        .arg(&root)
-        .env("LANG", "C.UTF-8")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(answers.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = common::run_with_stdin(
+        Command::new(env!("CARGO_BIN_EXE_imprint"))
+            .args(["--plain", "firstboot", "--prompt", "--via", "files", "--root"])
+            .arg(&root)
+            .env("LANG", "C.UTF-8"),
+        answers.as_bytes(),
+    );
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{text}");
     assert!(text.contains("Europe/Paris") && text.contains("created the user anna"), "{text}");
@@ -430,24 +410,19 @@ fn the_plain_firstboot_wizard_asks_line_by_line() {
 
 #[test]
 fn the_first_user_is_asked_separately_after_the_rest() {
-    use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     firstboot_tree(&root);
     let run = |args: &[&str], input: &str| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_imprint"))
-            .args(["--plain", "firstboot", "--via", "files", "--root"])
-            .arg(&root)
-            .args(args)
-            .env("LANG", "C.UTF-8")
-            .env_remove("CREDENTIALS_DIRECTORY")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = common::run_with_stdin(
+            Command::new(env!("CARGO_BIN_EXE_imprint"))
+                .args(["--plain", "firstboot", "--via", "files", "--root"])
+                .arg(&root)
+                .args(args)
+                .env("LANG", "C.UTF-8")
+                .env_remove("CREDENTIALS_DIRECTORY"),
+            input.as_bytes(),
+        );
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert!(out.status.success(), "{text}");
         text

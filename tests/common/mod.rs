@@ -141,3 +141,22 @@ pub fn run_with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
     child.stdin.take().unwrap().write_all(input).unwrap();
     child.wait_with_output().unwrap()
 }
+
+/// Runs `script` (sh, `$1` = `dir`, `$2` = this test binary) in a private mount namespace under
+/// `timeout`, then SIGKILLs every pid the script listed in `dir/pids`, so nothing it started
+/// outlives the test, whatever happened. For daemons (homed, localed…) on a private bus.
+pub fn run_in_mount_namespace(script: &str, dir: &std::path::Path, timeout_secs: u32) -> Output {
+    let out = Command::new("timeout")
+        .args(["-s", "TERM", &timeout_secs.to_string(), "unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh"])
+        .arg(dir)
+        .arg(std::env::current_exe().unwrap())
+        .output()
+        .unwrap();
+    for pid in std::fs::read_to_string(dir.join("pids")).unwrap_or_default().split_whitespace() {
+        if let Ok(pid) = pid.parse::<i32>() {
+            // SAFETY: plain kill(2) on a pid the script started; a stale pid just fails.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+    out
+}

@@ -2,7 +2,7 @@
 
 CARGO ?= cargo
 # Debian packages the build, the tests and the demo need (checked, and installed when missing).
-DEBIAN_PACKAGES := systemd tmux passwd gpg gpg-agent curl fdisk util-linux dosfstools e2fsprogs btrfs-progs xfsprogs mount python3 time pkg-config libclang-dev libcryptsetup-dev libtss2-dev cryptsetup-bin swtpm swtpm-tools tpm2-tools mtools libcrypt-dev systemd-homed dbus locales kbd tzdata
+DEBIAN_PACKAGES := systemd tmux liblzma-dev libzstd-dev passwd gpg gpg-agent curl fdisk util-linux dosfstools e2fsprogs btrfs-progs xfsprogs mount python3 time pkg-config libclang-dev libcryptsetup-dev libtss2-dev cryptsetup-bin swtpm swtpm-tools tpm2-tools mtools libcrypt-dev systemd-homed dbus locales kbd tzdata
 
 .PHONY: all deps build demo test bench fmt clippy clean live-image e2e e2e-deps
 

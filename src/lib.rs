@@ -14,6 +14,7 @@ pub mod demo;
 pub mod disk;
 pub mod exec;
 pub mod firstboot;
+pub mod fsflags;
 pub mod homed;
 pub mod luks;
 pub mod plan;

@@ -5,8 +5,8 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,6 +32,7 @@ struct Behavior {
 
 struct Server {
     port: u16,
+    tls: bool,
     files: Arc<Mutex<HashMap<String, Vec<u8>>>>,
     behavior: Arc<Mutex<Behavior>>,
     ranges: Arc<AtomicUsize>,
@@ -39,22 +40,34 @@ struct Server {
 
 impl Server {
     fn start() -> Server {
+        Server::start_with(None)
+    }
+
+    /// With a TLS configuration the server speaks HTTPS (rustls) on the same port logic.
+    fn start_with(tls: Option<Arc<rustls::ServerConfig>>) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let files: Arc<Mutex<HashMap<String, Vec<u8>>>> = Arc::default();
         let behavior: Arc<Mutex<Behavior>> = Arc::default();
         let ranges = Arc::new(AtomicUsize::new(0));
         let (f, b, r) = (files.clone(), behavior.clone(), ranges.clone());
+        let is_tls = tls.is_some();
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { continue };
-                let (f, b, r) = (f.clone(), b.clone(), r.clone());
+                let (f, b, r, tls) = (f.clone(), b.clone(), r.clone(), tls.clone());
                 std::thread::spawn(move || {
-                    let _ = serve(conn, &f, &b, &r);
+                    let _ = match tls {
+                        Some(cfg) => match rustls::ServerConnection::new(cfg) {
+                            Ok(c) => serve(rustls::StreamOwned::new(c, conn), &f, &b, &r),
+                            Err(_) => Ok(()),
+                        },
+                        None => serve(conn, &f, &b, &r),
+                    };
                 });
             }
         });
-        Server { port, files, behavior, ranges }
+        Server { port, tls: is_tls, files, behavior, ranges }
     }
 
     fn put(&self, path: &str, data: &[u8]) {
@@ -70,17 +83,18 @@ impl Server {
     }
 
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/os", self.port)
+        let scheme = if self.tls { "https://localhost" } else { "http://127.0.0.1" };
+        format!("{scheme}:{}/os", self.port)
     }
 }
 
 fn serve(
-    mut conn: TcpStream,
+    stream: impl Read + Write,
     files: &Mutex<HashMap<String, Vec<u8>>>,
     behavior: &Mutex<Behavior>,
     ranges: &AtomicUsize,
 ) -> std::io::Result<()> {
-    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut reader = BufReader::new(stream);
     let mut line = String::new();
     reader.read_line(&mut line)?;
     let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
@@ -94,6 +108,8 @@ fn serve(
             range = v.trim().trim_end_matches('-').parse().ok();
         }
     }
+    // a GET has no body: what the reader buffered beyond the headers is nothing
+    let conn = reader.get_mut();
     let data = files.lock().unwrap().get(&path).cloned();
     let Some(data) = data else {
         conn.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
@@ -136,8 +152,8 @@ fn serve(
             && sent + chunk.len() > n
         {
             conn.write_all(&chunk[..n - sent])?;
-            conn.flush()?;
-            return conn.shutdown(std::net::Shutdown::Both);
+            // dropping the stream closes the connection mid-body
+            return conn.flush();
         }
         conn.write_all(chunk)?;
         sent += chunk.len();
@@ -530,11 +546,11 @@ fn bad_definitions_name_file_and_line() {
     assert!(t.contains("50-usr.transfer:12: PartitionNoAuto= takes a boolean"), "{t}");
     std::fs::write(
         f.defs.join("50-usr.transfer"),
-        "[Source]\nType=url-tar\nPath=http://x/\nMatchPattern=a_@v.tar\n[Target]\nType=directory\nPath=/var/a\n",
+        "[Source]\nType=subvolume\nPath=/srv/a\nMatchPattern=a_@v\n[Target]\nType=subvolume\nPath=/var/a\n",
     )
     .unwrap();
     let t = text(&f.run(&["list"]));
-    assert!(t.contains("[Source] Type=url-tar is not supported by imprint yet"), "{t}");
+    assert!(t.contains("[Source] Type=subvolume is not supported by imprint yet"), "{t}");
 }
 
 #[test]
@@ -665,4 +681,239 @@ fn protect_version_keeps_a_slot_that_would_be_reused() {
     assert!(!o.status.success(), "{}", text(&o));
     assert_eq!((f.label(1), f.label(2)), ("usr_1.0".to_string(), "usr_0.5".to_string()));
     assert_eq!(f.image_hash(), before);
+}
+
+// ---------------------------------------------------------------------------------------------
+// compressed payloads, tarballs and folders, HTTPS
+
+fn xz(data: &[u8]) -> Vec<u8> {
+    let mut e = xz2::write::XzEncoder::new(Vec::new(), 1);
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// A compressed image in a partition slot: the slot holds the decompressed bytes (as
+/// systemd-pull decompresses), the manifest's hash is the compressed file's, and a dropped
+/// connection resumes inside the compressed stream.
+#[test]
+fn compressed_payloads_are_decompressed_into_the_slot() {
+    let f = fixture(&["usr_1.0", "_empty"], 8, 3 * MIB as usize, "");
+    let running = f.slot_hash(1);
+    let zst = zstd::encode_all(&f.payload[..], 3).unwrap();
+    std::fs::write(
+        f.defs.join("50-usr.transfer"),
+        format!(
+            "[Source]\nType=url-file\nPath={}\nMatchPattern=usr_@v.raw.zst\n\n[Target]\nType=partition\nPath=auto\nMatchPattern=usr_@v\nMatchPartitionType=usr-x86-64\n",
+            f.server.url()
+        ),
+    )
+    .unwrap();
+    f.server.put("/os/usr_2.0.raw.zst", &zst);
+    publish(&f.server, &format!("{}  usr_2.0.raw.zst\n", sha256_hex(&zst)), &keys().good);
+    f.server.set(Behavior { drop_after: Some(zst.len() / 3), drops_left: 2, ..Default::default() });
+    let o = run_ok(&mut f.cmd(&["apply"]));
+    assert!(text(&o).contains("resuming at byte"), "{}", text(&o));
+    assert_eq!(f.label(2), "usr_2.0");
+    assert_eq!(f.slot_prefix_hash(2, f.payload.len() as u64), sha256_hex(&f.payload));
+    assert_eq!(f.slot_hash(1), running);
+
+    // decompressed, it would not fit the slot: refused, never labeled
+    let f = fixture(&["usr_1.0", "_empty"], 2, 3 * MIB as usize, "");
+    let running = f.slot_hash(1);
+    let big = xz(&(0..3 * MIB).map(|i| (i % 251) as u8).collect::<Vec<u8>>());
+    assert!(big.len() < 2 * MIB as usize);
+    f.server.put("/os/usr_2.0.raw", &big);
+    publish(&f.server, &format!("{}  usr_2.0.raw\n", sha256_hex(&big)), &keys().good);
+    assert_refused(&f, &running, "do not fit");
+}
+
+/// A tree packed as a tarball, with a file mode, a symlink and a subfolder.
+fn tarball(version: &str) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut add = |path: &str, data: &[u8], mode: u32| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(mode);
+        h.set_mtime(1_700_000_000);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_cksum();
+        b.append_data(&mut h, path, data).unwrap();
+    };
+    add("bin/app", format!("#!/bin/sh\necho {version}\n").as_bytes(), 0o755);
+    add("share/app/data", &pattern_bytes(300 << 10, 3), 0o640);
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_size(0);
+    h.set_mode(0o777);
+    h.set_mtime(1_700_000_000);
+    h.set_uid(0);
+    h.set_gid(0);
+    b.append_link(&mut h, "current", "share/app").unwrap();
+    b.into_inner().unwrap()
+}
+
+fn app_transfer(source: &str, extra: &str) -> String {
+    format!("[Source]\n{source}\n[Target]\nType=directory\nPath=/var/lib/app\nMatchPattern=app_@v\nCurrentSymlink=app\n{extra}")
+}
+
+#[test]
+fn url_tar_unpacks_into_a_directory_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("var/lib/app/app_1.0")).unwrap();
+    std::fs::create_dir_all(root.join("var/lib/app/.#sysupdateapp_0.9cafe")).unwrap();
+    let server = Server::start();
+    let defs = common::write_defs(
+        &root.join("defs"),
+        &[("20-app.transfer", &app_transfer(&format!("Type=url-tar\nPath={}\nMatchPattern=app_@v.tar.xz", server.url()), "ReadOnly=yes\nInstancesMax=2\n"))],
+    );
+    let apply = |extra: &[&str]| {
+        let mut c = imprint();
+        c.args(["update", "apply"]).args(extra).arg("--root").arg(root).arg("--definitions").arg(&defs).arg("--keyring").arg(&keys().keyring);
+        c.output().unwrap()
+    };
+    let publish_versions = |versions: &[&str], tamper: bool| {
+        let mut sums = String::new();
+        for v in versions {
+            let t = xz(&tarball(v));
+            let listed = if tamper { xz(&tarball("evil")) } else { t.clone() };
+            sums.push_str(&format!("{}  app_{v}.tar.xz\n", sha256_hex(&listed)));
+            server.put(&format!("/os/app_{v}.tar.xz"), &t);
+        }
+        publish(&server, &sums, &keys().good);
+    };
+    publish_versions(&["2.0"], false);
+    server.set(Behavior { drop_after: Some(40 << 10), drops_left: 1, ..Default::default() });
+    let o = apply(&[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let app = root.join("var/lib/app");
+    let new = app.join("app_2.0");
+    assert_eq!(std::fs::read_to_string(new.join("bin/app")).unwrap(), "#!/bin/sh\necho 2.0\n");
+    assert_eq!(std::fs::read(new.join("share/app/data")).unwrap(), pattern_bytes(300 << 10, 3));
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    assert_eq!(std::fs::metadata(new.join("bin/app")).unwrap().permissions().mode() & 0o777, 0o755);
+    assert_eq!(std::fs::metadata(new.join("share/app/data")).unwrap().mtime(), 1_700_000_000);
+    assert_eq!(std::fs::read_link(new.join("current")).unwrap(), Path::new("share/app"));
+    assert_eq!(std::fs::read_link(app.join("app")).unwrap(), Path::new("app_2.0"));
+    assert!(app.join("app_1.0").is_dir(), "InstancesMax=2 keeps the old version");
+    assert!(!app.join(".#sysupdateapp_0.9cafe").exists(), "RemoveTemporary= default");
+    assert!(imprint::fsflags::is_immutable(&new), "ReadOnly=yes makes the folder immutable (ext4 here)");
+
+    // a tarball whose hash is not the manifest's: refused, nothing left behind
+    publish_versions(&["3.0"], true);
+    let o = apply(&[]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("does not match the manifest"), "{}", text(&o));
+    assert!(!app.join("app_3.0").exists());
+    let names: Vec<String> = std::fs::read_dir(&app).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(names.iter().all(|n| !n.starts_with(".#")), "{names:?}");
+    assert_eq!(std::fs::read_link(app.join("app")).unwrap(), Path::new("app_2.0"));
+
+    // 3.0 and then 4.0: the immutable 2.0 is vacuumed in its turn
+    publish_versions(&["3.0", "4.0"], false);
+    let o = apply(&["3.0"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!app.join("app_1.0").exists());
+    let o = apply(&[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!app.join("app_2.0").exists(), "the immutable folder is removed by vacuum");
+    assert!(app.join("app_3.0").is_dir() && app.join("app_4.0").is_dir());
+    assert_eq!(std::fs::read_link(app.join("app")).unwrap(), Path::new("app_4.0"));
+    for v in ["3.0", "4.0"] {
+        imprint::fsflags::set_immutable(&app.join(format!("app_{v}")), false).unwrap();
+    }
+}
+
+#[test]
+fn directory_source_is_copied_into_a_directory_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let src = root.join("srv/trees/app_1.1");
+    std::fs::create_dir_all(src.join("bin")).unwrap();
+    std::fs::write(src.join("bin/app"), b"one-one").unwrap();
+    std::fs::write(root.join("srv/trees/app_1.2"), b"a file, not a tree: not a version").unwrap();
+    std::os::unix::fs::symlink("bin/app", src.join("app")).unwrap();
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o750)).unwrap();
+    let t = std::time::UNIX_EPOCH + Duration::from_secs(1_650_000_000);
+    std::fs::File::open(src.join("bin/app")).unwrap().set_modified(t).unwrap();
+    std::fs::create_dir_all(root.join("var/lib/app/app_1.0")).unwrap();
+    let defs = common::write_defs(
+        &root.join("defs"),
+        &[("20-app.transfer", &app_transfer("Type=directory\nPath=/srv/trees\nMatchPattern=app_@v", ""))],
+    );
+    let o = run_ok(imprint().args(["update", "list", "--json", "--root"]).arg(root).arg("--definitions").arg(&defs));
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let versions: Vec<&str> = rows.as_array().unwrap().iter().map(|r| r["version"].as_str().unwrap()).collect();
+    assert_eq!(versions, ["1.1", "1.0"], "{rows}");
+    run_ok(imprint().args(["update", "apply", "--root"]).arg(root).arg("--definitions").arg(&defs));
+    let new = root.join("var/lib/app/app_1.1");
+    assert_eq!(std::fs::read(new.join("bin/app")).unwrap(), b"one-one");
+    assert_eq!(std::fs::read_link(new.join("app")).unwrap(), Path::new("bin/app"));
+    assert_eq!(std::fs::metadata(new.join("bin/app")).unwrap().mtime(), 1_650_000_000);
+    assert_eq!(std::fs::metadata(&new).unwrap().permissions().mode() & 0o777, 0o750, "the folder's mode & 0775");
+    assert_eq!(std::fs::read_link(root.join("var/lib/app/app")).unwrap(), Path::new("app_1.1"));
+    assert_eq!(std::fs::read_dir(&src).unwrap().count(), 2, "the source is untouched");
+}
+
+/// A test CA, a certificate for localhost/127.0.0.1 it signed (rustls refuses a self-signed
+/// end-entity certificate) and a second CA that signed nothing.
+fn test_pki(dir: &Path) -> (PathBuf, PathBuf, Arc<rustls::ServerConfig>) {
+    let ssl = |args: &[&str]| {
+        run_ok(Command::new("openssl").current_dir(dir).args(args));
+    };
+    ssl(&["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=imprint test CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"]);
+    ssl(&["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "other.key", "-out", "other.pem", "-days", "2", "-subj", "/CN=another CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"]);
+    ssl(&["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "basicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .unwrap();
+    ssl(&["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf"]);
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(dir.join("server.pem")).unwrap().collect::<Result<Vec<_>, _>>().unwrap();
+    let key = PrivateKeyDer::from_pem_file(dir.join("server.key")).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    (dir.join("ca.pem"), dir.join("other.pem"), Arc::new(cfg))
+}
+
+/// The same update over HTTPS: it works when the system's trust store (here SSL_CERT_FILE)
+/// holds the server's CA, and is refused, with the slot untouched, when it does not.
+#[test]
+fn https_sources_are_verified_against_the_trust_store() {
+    let pki = tempfile::tempdir().unwrap();
+    let (ca, other, cfg) = test_pki(pki.path());
+    let mut f = fixture(&["usr_1.0", "_empty"], 8, 2 * MIB as usize, "");
+    let running = f.slot_hash(1);
+    let tls = Server::start_with(Some(cfg));
+    for (k, v) in f.server.files.lock().unwrap().iter() {
+        tls.put(k, v);
+    }
+    let transfer = std::fs::read_to_string(f.defs.join("50-usr.transfer")).unwrap().replace(&f.server.url(), &tls.url());
+    assert!(transfer.contains("https://localhost:"), "{transfer}");
+    std::fs::write(f.defs.join("50-usr.transfer"), transfer).unwrap();
+    f.server = tls;
+
+    // a trust store without the server's CA: refused at once (no retries for a certificate)
+    let t = Instant::now();
+    let o = f.cmd(&["apply"]).env("SSL_CERT_FILE", &other).env("SSL_CERT_DIR", pki.path().join("none")).output().unwrap();
+    assert!(t.elapsed() < Duration::from_secs(10), "certificate errors are not retried: {}", text(&o));
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).to_lowercase().contains("certificate"), "{}", text(&o));
+    assert_eq!(f.label(2), "_empty");
+
+    let o = f.cmd(&["apply"]).env("SSL_CERT_FILE", &ca).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(f.label(2), "usr_2.0");
+    assert_eq!(f.slot_prefix_hash(2, f.payload.len() as u64), sha256_hex(&f.payload));
+    assert_eq!(f.slot_hash(1), running);
 }

@@ -10,7 +10,6 @@
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -22,10 +21,7 @@ pub const ATTRIBUTES: u32 = 0x0000_0007;
 pub const DEFAULT_EFIVARS: &str = "/sys/firmware/efi/efivars";
 
 const EFIVARFS_MAGIC: u64 = 0xde5e_81e4;
-const FS_IMMUTABLE_FL: libc::c_long = 0x10;
-
-nix::ioctl_read!(fs_ioc_getflags, b'f', 1, libc::c_long);
-nix::ioctl_write_ptr!(fs_ioc_setflags, b'f', 2, libc::c_long);
+use crate::fsflags::{self, FS_IMMUTABLE_FL};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EfiError {
@@ -129,13 +125,9 @@ fn is_efivarfs(dir: &Path) -> bool {
 /// file systems without the flag ioctls (ENOTTY and friends on a plain folder) give None.
 fn drop_immutable(path: &Path) -> Option<libc::c_long> {
     let f = File::open(path).ok()?;
-    let mut flags: libc::c_long = 0;
-    // SAFETY: FS_IOC_GETFLAGS writes the flags (an int, within our long) to the pointer we pass.
-    unsafe { fs_ioc_getflags(f.as_raw_fd(), &mut flags) }.ok()?;
+    let flags = fsflags::get(&f).ok()?;
     if flags & FS_IMMUTABLE_FL != 0 {
-        let cleared = flags & !FS_IMMUTABLE_FL;
-        // SAFETY: FS_IOC_SETFLAGS reads the flags from the pointer we pass.
-        unsafe { fs_ioc_setflags(f.as_raw_fd(), &cleared) }.ok()?;
+        fsflags::set(&f, flags & !FS_IMMUTABLE_FL).ok()?;
     }
     Some(flags)
 }
@@ -143,8 +135,7 @@ fn drop_immutable(path: &Path) -> Option<libc::c_long> {
 fn restore_immutable(path: &Path, saved: Option<libc::c_long>) {
     let Some(flags) = saved.filter(|f| f & FS_IMMUTABLE_FL != 0) else { return };
     if let Ok(f) = File::open(path) {
-        // SAFETY: FS_IOC_SETFLAGS reads the flags from the pointer we pass.
-        let _ = unsafe { fs_ioc_setflags(f.as_raw_fd(), &flags) };
+        let _ = fsflags::set(&f, flags);
     }
 }
 

@@ -1,16 +1,17 @@
 //! Getting bytes from a source: HTTP(S) through reqwest (blocking, rustls with the ring
-//! provider) and `file://` / local paths. Downloads stream straight into the target (a range of
-//! a disk or a file), hashed as they are written, resumed with an HTTP Range request after an
+//! provider) and `file://` / local paths. Downloads stream straight into a [`Sink`] (a range of
+//! a disk or a file, a tar reader, a decompressor in front of either), hashed as they come, resumed with an HTTP Range request after an
 //! interrupted transfer and retried with exponential backoff. This is the only file that uses
 //! reqwest.
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::unix::fs::FileExt;
 use std::sync::Once;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
+
+use super::sink::{self, Sink};
 
 /// Largest manifest or signature accepted.
 const SMALL_MAX: u64 = 16 << 20;
@@ -21,6 +22,8 @@ const CHUNK: usize = 1 << 20;
 pub enum FetchError {
     #[error("{url}: {why}")]
     Http { url: String, why: String },
+    #[error("{url}: TLS: {why}")]
+    Tls { url: String, why: String },
     #[error("{url}: HTTP status {status}")]
     Status { url: String, status: u16 },
     #[error("{url}: {size} bytes do not fit the {limit} bytes available")]
@@ -29,8 +32,8 @@ pub enum FetchError {
     LongerThanAnnounced { url: String, got: u64, announced: u64 },
     #[error("{url}: gave up after {attempts} attempts: {why}")]
     GaveUp { url: String, attempts: u32, why: String },
-    #[error("writing {what}: {source}")]
-    Write { what: String, source: io::Error },
+    #[error("{url}: {source}")]
+    Target { url: String, source: io::Error },
     #[error("reading {path}: {source}")]
     Local { path: String, source: io::Error },
     #[error("interrupted")]
@@ -55,7 +58,10 @@ impl Default for RetryPolicy {
 /// What a finished download produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Downloaded {
+    /// Bytes of the file as served.
     pub bytes: u64,
+    /// Bytes written to the destination (decompressed).
+    pub written: u64,
     /// Lower-case hex SHA-256 of every byte written.
     pub sha256: String,
     /// How many times the transfer was resumed.
@@ -107,7 +113,7 @@ impl Fetcher {
         for _ in 0..self.retry.attempts {
             match self.try_get_small(url) {
                 Ok(r) => return Ok(r),
-                Err(e @ (FetchError::Status { .. } | FetchError::TooLarge { .. })) => return Err(e),
+                Err(e @ (FetchError::Status { .. } | FetchError::TooLarge { .. } | FetchError::Tls { .. })) => return Err(e),
                 Err(e) => last = e.to_string(),
             }
             std::thread::sleep(backoff);
@@ -117,7 +123,10 @@ impl Fetcher {
     }
 
     fn try_get_small(&self, url: &str) -> Result<Option<Vec<u8>>, FetchError> {
-        let herr = |e: reqwest::Error| FetchError::Http { url: url.into(), why: error_chain(&e) };
+        let herr = |e: reqwest::Error| match is_tls(&e) {
+            true => FetchError::Tls { url: url.into(), why: error_chain(&e) },
+            false => FetchError::Http { url: url.into(), why: error_chain(&e) },
+        };
         let resp = self.client.get(url).send().map_err(herr)?;
         if resp.status() == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
@@ -133,24 +142,22 @@ impl Fetcher {
         Ok(Some(out))
     }
 
-    /// Streams `url` into `out` at `base`, never past `base + limit`, hashing every byte in the
-    /// same pass. An interrupted transfer is resumed where it stopped (HTTP Range; a server that
-    /// ignores Range makes it start over, the hash with it).
-    #[allow(clippy::too_many_arguments)]
+    /// Streams `url` into `sink`, hashing every byte as served in the same pass. An
+    /// interrupted transfer is resumed where it stopped (HTTP Range); a server that ignores
+    /// Range sends the file again from the start and the bytes already had are skipped, so the
+    /// sink — a decompressor, a tar reader — sees one unbroken stream either way.
     pub fn download(
         &self,
         url: &str,
-        out: &File,
-        base: u64,
-        limit: u64,
+        sink: Box<dyn Sink>,
         cancel: &dyn Fn() -> bool,
         progress: &mut ProgressFn<'_>,
         on_retry: &mut RetryFn<'_>,
     ) -> Result<Downloaded, FetchError> {
         if let Some(path) = url.strip_prefix("file://") {
-            return copy_local(std::path::Path::new(path), out, base, limit, cancel, progress);
+            return copy_local(std::path::Path::new(path), sink, cancel, progress);
         }
-        let mut st = Stream { hasher: Sha256::new(), done: 0, total: None, resumes: 0 };
+        let mut st = Stream { hasher: Sha256::new(), done: 0, total: None, resumes: 0, sink };
         let mut failures = 0u32;
         let mut backoff = self.retry.first_backoff;
         loop {
@@ -158,10 +165,11 @@ impl Fetcher {
                 return Err(FetchError::Cancelled);
             }
             let before = st.done;
-            match self.attempt(url, out, base, limit, &mut st, cancel, progress) {
+            match self.attempt(url, &mut st, cancel, progress) {
                 Ok(()) => {
-                    let sha256 = hex(&std::mem::take(&mut st.hasher).finalize());
-                    return Ok(Downloaded { bytes: st.done, sha256, resumes: st.resumes });
+                    let written = st.sink.finish().map_err(|e| sink_err(url, e))?;
+                    let sha256 = hex(&st.hasher.finalize());
+                    return Ok(Downloaded { bytes: st.done, written, sha256, resumes: st.resumes });
                 }
                 Err(Attempt::Fatal(e)) => return Err(e),
                 Err(Attempt::Retry(why)) => {
@@ -182,24 +190,20 @@ impl Fetcher {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn attempt(
-        &self,
-        url: &str,
-        out: &File,
-        base: u64,
-        limit: u64,
-        st: &mut Stream,
-        cancel: &dyn Fn() -> bool,
-        progress: &mut ProgressFn<'_>,
-    ) -> Result<(), Attempt> {
+    fn attempt(&self, url: &str, st: &mut Stream, cancel: &dyn Fn() -> bool, progress: &mut ProgressFn<'_>) -> Result<(), Attempt> {
         let mut req = self.client.get(url);
         if st.done > 0 {
             req = req.header(reqwest::header::RANGE, format!("bytes={}-", st.done));
         }
-        let mut resp = req.send().map_err(|e| Attempt::Retry(error_chain(&e)))?;
+        let mut resp = req.send().map_err(|e| match is_tls(&e) {
+            // a certificate that is not trusted now will not be trusted in a second
+            true => Attempt::Fatal(FetchError::Tls { url: url.into(), why: error_chain(&e) }),
+            false => Attempt::Retry(error_chain(&e)),
+        })?;
         let status = resp.status();
         let len = resp.content_length();
+        // the offset in the file of the next byte this response sends
+        let mut pos = 0u64;
         if status == reqwest::StatusCode::PARTIAL_CONTENT && st.done > 0 {
             let start = resp
                 .headers()
@@ -211,23 +215,15 @@ impl Fetcher {
             if start != Some(st.done) {
                 return Err(Attempt::Retry(format!("the server resumed at {start:?}, not at byte {}", st.done)));
             }
+            pos = st.done;
             st.total = len.map(|l| l + st.done).or(st.total);
         } else if status.is_success() {
-            if st.done > 0 {
-                // no Range support: start over, hash included
-                st.hasher = Sha256::new();
-                st.done = 0;
-            }
+            // the whole file (again, if the server ignored Range: what we had is skipped)
             st.total = len;
         } else if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
             return Err(Attempt::Retry(format!("HTTP status {}", status.as_u16())));
         } else {
             return Err(Attempt::Fatal(FetchError::Status { url: url.into(), status: status.as_u16() }));
-        }
-        if let Some(total) = st.total
-            && total > limit
-        {
-            return Err(Attempt::Fatal(FetchError::TooLarge { url: url.into(), size: total, limit }));
         }
         let mut buf = vec![0u8; CHUNK];
         loop {
@@ -237,20 +233,20 @@ impl Fetcher {
             let (n, failed) = fill(&mut resp, &mut buf);
             let eof_err = failed.map(|e| format!("connection lost: {e}"));
             if n > 0 {
-                let end = st.done + n as u64;
-                if end > limit {
-                    return Err(Attempt::Fatal(FetchError::TooLarge { url: url.into(), size: end, limit }));
-                }
+                let end = pos + n as u64;
                 if let Some(total) = st.total
                     && end > total
                 {
                     return Err(Attempt::Fatal(FetchError::LongerThanAnnounced { url: url.into(), got: end, announced: total }));
                 }
-                out.write_all_at(&buf[..n], base + st.done)
-                    .map_err(|e| Attempt::Fatal(FetchError::Write { what: format!("at byte {}", base + st.done), source: e }))?;
-                st.hasher.update(&buf[..n]);
-                st.done = end;
-                progress(st.done, st.total);
+                let new = &buf[(st.done.saturating_sub(pos) as usize).min(n)..n];
+                if !new.is_empty() {
+                    st.sink.write(new).map_err(|e| Attempt::Fatal(sink_err(url, e)))?;
+                    st.hasher.update(new);
+                    st.done = end;
+                    progress(st.done, st.total);
+                }
+                pos = end;
             }
             if let Some(why) = eof_err {
                 return Err(Attempt::Retry(why));
@@ -266,11 +262,21 @@ impl Fetcher {
     }
 }
 
+/// An error from the sink, with the TooLarge inside it made a FetchError::TooLarge.
+fn sink_err(url: &str, e: io::Error) -> FetchError {
+    match sink::too_large(&e) {
+        Some(t) => FetchError::TooLarge { url: url.into(), size: t.size, limit: t.limit },
+        None => FetchError::Target { url: url.into(), source: e },
+    }
+}
+
 struct Stream {
     hasher: Sha256,
+    /// Bytes of the file had so far (and fed to the sink).
     done: u64,
     total: Option<u64>,
     resumes: u32,
+    sink: Box<dyn Sink>,
 }
 
 enum Attempt {
@@ -295,9 +301,7 @@ fn fill(r: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
 
 fn copy_local(
     path: &std::path::Path,
-    out: &File,
-    base: u64,
-    limit: u64,
+    mut sink: Box<dyn Sink>,
     cancel: &dyn Fn() -> bool,
     progress: &mut ProgressFn<'_>,
 ) -> Result<Downloaded, FetchError> {
@@ -305,9 +309,6 @@ fn copy_local(
     let mut f = File::open(path).map_err(lerr)?;
     let total = f.metadata().map_err(lerr)?.len();
     let url = path.display().to_string();
-    if total > limit {
-        return Err(FetchError::TooLarge { url, size: total, limit });
-    }
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; CHUNK];
     let mut done = 0u64;
@@ -322,15 +323,36 @@ fn copy_local(
         if n == 0 {
             break;
         }
-        if done + n as u64 > limit {
-            return Err(FetchError::TooLarge { url, size: done + n as u64, limit });
-        }
-        out.write_all_at(&buf[..n], base + done).map_err(|e| FetchError::Write { what: format!("at byte {}", base + done), source: e })?;
+        sink.write(&buf[..n]).map_err(|e| sink_err(&url, e))?;
         hasher.update(&buf[..n]);
         done += n as u64;
         progress(done, Some(total));
     }
-    Ok(Downloaded { bytes: done, sha256: hex(&hasher.finalize()), resumes: 0 })
+    let written = sink.finish().map_err(|e| sink_err(&url, e))?;
+    Ok(Downloaded { bytes: done, written, sha256: hex(&hasher.finalize()), resumes: 0 })
+}
+
+/// Whether a request failed on the server's certificate (untrusted, expired, wrong name):
+/// rustls's error somewhere in the chain, also inside an io::Error (whose source() skips it).
+fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cur {
+        if c.is::<rustls::Error>() {
+            return true;
+        }
+        if let Some(io) = c.downcast_ref::<io::Error>()
+            && io.get_ref().is_some_and(|i| i.is::<rustls::Error>())
+        {
+            return true;
+        }
+        // the layers between reqwest and rustls do not always expose it as a source; its
+        // text for a certificate problem is stable
+        if c.to_string().starts_with("invalid peer certificate") {
+            return true;
+        }
+        cur = c.source();
+    }
+    false
 }
 
 /// reqwest's error with its causes ("error sending request: connection refused").

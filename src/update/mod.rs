@@ -14,7 +14,9 @@ pub mod cli;
 pub mod fetch;
 pub mod manifest;
 pub mod pattern;
+pub mod sink;
 pub mod transfer;
+pub mod tree;
 pub mod version;
 
 use std::cmp::Ordering;
@@ -25,12 +27,14 @@ use std::time::Instant;
 use uuid::Uuid;
 
 use crate::disk;
+use crate::fsflags;
 use crate::exec::Event;
 use crate::profile::ini::ConfigError;
 use crate::profile::types;
 use fetch::{FetchError, Fetcher};
 use manifest::ManifestError;
 use pattern::{Match, Metadata};
+use sink::{Decompress, Sink, SlotWriter};
 use transfer::{ResourcePath, ResourceType, Specifiers, Transfer};
 
 /// The label of a free partition slot.
@@ -305,16 +309,15 @@ impl Context {
     }
 }
 
-/// Source and target kinds imprint does not carry out yet are refused by name.
+/// What imprint does not carry out is refused by name.
 fn refuse_unsupported(t: &Transfer) -> Result<(), UpdateError> {
     let unsupported = |what: String| Err(UpdateError::Unsupported { file: t.file.clone(), what });
-    match t.source.kind {
-        ResourceType::UrlFile | ResourceType::RegularFile => {}
-        k => return unsupported(format!("[Source] Type={}", k.name())),
+    // btrfs subvolumes are the one kind left
+    if t.source.kind == ResourceType::Subvolume {
+        return unsupported("[Source] Type=subvolume".into());
     }
-    match t.target.kind {
-        ResourceType::Partition | ResourceType::RegularFile => {}
-        k => return unsupported(format!("[Target] Type={}", k.name())),
+    if t.target.kind == ResourceType::Subvolume {
+        return unsupported("[Target] Type=subvolume".into());
     }
     if t.target.kind == ResourceType::Partition && t.current_symlink.is_some() {
         return unsupported("CurrentSymlink= for a partition target".into());
@@ -408,7 +411,7 @@ fn load_file_target(t: &Transfer, opts: &Options) -> Result<TargetState, UpdateE
             for ent in rd {
                 let ent = ent.map_err(io_err(format!("reading {}", dir.display())))?;
                 let name = ent.file_name().to_string_lossy().into_owned();
-                if name.starts_with(".#") {
+                if name.starts_with(".#") || !is_kind(&ent, t.target.kind) {
                     continue;
                 }
                 if let Match::Yes(meta) = pattern::match_many(&t.target.patterns, &name) {
@@ -422,6 +425,30 @@ fn load_file_target(t: &Transfer, opts: &Options) -> Result<TargetState, UpdateE
     }
     instances.sort_by(|a, b| version::compare(&b.version, &a.version));
     Ok(TargetState { path: dir, sector: 512, slots: Vec::new(), instances })
+}
+
+/// Whether a folder entry is what a resource of `kind` holds: folders for directory
+/// resources, regular files for the rest (links are never instances).
+fn is_kind(ent: &std::fs::DirEntry, kind: ResourceType) -> bool {
+    let Ok(ft) = ent.file_type() else { return false };
+    match kind {
+        ResourceType::Directory | ResourceType::Subvolume => ft.is_dir(),
+        _ => ft.is_file(),
+    }
+}
+
+/// A local instance's time (µs) and mode (`& 0775`, as systemd masks it) when its name does not
+/// give them.
+fn stat_fields(meta: &mut Metadata, path: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    if let Ok(md) = std::fs::metadata(path) {
+        if meta.mtime.is_none() && md.mtime() >= 0 {
+            meta.mtime = Some(md.mtime() as u64 * 1_000_000 + md.mtime_nsec() as u64 / 1000);
+        }
+        if meta.mode.is_none() {
+            meta.mode = Some(md.mode() & 0o775);
+        }
+    }
 }
 
 fn join_url(base: &str, name: &str) -> String {
@@ -439,7 +466,7 @@ fn load_offers(
         return Err(UpdateError::Unsupported { file: t.file.clone(), what: "[Source] Path=auto".into() });
     };
     let mut offers = Vec::new();
-    if t.source.kind == ResourceType::UrlFile {
+    if t.source.kind.is_url() {
         let ferr = |e| UpdateError::Fetch { transfer: t.id.clone(), source: e };
         let sums_url = join_url(base, "SHA256SUMS");
         let sums = fetcher
@@ -474,7 +501,11 @@ fn load_offers(
         for ent in rd {
             let ent = ent.map_err(io_err(format!("reading {}", dir.display())))?;
             let name = ent.file_name().to_string_lossy().into_owned();
-            if let Match::Yes(meta) = pattern::match_many(&t.source.patterns, &name) {
+            if name.starts_with(".#") || !is_kind(&ent, t.source.kind) {
+                continue;
+            }
+            if let Match::Yes(mut meta) = pattern::match_many(&t.source.patterns, &name) {
+                stat_fields(&mut meta, &ent.path());
                 offers.push(Offer {
                     version: meta.version.clone(),
                     location: format!("file://{}", ent.path().display()),
@@ -504,7 +535,7 @@ pub struct Removed {
 pub fn vacuum_one(l: &mut Loaded, space: u64, extra_protected: Option<&str>) -> Result<Vec<Removed>, UpdateError> {
     let t = &l.transfer;
     let terr = |why: String| UpdateError::Target { transfer: t.id.clone(), why };
-    if t.remove_temporary && t.target.kind == ResourceType::RegularFile {
+    if t.remove_temporary && t.target.kind != ResourceType::Partition {
         remove_temporary(&l.target.path);
     }
     let mut limit = match t.instances_max {
@@ -542,11 +573,7 @@ pub fn vacuum_one(l: &mut Loaded, space: u64, extra_protected: Option<&str>) -> 
                 disk::table::patch_partition(&f, sector, *n, &patch).map_err(io_err(format!("relabeling partition {n}")))?;
                 slot.label = EMPTY_LABEL.into();
             }
-            Location::File(p) => match std::fs::remove_file(p) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io_err(format!("removing {}", p.display()))(e)),
-            },
+            Location::File(p) => tree::remove(p).map_err(io_err(format!("removing version {}", inst.version)))?,
         }
         removed.push(Removed { transfer: t.id.clone(), version: inst.version, location: inst.location });
     }
@@ -558,7 +585,7 @@ fn remove_temporary(dir: &Path) {
     if let Ok(rd) = std::fs::read_dir(dir) {
         for ent in rd.flatten() {
             if ent.file_name().to_string_lossy().starts_with(".#") {
-                let _ = std::fs::remove_file(ent.path());
+                let _ = tree::remove(&ent.path());
             }
         }
     }
@@ -599,12 +626,14 @@ struct Acquired {
 /// `compile_pattern_fields()`): the transfer's settings win over what the source name said.
 fn compile_fields(t: &Transfer, o: &Offer) -> Metadata {
     let m = &o.meta;
+    // a tarball's time and mode say nothing about the folder made from it
+    let tar = matches!(t.source.kind, ResourceType::UrlTar | ResourceType::Tar);
     Metadata {
         version: o.version.clone(),
         partition_uuid: t.partition_uuid.or(m.partition_uuid),
         partition_flags: t.partition_flags.or(m.partition_flags),
-        mtime: m.mtime,
-        mode: t.mode.or(m.mode),
+        mtime: if tar { None } else { m.mtime },
+        mode: t.mode.or(if tar { None } else { m.mode }),
         size: m.size,
         tries_done: t.tries_done.or(m.tries_done).or(Some(0)),
         tries_left: t.tries_left.or(m.tries_left).or(Some(3)),
@@ -759,7 +788,7 @@ fn acquire(
         FetchError::Cancelled => UpdateError::Cancelled,
         e => UpdateError::Fetch { transfer: t.id.clone(), source: e },
     };
-    let (file, base, limit, location, temp) = match t.target.kind {
+    let (sink, location, temp): (Option<Box<dyn Sink>>, Location, Option<PathBuf>) = match t.target.kind {
         ResourceType::Partition => {
             if name.is_empty() || name == EMPTY_LABEL || name.encode_utf16().count() > 36 || name.chars().any(|c| c.is_control()) {
                 return Err(terr(format!("'{name}' is not usable as a GPT partition label")));
@@ -779,9 +808,10 @@ fn acquire(
             let (f, _) = disk::open_locked(&l.target.path, true).map_err(io_err(format!("opening {}", l.target.path.display())))?;
             // never more than the slot holds, nor more than the name announced (@s)
             let limit = fields.size.map_or(slot.size, |s| s.min(slot.size));
-            (f, slot.offset, limit, Location::Partition(slot.number), None)
+            let sink: Box<dyn Sink> = Box::new(Decompress::new(Box::new(SlotWriter::new(f, slot.offset, limit))));
+            (Some(sink), Location::Partition(slot.number), None)
         }
-        _ => {
+        kind => {
             if !manifest::filename_is_valid(&name) {
                 return Err(terr(format!("'{name}' is not usable as a file name")));
             }
@@ -790,40 +820,64 @@ fn acquire(
             let mut rnd = [0u8; 8];
             let _ = getrandom::fill(&mut rnd);
             let temp = dir.join(format!(".#sysupdate{name}{}", rnd.iter().map(|b| format!("{b:02x}")).collect::<String>()));
-            let f = File::options()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .open(&temp)
-                .map_err(io_err(format!("creating {}", temp.display())))?;
-            (f, 0, fields.size.unwrap_or(u64::MAX), Location::File(dir.join(&name)), Some(temp))
+            let sink: Option<Box<dyn Sink>> = if kind == ResourceType::RegularFile {
+                let f = File::options()
+                    .read(true)
+                    .write(true)
+                    .create_new(true)
+                    .open(&temp)
+                    .map_err(io_err(format!("creating {}", temp.display())))?;
+                Some(Box::new(Decompress::new(Box::new(SlotWriter::new(f, 0, fields.size.unwrap_or(u64::MAX))))))
+            } else {
+                std::fs::create_dir(&temp).map_err(io_err(format!("creating {}", temp.display())))?;
+                match t.source.kind {
+                    ResourceType::Directory => None,
+                    _ => Some(Box::new(Decompress::new(sink::tar_sink(&temp).map_err(io_err("starting the tar reader"))?))),
+                }
+            };
+            (sink, Location::File(dir.join(&name)), Some(temp))
         }
     };
-    let mut on_progress = |done: u64, total: Option<u64>| meter.progress(done, total, false);
+    let discard = |temp: &Option<PathBuf>| {
+        if let Some(p) = temp {
+            let _ = tree::remove(p);
+        }
+    };
     let mut warnings = Vec::new();
-    let mut on_retry = |why: &str| warnings.push(why.to_string());
-    let got = fetcher.download(&offer.location, &file, base, limit, cancel, &mut on_progress, &mut on_retry);
+    let got = match sink {
+        Some(sink) => {
+            let mut on_progress = |done: u64, total: Option<u64>| meter.progress(done, total, false);
+            let mut on_retry = |why: &str| warnings.push(why.to_string());
+            fetcher.download(&offer.location, sink, cancel, &mut on_progress, &mut on_retry).map_err(ferr)
+        }
+        None => {
+            // a folder source: copied file by file, nothing to hash
+            let src = PathBuf::from(offer.location.trim_start_matches("file://"));
+            let dst = temp.as_ref().expect("folder targets have a temporary folder");
+            let mut on_progress = |done: u64| meter.progress(done, None, false);
+            match tree::copy(&src, dst, cancel, &mut on_progress) {
+                Ok(n) => Ok(fetch::Downloaded { bytes: n, written: n, sha256: String::new(), resumes: 0 }),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Err(UpdateError::Cancelled),
+                Err(e) => Err(io_err(format!("copying {}", src.display()))(e)),
+            }
+        }
+    };
     for w in warnings {
         (meter.emit)(Event::Warning { message: w });
     }
     let got = match got {
         Ok(g) => g,
         Err(e) => {
-            if let Some(p) = &temp {
-                let _ = std::fs::remove_file(p);
-            }
-            return Err(ferr(e));
+            discard(&temp);
+            return Err(e);
         }
     };
     meter.progress(got.bytes, Some(got.bytes), true);
     meter.run_done += got.bytes;
-    file.sync_all().map_err(io_err("syncing the new data"))?;
     if let Some(expected) = &offer.sha256
         && *expected != got.sha256
     {
-        if let Some(p) = &temp {
-            let _ = std::fs::remove_file(p);
-        }
+        discard(&temp);
         return Err(UpdateError::HashMismatch {
             transfer: t.id.clone(),
             name: offer.name.clone(),
@@ -831,7 +885,28 @@ fn acquire(
             got: got.sha256,
         });
     }
+    if let Some(p) = &temp
+        && let Err(e) = set_time_and_mode(p, &fields)
+    {
+        discard(&temp);
+        return Err(e);
+    }
     Ok(Acquired { index, offer, fields, name, location, temp, sha256: got.sha256, bytes: got.bytes })
+}
+
+/// `@t` and `@m` (or Mode=) on a new file or folder, as sysupdate applies them after acquiring.
+fn set_time_and_mode(p: &Path, f: &Metadata) -> Result<(), UpdateError> {
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(us) = f.mtime {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_micros(us);
+        File::open(p)
+            .and_then(|h| h.set_times(std::fs::FileTimes::new().set_accessed(t).set_modified(t)))
+            .map_err(io_err(format!("setting the time of {}", p.display())))?;
+    }
+    if let Some(mode) = f.mode {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).map_err(io_err(format!("setting the mode of {}", p.display())))?;
+    }
+    Ok(())
 }
 
 fn install(l: &mut Loaded, a: Acquired, emit: &mut dyn FnMut(Event)) -> Result<InstalledInto, UpdateError> {
@@ -849,17 +924,21 @@ fn install(l: &mut Loaded, a: Acquired, emit: &mut dyn FnMut(Event)) -> Result<I
         }
         Location::File(final_path) => {
             let temp = a.temp.as_ref().expect("file targets write a temporary file");
-            if let Some(mode) = a.fields.mode {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(temp, std::fs::Permissions::from_mode(mode))
-                    .map_err(io_err(format!("setting the mode of {}", temp.display())))?;
-            }
-            if a.fields.read_only == Some(true) {
+            let is_dir = temp.is_dir();
+            if a.fields.read_only == Some(true) && !is_dir {
                 let mut p = std::fs::metadata(temp).map_err(io_err(format!("reading {}", temp.display())))?.permissions();
                 p.set_readonly(true);
                 std::fs::set_permissions(temp, p).map_err(io_err(format!("making {} read-only", temp.display())))?;
             }
             std::fs::rename(temp, final_path).map_err(io_err(format!("renaming {} to {}", temp.display(), final_path.display())))?;
+            if a.fields.read_only == Some(true) && is_dir {
+                // systemd's fs_make_very_read_only(): the immutable flag on a folder (kept
+                // without it where the file system has no such flag)
+                let set = fsflags::set_immutable(final_path, true).map_err(io_err(format!("making {} immutable", final_path.display())))?;
+                if !set {
+                    emit(Event::Warning { message: format!("{}: the file system has no immutable flag; ReadOnly= not applied", final_path.display()) });
+                }
+            }
             if let Ok(d) = File::open(&l.target.path) {
                 let _ = d.sync_all();
             }

@@ -917,3 +917,28 @@ fn https_sources_are_verified_against_the_trust_store() {
     assert_eq!(f.slot_prefix_hash(2, f.payload.len() as u64), sha256_hex(&f.payload));
     assert_eq!(f.slot_hash(1), running);
 }
+
+/// A partition target on a real block device (a loop device): the update goes to the device,
+/// and CurrentSymlink= (under --root) points at the new slot's partition node.
+#[test]
+fn partition_target_on_a_block_device_gets_its_current_symlink() {
+    let f = fixture(&["usr_1.0", "_empty"], 8, MIB as usize + 4096, "");
+    let lo = common::Loop::attach(&f.image, &[]);
+    let root = f.dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let transfer = std::fs::read_to_string(f.defs.join("50-usr.transfer")).unwrap();
+    let transfer = transfer.replace("Path=auto", &format!("Path={}\nCurrentSymlink=/run/imprint/usr-current", lo.dev.display()));
+    std::fs::write(f.defs.join("50-usr.transfer"), transfer).unwrap();
+    let mut c = imprint();
+    c.args(["update", "apply", "--definitions"]).arg(&f.defs).arg("--root").arg(&root);
+    c.arg("--keyring").arg(&keys().keyring).args(["--running-version", "1.0"]);
+    let o = run_ok(&mut c);
+    assert_eq!(f.label(2), "usr_2.0", "{}", text(&o));
+    assert_eq!(f.slot_prefix_hash(2, f.payload.len() as u64), sha256_hex(&f.payload));
+    let link = std::fs::read_link(root.join("run/imprint/usr-current")).unwrap();
+    // relative, as systemd makes it: up from the link's folder to / and down to the node
+    let parent = root.join("run/imprint");
+    let ups = parent.components().count() - 1;
+    let expected = (0..ups).fold(PathBuf::new(), |p, _| p.join("..")).join(format!("{}p2", lo.dev.display()).trim_start_matches('/'));
+    assert_eq!(link, expected, "{}", text(&o));
+}

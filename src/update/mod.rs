@@ -181,6 +181,8 @@ pub struct Context {
     pub transfers: Vec<Loaded>,
     /// The version the running system reports (for `pending` and `list`).
     pub booted_version: Option<String>,
+    /// `--root`: where absolute CurrentSymlink= paths live.
+    pub root: PathBuf,
 }
 
 /// One line of `list`.
@@ -221,7 +223,7 @@ impl Context {
             let target = load_target(&t, opts)?;
             loaded.push(Loaded { transfer: t, target, offers: Vec::new() });
         }
-        Ok(Context { transfers: loaded, booted_version })
+        Ok(Context { transfers: loaded, booted_version, root: opts.root.clone() })
     }
 
     /// Reads every source's offers (the manifest, verified unless Verify=no).
@@ -318,9 +320,6 @@ fn refuse_unsupported(t: &Transfer) -> Result<(), UpdateError> {
     }
     if t.target.kind == ResourceType::Subvolume {
         return unsupported("[Target] Type=subvolume".into());
-    }
-    if t.target.kind == ResourceType::Partition && t.current_symlink.is_some() {
-        return unsupported("CurrentSymlink= for a partition target".into());
     }
     Ok(())
 }
@@ -750,7 +749,7 @@ fn apply_steps(
     // 3. install: labels and renames, only now that every hash matched
     let mut installed = Vec::new();
     for a in acquired {
-        installed.push(install(&mut ctx.transfers[a.index], a, meter.emit)?);
+        installed.push(install(&mut ctx.transfers[a.index], a, &ctx.root, meter.emit)?);
     }
     Ok(Applied { version: version.to_string(), removed, installed })
 }
@@ -909,7 +908,7 @@ fn set_time_and_mode(p: &Path, f: &Metadata) -> Result<(), UpdateError> {
     Ok(())
 }
 
-fn install(l: &mut Loaded, a: Acquired, emit: &mut dyn FnMut(Event)) -> Result<InstalledInto, UpdateError> {
+fn install(l: &mut Loaded, a: Acquired, root: &Path, emit: &mut dyn FnMut(Event)) -> Result<InstalledInto, UpdateError> {
     let t = &l.transfer;
     match &a.location {
         Location::Partition(n) => {
@@ -921,6 +920,18 @@ fn install(l: &mut Loaded, a: Acquired, emit: &mut dyn FnMut(Event)) -> Result<I
             slot.label = a.name.clone();
             slot.flags = flags;
             emit(Event::Verified { partition: *n, label: a.name.clone(), method: "sha256".into(), digest: a.sha256.clone() });
+            if let Some(link) = &t.current_symlink {
+                if is_block_device(&l.target.path) {
+                    update_symlink(root, link, &partition_device(&l.target.path, *n))?;
+                } else {
+                    emit(Event::Warning {
+                        message: format!(
+                            "CurrentSymlink={link} not updated: {} is an image file, its partitions have no device nodes",
+                            l.target.path.display()
+                        ),
+                    });
+                }
+            }
         }
         Location::File(final_path) => {
             let temp = a.temp.as_ref().expect("file targets write a temporary file");
@@ -943,7 +954,8 @@ fn install(l: &mut Loaded, a: Acquired, emit: &mut dyn FnMut(Event)) -> Result<I
                 let _ = d.sync_all();
             }
             if let Some(link) = &t.current_symlink {
-                update_symlink(&l.target.path, link, final_path)?;
+                let base = if link.starts_with('/') { root } else { l.target.path.as_path() };
+                update_symlink(base, link, final_path)?;
             }
         }
     }
@@ -955,15 +967,45 @@ fn install(l: &mut Loaded, a: Acquired, emit: &mut dyn FnMut(Event)) -> Result<I
     Ok(InstalledInto { transfer: t.id.clone(), name: a.offer.name, label: a.name, location: a.location, sha256: a.sha256, bytes: a.bytes })
 }
 
-/// CurrentSymlink= for file targets: a relative symlink, replaced atomically.
-fn update_symlink(dir: &Path, link: &str, target: &Path) -> Result<(), UpdateError> {
-    let link_path = if link.starts_with('/') { PathBuf::from(link) } else { dir.join(link) };
+/// CurrentSymlink=: `link` (under `base`: the root for an absolute path, the target folder for
+/// a relative one) made a relative symlink to `target`, replaced atomically, its folder
+/// created if missing (systemd's `symlink_atomic()` with `path_make_relative()`).
+fn update_symlink(base: &Path, link: &str, target: &Path) -> Result<(), UpdateError> {
+    let link_path = base.join(link.trim_start_matches('/'));
     let parent = link_path.parent().unwrap_or(Path::new("/"));
-    let rel = if target.parent() == Some(parent) { PathBuf::from(target.file_name().unwrap_or_default()) } else { target.to_path_buf() };
+    std::fs::create_dir_all(parent).map_err(io_err(format!("creating {}", parent.display())))?;
+    let rel = relative_path(parent, target);
     let tmp = parent.join(format!(".#{}", link_path.file_name().unwrap_or_default().to_string_lossy()));
     let _ = std::fs::remove_file(&tmp);
     std::os::unix::fs::symlink(&rel, &tmp).map_err(io_err(format!("creating {}", tmp.display())))?;
     std::fs::rename(&tmp, &link_path).map_err(io_err(format!("replacing {}", link_path.display())))
+}
+
+/// `to` as seen from the folder `from` (both absolute, or both relative to one place).
+fn relative_path(from: &Path, to: &Path) -> PathBuf {
+    let f: Vec<_> = from.components().collect();
+    let t: Vec<_> = to.components().collect();
+    let common = f.iter().zip(&t).take_while(|(a, b)| a == b).count();
+    let mut rel = PathBuf::new();
+    for _ in common..f.len() {
+        rel.push("..");
+    }
+    for c in &t[common..] {
+        rel.push(c);
+    }
+    rel
+}
+
+fn is_block_device(p: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::metadata(p).is_ok_and(|m| m.file_type().is_block_device())
+}
+
+/// The kernel's name for partition `n` of `disk`: `sda3`, but `nvme0n1p3`, `loop0p3`.
+fn partition_device(disk: &Path, n: u32) -> PathBuf {
+    let name = disk.to_string_lossy();
+    let sep = if name.ends_with(|c: char| c.is_ascii_digit()) { "p" } else { "" };
+    PathBuf::from(format!("{name}{sep}{n}"))
 }
 
 /// `pending`: the newest installed version when it is newer than the booted one.
@@ -1007,6 +1049,19 @@ mod tests {
         assert_eq!(new_flags(4, generic, &f), 4);
         let f = Metadata { partition_flags: Some(1), read_only: Some(true), ..Default::default() };
         assert_eq!(new_flags(1 << 63, usr, &f), 1 | 1 << 60);
+    }
+
+    #[test]
+    fn symlinks_are_relative_and_partitions_named_as_the_kernel_does() {
+        assert_eq!(relative_path(Path::new("/r/var/lib/app"), Path::new("/r/var/lib/app/app_2")), Path::new("app_2"));
+        assert_eq!(relative_path(Path::new("/r/etc/ext"), Path::new("/r/var/lib/ext/x.raw")), Path::new("../../var/lib/ext/x.raw"));
+        assert_eq!(relative_path(Path::new("/run/imprint"), Path::new("/dev/sda3")), Path::new("../../dev/sda3"));
+        assert_eq!(partition_device(Path::new("/dev/sda"), 3), Path::new("/dev/sda3"));
+        assert_eq!(partition_device(Path::new("/dev/nvme0n1"), 3), Path::new("/dev/nvme0n1p3"));
+        assert_eq!(partition_device(Path::new("/dev/loop7"), 2), Path::new("/dev/loop7p2"));
+        let root = tempfile::tempdir().unwrap();
+        update_symlink(root.path(), "/etc/extensions/app.raw", &root.path().join("var/lib/ext/app_2.raw")).unwrap();
+        assert_eq!(std::fs::read_link(root.path().join("etc/extensions/app.raw")).unwrap(), Path::new("../../var/lib/ext/app_2.raw"));
     }
 
     #[test]

@@ -387,6 +387,14 @@ fn full_update_of_ab_slots() {
     assert_eq!(rows[0]["installed"], true);
     assert_eq!(rows[1]["version"], "1.0");
     assert_eq!(rows[1]["current"], true);
+    // one version in detail; an unknown one named as such
+    let o = run_ok(&mut f.cmd(&["list", "2.0"]));
+    let t = text(&o);
+    assert!(t.contains("Version 2.0: installed, available"), "{t}");
+    assert!(t.contains(&format!("source  {}/usr_2.0.raw (sha256 {})", f.server.url(), sha256_hex(&f.payload))), "{t}");
+    assert!(t.contains("target  partition 2"), "{t}");
+    let o = f.run(&["list", "9.9"]);
+    assert!(!o.status.success() && text(&o).contains("version 9.9 is neither offered"), "{}", text(&o));
 }
 
 #[test]

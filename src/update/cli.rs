@@ -97,28 +97,7 @@ fn describe(l: &super::Location) -> String {
 fn list(c: &UpdateCommonArgs, version: Option<&str>) -> Result<i32> {
     let (ctx, _, _) = load(c, true)?;
     if let Some(v) = version {
-        let details: Vec<serde_json::Value> = ctx
-            .transfers
-            .iter()
-            .map(|l| {
-                serde_json::json!({
-                    "transfer": l.transfer.id,
-                    "offered": l.offers.iter().find(|o| o.version == v),
-                    "installed": l.target.instances.iter().find(|i| i.version == v),
-                })
-            })
-            .collect();
-        if c.json {
-            println!("{}", serde_json::to_string_pretty(&details)?);
-        } else {
-            for (d, l) in details.iter().zip(&ctx.transfers) {
-                let offered = l.offers.iter().find(|o| o.version == v).map(|o| o.location.clone()).unwrap_or_else(|| "-".into());
-                let inst = l.target.instances.iter().find(|i| i.version == v).map(|i| describe(&i.location)).unwrap_or_else(|| "-".into());
-                let _ = d;
-                println!("{}: offered {offered}; installed {inst}", l.transfer.id);
-            }
-        }
-        return Ok(0);
+        return list_one(&ctx, c.json, v);
     }
     let rows = ctx.versions();
     if c.json {
@@ -127,26 +106,59 @@ fn list(c: &UpdateCommonArgs, version: Option<&str>) -> Result<i32> {
     }
     println!("{:<24} STATE", "VERSION");
     for r in &rows {
-        let mut s = Vec::new();
-        if r.current {
-            s.push("current");
+        println!("{:<24} {}", r.version, states(r).join(", "));
+    }
+    Ok(0)
+}
+
+/// What a row's flags say, in words.
+fn states(r: &super::VersionRow) -> Vec<&'static str> {
+    [
+        (r.current, "current"),
+        (r.candidate, "candidate"),
+        (r.installed, "installed"),
+        (r.available, "available"),
+        (r.protected, "protected"),
+        (r.obsolete, "obsolete"),
+    ]
+    .into_iter()
+    .filter_map(|(on, s)| on.then_some(s))
+    .collect()
+}
+
+/// `list VERSION`: the version's state and, per transfer, where it comes from and where it is.
+fn list_one(ctx: &Context, json: bool, v: &str) -> Result<i32> {
+    let Some(row) = ctx.versions().into_iter().find(|r| r.version == v) else {
+        anyhow::bail!("version {v} is neither offered by a source nor installed (`imprint update list` shows the versions there are)");
+    };
+    let details: Vec<serde_json::Value> = ctx
+        .transfers
+        .iter()
+        .map(|l| {
+            serde_json::json!({
+                "transfer": l.transfer.id,
+                "source_type": l.transfer.source.kind,
+                "target_type": l.transfer.target.kind,
+                "offered": l.offers.iter().find(|o| o.version == v),
+                "installed": l.target.instances.iter().find(|i| i.version == v),
+            })
+        })
+        .collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "version": row, "transfers": details }))?);
+        return Ok(0);
+    }
+    println!("Version {v}: {}", states(&row).join(", "));
+    for l in &ctx.transfers {
+        println!("  {} ({} → {})", l.transfer.id, l.transfer.source.kind.name(), l.transfer.target.kind.name());
+        match l.offers.iter().find(|o| o.version == v) {
+            Some(o) => println!("    source  {}{}", o.location, o.sha256.as_deref().map(|h| format!(" (sha256 {h})")).unwrap_or_default()),
+            None => println!("    source  not offered"),
         }
-        if r.candidate {
-            s.push("candidate");
+        match l.target.instances.iter().find(|i| i.version == v) {
+            Some(i) => println!("    target  {}{}", describe(&i.location), if i.running { " (running)" } else { "" }),
+            None => println!("    target  not installed"),
         }
-        if r.installed {
-            s.push("installed");
-        }
-        if r.available {
-            s.push("available");
-        }
-        if r.protected {
-            s.push("protected");
-        }
-        if r.obsolete {
-            s.push("obsolete");
-        }
-        println!("{:<24} {}", r.version, s.join(", "));
     }
     Ok(0)
 }

@@ -774,11 +774,21 @@ fn url_tar_unpacks_into_a_directory_target() {
     let server = Server::start();
     let defs = common::write_defs(
         &root.join("defs"),
-        &[("20-app.transfer", &app_transfer(&format!("Type=url-tar\nPath={}\nMatchPattern=app_@v.tar.xz", server.url()), "ReadOnly=yes\nInstancesMax=2\n"))],
+        &[(
+            "20-app.transfer",
+            &app_transfer(&format!("Type=url-tar\nPath={}\nMatchPattern=app_@v.tar.xz", server.url()), "ReadOnly=yes\nInstancesMax=2\n"),
+        )],
     );
     let apply = |extra: &[&str]| {
         let mut c = imprint();
-        c.args(["update", "apply"]).args(extra).arg("--root").arg(root).arg("--definitions").arg(&defs).arg("--keyring").arg(&keys().keyring);
+        c.args(["update", "apply"])
+            .args(extra)
+            .arg("--root")
+            .arg(root)
+            .arg("--definitions")
+            .arg(&defs)
+            .arg("--keyring")
+            .arg(&keys().keyring);
         c.output().unwrap()
     };
     let publish_versions = |versions: &[&str], tamper: bool| {
@@ -871,15 +881,84 @@ fn test_pki(dir: &Path) -> (PathBuf, PathBuf, Arc<rustls::ServerConfig>) {
     let ssl = |args: &[&str]| {
         run_ok(Command::new("openssl").current_dir(dir).args(args));
     };
-    ssl(&["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=imprint test CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"]);
-    ssl(&["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "other.key", "-out", "other.pem", "-days", "2", "-subj", "/CN=another CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"]);
-    ssl(&["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"]);
+    ssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=imprint test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign",
+    ]);
+    ssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "other.key",
+        "-out",
+        "other.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=another CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign",
+    ]);
+    ssl(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
     std::fs::write(
         dir.join("ext.cnf"),
         "basicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
     )
     .unwrap();
-    ssl(&["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf"]);
+    ssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let certs = CertificateDer::pem_file_iter(dir.join("server.pem")).unwrap().collect::<Result<Vec<_>, _>>().unwrap();

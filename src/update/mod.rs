@@ -27,8 +27,8 @@ use std::time::Instant;
 use uuid::Uuid;
 
 use crate::disk;
-use crate::fsflags;
 use crate::exec::Event;
+use crate::fsflags;
 use crate::profile::ini::ConfigError;
 use crate::profile::types;
 use fetch::{FetchError, Fetcher};
@@ -903,7 +903,8 @@ fn set_time_and_mode(p: &Path, f: &Metadata) -> Result<(), UpdateError> {
             .map_err(io_err(format!("setting the time of {}", p.display())))?;
     }
     if let Some(mode) = f.mode {
-        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).map_err(io_err(format!("setting the mode of {}", p.display())))?;
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+            .map_err(io_err(format!("setting the mode of {}", p.display())))?;
     }
     Ok(())
 }
@@ -947,7 +948,9 @@ fn install(l: &mut Loaded, a: Acquired, root: &Path, emit: &mut dyn FnMut(Event)
                 // without it where the file system has no such flag)
                 let set = fsflags::set_immutable(final_path, true).map_err(io_err(format!("making {} immutable", final_path.display())))?;
                 if !set {
-                    emit(Event::Warning { message: format!("{}: the file system has no immutable flag; ReadOnly= not applied", final_path.display()) });
+                    emit(Event::Warning {
+                        message: format!("{}: the file system has no immutable flag; ReadOnly= not applied", final_path.display()),
+                    });
                 }
             }
             if let Ok(d) = File::open(&l.target.path) {

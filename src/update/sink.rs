@@ -157,7 +157,10 @@ impl Drop for Piped {
 
 enum State {
     /// Waiting for the first bytes.
-    Sniffing { head: Vec<u8>, inner: Box<dyn Sink> },
+    Sniffing {
+        head: Vec<u8>,
+        inner: Box<dyn Sink>,
+    },
     Plain(Box<dyn Sink>),
     Piped(Piped),
     Gone,

@@ -56,7 +56,8 @@ fn copy_children(src: &Path, dst: &Path, cancel: &dyn Fn() -> bool, progress: &m
             } else {
                 SFlag::S_IFBLK
             };
-            nix::sys::stat::mknod(&d, kind, Mode::from_bits_truncate(md.mode() & 0o7777), md.rdev()).map_err(|e| with_path(&d)(e.into()))?;
+            nix::sys::stat::mknod(&d, kind, Mode::from_bits_truncate(md.mode() & 0o7777), md.rdev())
+                .map_err(|e| with_path(&d)(e.into()))?;
         } else {
             // sockets belong to a running program, not to an image
             continue;

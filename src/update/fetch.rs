@@ -355,8 +355,9 @@ fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-/// reqwest's error with its causes ("error sending request: connection refused").
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// An error with its causes ("error sending request: connection refused"; "failed to unpack
+/// `x`: permission denied").
+pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {

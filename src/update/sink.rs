@@ -277,18 +277,6 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
-/// An error with its causes ("failed to unpack `x`: permission denied").
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
-}
-
 struct TarSink(Piped);
 
 impl Sink for TarSink {
@@ -315,7 +303,7 @@ pub fn tar_sink(dir: &Path) -> io::Result<Box<dyn Sink>> {
             a.set_preserve_ownerships(nix::unistd::geteuid().is_root());
             a.set_unpack_xattrs(true);
             a.set_overwrite(false);
-            a.unpack(&dir).map_err(|e| io::Error::new(e.kind(), format!("unpacking the archive: {}", chain(&e))))?;
+            a.unpack(&dir).map_err(|e| io::Error::new(e.kind(), format!("unpacking the archive: {}", super::fetch::error_chain(&e))))?;
         }
         // the zero blocks after the end, so the writer never sees a closed pipe
         io::copy(&mut counted, &mut io::sink())?;

@@ -37,7 +37,7 @@
 #
 # Environment:
 #   IMPRINT        the binary (default: target/release/imprint of this checkout)
-#   BENCH_DIR      work folder, reused between runs (default: /var/tmp/imprint-bench); must not
+#   BENCH_DIR      work folder, reused between runs when given (default: a new mktemp folder in /var/tmp); must not
 #                  be on tmpfs. The targets go to BENCH_DIR/targets-encrypt.
 #   BENCH_ROUNDS   rounds (default: 5)
 #   BENCH_WARMUP   0: skip the untimed warm-up round (default: 1)
@@ -55,7 +55,7 @@ export LC_ALL=C # $EPOCHREALTIME and awk must agree on the decimal point
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
 IMPRINT=${IMPRINT:-$repo/target/release/imprint}
-WORK=${BENCH_DIR:-/var/tmp/imprint-bench}
+WORK=${BENCH_DIR:-$(mktemp -d /var/tmp/imprint-bench.XXXXXX)}
 ROUNDS=${BENCH_ROUNDS:-5}
 KEEP=${BENCH_KEEP:-0}
 WARMUP=${BENCH_WARMUP:-1}

@@ -12,7 +12,7 @@
 #
 # Environment:
 #   IMPRINT          the binary (default: target/release/imprint of this checkout)
-#   BENCH_DIR        work folder, reused (default: /var/tmp/imprint-bench-update); not tmpfs
+#   BENCH_DIR        work folder, reused when given (default: a new mktemp folder in /var/tmp); not tmpfs
 #   BENCH_ROUNDS     rounds (default: 3)
 #   BENCH_SIZE_MIB   payload size (default: 1024)
 set -euo pipefail
@@ -20,7 +20,7 @@ export LC_ALL=C
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 IMPRINT=${IMPRINT:-$here/../target/release/imprint}
-BENCH_DIR=${BENCH_DIR:-/var/tmp/imprint-bench-update}
+BENCH_DIR=${BENCH_DIR:-$(mktemp -d /var/tmp/imprint-bench-update.XXXXXX)}
 ROUNDS=${BENCH_ROUNDS:-3}
 SIZE_MIB=${BENCH_SIZE_MIB:-1024}
 USR=8484680C-9521-48C6-9C11-B0720656F69E

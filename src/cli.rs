@@ -356,6 +356,27 @@ pub struct InstallArgs {
     /// Key-derivation cost for passphrase keyslots: systemd's (default) or a cheap one for tests.
     #[arg(long, value_enum, default_value_t = PbkdfChoice::Systemd, hide = true)]
     pub luks_pbkdf: PbkdfChoice,
+    /// Replay an answers file (what an attended install saved, e.g. /imprint/answers.conf on
+    /// the installed ESP): the same target, layout, seed and encryption, unattended. Options
+    /// given as well override it (--target, --seed, --source, --encrypt, --tpm2-device).
+    #[arg(long, value_name = "FILE")]
+    pub answers: Option<PathBuf>,
+    /// After installing, also write the answers file here.
+    #[arg(long, value_name = "FILE")]
+    pub answers_out: Option<PathBuf>,
+    /// The installed system's locale, handed to its first boot (credential firstboot.locale).
+    #[arg(long, value_name = "LOCALE")]
+    pub locale: Option<String>,
+    /// The installed system's console keymap (credential firstboot.keymap; also the keymap of
+    /// the unlock prompt at boot, rd.vconsole.keymap=).
+    #[arg(long, value_name = "KEYMAP")]
+    pub keymap: Option<String>,
+    /// The installed system's time zone (credential firstboot.timezone).
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
+    /// The installed system's host name (credential system.hostname).
+    #[arg(long, value_name = "NAME")]
+    pub hostname: Option<String>,
 }
 
 impl InstallArgs {
@@ -384,6 +405,12 @@ impl InstallArgs {
             passphrase_file: None,
             pin_file: None,
             luks_pbkdf: PbkdfChoice::Systemd,
+            answers: None,
+            answers_out: None,
+            locale: None,
+            keymap: None,
+            timezone: None,
+            hostname: None,
         }
     }
 }

@@ -3,247 +3,96 @@
 //! Library modules return typed errors; here they get short context and become `anyhow`
 //! errors for `main` to print as a chain.
 
-use std::collections::BTreeMap;
-use std::fs::File;
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::cli::{DisksArgs, InstallArgs, ProgressMode};
-use crate::disk::{self, sysfs, table};
+use crate::disk::sysfs;
 use crate::exec::{self, Event, events};
-use crate::plan::{self, EmptyMode, EncryptionMode, PlanRequest, SourceFacts, TargetContent, TargetFacts, human};
-use crate::profile::{conf, repart};
+use crate::install;
+use crate::plan::{self, human};
 
-/// Where profile names are looked up, in order.
-pub fn profile_search_path() -> Vec<PathBuf> {
-    let mut v = Vec::new();
-    if let Some(dir) = std::env::var_os("IMPRINT_PROFILES_DIR") {
-        v.push(PathBuf::from(dir));
-    }
-    v.push(PathBuf::from("installer-profiles"));
-    v.push(PathBuf::from("/etc/imprint/profiles"));
-    v.push(PathBuf::from("/usr/share/imprint/profiles"));
-    v
-}
+pub use crate::install::{check_target, definition_dirs, profile_search_path, source_facts, target_facts};
 
-/// The repart.d folders an install reads: the profile's, then any --definitions.
-///
-/// A profile applies only where its [Match] section matches this machine and `disk_size` (the
-/// target's size, when known).
-pub fn definition_dirs(
-    profile: Option<&str>,
-    definitions: &[PathBuf],
-    disk_size: Option<u64>,
-) -> Result<(Vec<PathBuf>, conf::EncryptionSpec)> {
-    let mut dirs = Vec::new();
-    let mut encryption = conf::EncryptionSpec::default();
-    if let Some(p) = profile {
-        let dir = conf::find_profile(p, &profile_search_path())?;
-        let spec = conf::load_profile(&dir)?;
-        let mut facts = conf::gather_facts();
-        facts.disk_size = disk_size;
-        let why = spec.matches.mismatches(&facts);
-        if !why.is_empty() {
-            bail!("profile '{}' does not apply to this machine: {}", spec.name, why.join("; "));
+/// The engine's request for `imprint install`'s arguments.
+pub fn install_request(args: &InstallArgs) -> Result<install::Request> {
+    let mut req = match &args.answers {
+        Some(path) => {
+            let mut r = install::answers::load(path)?;
+            // the command line overrides the file where it says something
+            if !args.target.as_os_str().is_empty() {
+                r.target = args.target.clone();
+            }
+            if args.seed.is_some() {
+                r.seed = args.seed;
+            }
+            r
         }
-        encryption = spec.encryption.clone();
-        dirs.push(spec.definitions_dir);
-    }
-    dirs.extend(definitions.iter().cloned());
-    if dirs.is_empty() {
-        bail!(
-            "no partition definitions: give --profile NAME (available: {}) or --definitions DIR",
-            conf::available_profiles(&profile_search_path()).join(", ")
-        );
-    }
-    Ok((dirs, encryption))
-}
-
-/// Reads the facts of the install source.
-pub fn source_facts(source: &str) -> Result<SourceFacts> {
-    let (path, preferred) = if source == "auto" {
-        let auto = sysfs::resolve_source_auto(&sysfs::SysPaths::default()).map_err(|e| anyhow!("--source auto: {e}"))?;
-        let preferred = [auto.root_partno, auto.usr_partno].into_iter().flatten().collect();
-        (auto.disk, preferred)
-    } else {
-        (PathBuf::from(source), Vec::new())
+        None => {
+            let mut r = install::Request::new(args.target.clone());
+            r.seed = args.seed;
+            r.empty = args.empty;
+            r.verify = args.verify;
+            r.target_size = args.target_size;
+            r.source = args.source.clone();
+            r.profile = args.profile.clone();
+            r.definitions = args.definitions.clone();
+            r.encryption = encryption_request(args);
+            r
+        }
     };
-    let f = File::open(&path).with_context(|| format!("opening the source {}", path.display()))?;
-    let sector = if disk::is_block_device(&f)? { disk::logical_sector_size(&f)? } else { table::probe_sector_size(&f) };
-    let t = table::read_gpt(&f, sector)?.ok_or_else(|| anyhow!("the source {} has no GPT partition table", path.display()))?;
-    Ok(SourceFacts { path, sector_size: sector, partitions: t.partitions, preferred })
+    if args.answers.is_some() {
+        // what only the command line can say
+        if let Some(s) = &args.source {
+            req.source = Some(s.clone());
+        }
+        if args.encrypt.is_some() {
+            req.encryption.mode = args.encrypt;
+        }
+        if args.tpm2_device != "auto" {
+            req.encryption.tpm2_device = args.tpm2_device.clone();
+        }
+    }
+    for (value, slot) in [
+        (&args.locale, &mut req.firstboot.locale),
+        (&args.keymap, &mut req.firstboot.keymap),
+        (&args.timezone, &mut req.firstboot.timezone),
+        (&args.hostname, &mut req.firstboot.hostname),
+    ] {
+        if value.is_some() {
+            slot.clone_from(value);
+        }
+    }
+    Ok(req)
 }
 
-/// Reads the facts of the target (which may not exist yet).
-pub fn target_facts(path: &Path, target_size: Option<u64>) -> Result<TargetFacts> {
-    match File::open(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let size = target_size.unwrap_or(0).div_ceil(4096) * 4096;
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
-                && !parent.is_dir()
-            {
-                bail!("cannot create {}: folder {} does not exist", path.display(), parent.display());
-            }
-            Ok(TargetFacts { path: path.to_path_buf(), size, sector_size: 512, is_block_device: false, content: TargetContent::Missing })
-        }
-        Err(e) => Err(e).with_context(|| format!("opening the target {}", path.display())),
-        Ok(f) => {
-            let block = disk::is_block_device(&f)?;
-            if !block && !f.metadata()?.is_file() {
-                bail!("{} is neither a block device nor a regular image file", path.display());
-            }
-            let sector = if block { disk::logical_sector_size(&f)? } else { table::probe_sector_size(&f) };
-            let mut size = disk::device_size(&f)?;
-            if let Some(want) = target_size {
-                if block && want != size {
-                    bail!("--target-size is for image files; {} is a block device of {}", path.display(), human(size));
-                }
-                if want < size {
-                    bail!(
-                        "--target-size {} is smaller than the existing image file {} ({}); images are never shrunk",
-                        human(want),
-                        path.display(),
-                        human(size)
-                    );
-                }
-                size = want.div_ceil(4096) * 4096;
-            }
-            let content = table::probe_content(&f, sector).with_context(|| format!("reading what {} holds", path.display()))?;
-            Ok(TargetFacts { path: path.to_path_buf(), size, sector_size: sector, is_block_device: block, content })
-        }
+/// The encryption part of the request.
+pub fn encryption_request(args: &InstallArgs) -> install::EncryptionRequest {
+    install::EncryptionRequest {
+        mode: args.encrypt,
+        tpm2_device: args.tpm2_device.clone(),
+        tpm2_pcrs: args.tpm2_pcrs.clone().map(|p| p.0),
+        tpm2_public_key: args.tpm2_public_key.clone(),
+        use_uki_key: !args.no_uki_key,
+        recovery_key: args.recovery_key,
     }
 }
 
-/// Everything an install decides, from its arguments. No writes.
-pub fn make_plan(args: &InstallArgs, seed: uuid::Uuid) -> Result<plan::Plan> {
-    let target = target_facts(&args.target, args.target_size)?;
-    let (dirs, profile_enc) = definition_dirs(args.profile.as_deref(), &args.definitions, Some(target.size).filter(|s| *s > 0))?;
-    let mut definitions = repart::load_definitions(&dirs)?;
-    let mut encryption = encryption_plan(args, &profile_enc, &mut definitions);
-    let needs_source = definitions.iter().any(|d| d.copy_blocks == Some(repart::CopyBlocks::Auto));
-    let source = match (&args.source, needs_source) {
-        (Some(s), _) => Some(source_facts(s)?),
-        (None, true) => Some(source_facts("auto")?),
-        (None, false) => None,
-    };
-    check_target(&args.target, source.as_ref().map(|s| s.path.as_path()))?;
-    if let (Some(enc), Some(src)) = (encryption.as_mut(), source.as_ref())
-        && enc.public_key.is_none()
-        && !args.no_uki_key
-        && enc.mode != Some(EncryptionMode::Passphrase)
-        && let Some((key, sig)) = uki_pcr_key(src)?
-    {
-        enc.public_key = Some(key);
-        enc.pcr_signature = sig;
-        enc.public_key_pcrs = vec![11];
-    }
-    let mut copy_file_sizes = BTreeMap::new();
-    for d in &definitions {
-        if let Some(repart::CopyBlocks::Path(p)) = &d.copy_blocks {
-            let f = File::open(p).with_context(|| format!("{}: CopyBlocks={}", d.file.display(), p.display()))?;
-            copy_file_sizes.insert(p.clone(), disk::device_size(&f)?);
-        }
-    }
-    if args.empty == EmptyMode::Create && args.target_size.is_none() {
-        bail!("--empty=create needs --target-size");
-    }
-    if matches!(target.content, TargetContent::Missing) && target.size == 0 {
-        bail!("{} does not exist; to create an image file there, give its size with --target-size", args.target.display());
-    }
-    let req = PlanRequest { definitions, target, source, copy_file_sizes, seed, empty: args.empty, encryption };
-    Ok(plan::plan(&req)?)
-}
-
-/// Settles encryption: the mode from the command line or the profile overrides the definitions'
-/// `Encrypt=`; with a mode and no definition saying `Encrypt=`, the partitions that hold state
-/// (root, /var, /home, /srv) are encrypted. Changes the definitions' `encrypt` to match, so the
-/// planner sizes the LUKS header in.
+/// Settles encryption for the command line's arguments (see [`install::encryption_plan`]).
 pub fn encryption_plan(
     args: &InstallArgs,
-    profile: &conf::EncryptionSpec,
-    defs: &mut [repart::PartitionDef],
+    profile: &crate::profile::conf::EncryptionSpec,
+    defs: &mut [crate::profile::repart::PartitionDef],
 ) -> Option<plan::EncryptionPlan> {
-    use crate::profile::repart::EncryptMode;
-    use crate::profile::types::Designator;
-    let mode = args.encrypt.or(profile.mode);
-    match mode {
-        Some(EncryptionMode::Off) => defs.iter_mut().for_each(|d| d.encrypt = EncryptMode::Off),
-        Some(_) if defs.iter().all(|d| d.encrypt == EncryptMode::Off) => {
-            for d in defs.iter_mut() {
-                if matches!(d.ptype.designator, Designator::Root | Designator::Var | Designator::Home | Designator::Srv) {
-                    d.encrypt = EncryptMode::Tpm2;
-                }
-            }
-        }
-        _ => {}
-    }
-    let encrypted: Vec<EncryptMode> = defs.iter().map(|d| d.encrypt).filter(|e| *e != EncryptMode::Off).collect();
-    if encrypted.is_empty() {
-        return None;
-    }
-    let passphrase_only = match mode {
-        Some(m) => m == EncryptionMode::Passphrase,
-        None => encrypted.iter().all(|e| *e == EncryptMode::KeyFile),
-    };
-    let public_key = args.tpm2_public_key.clone().or_else(|| profile.public_key.clone());
-    Some(plan::EncryptionPlan {
-        mode,
-        tpm2_device: args.tpm2_device.clone(),
-        tpm2_pcrs: args.tpm2_pcrs.clone().map(|p| p.0).or_else(|| profile.pcrs.clone()).unwrap_or_else(|| vec![7]),
-        pcr_bank: profile.pcr_bank.clone().unwrap_or_else(|| "sha256".into()),
-        public_key_pcrs: if public_key.is_some() { vec![11] } else { Vec::new() },
-        public_key,
-        pcr_signature: None,
-        recovery_key: args.recovery_key.or(profile.recovery_key).unwrap_or(!passphrase_only),
-    })
+    install::encryption_plan(&encryption_request(args), profile, defs)
 }
 
-/// The PCR-signing public key of the newest UKI in the source ESP's `EFI/Linux/` (its `.pcrpkey`
-/// section), saved to a file, with its `.pcrsig` when it carries one. Read with mtools, so the
-/// ESP is never mounted.
-pub fn uki_pcr_key(src: &SourceFacts) -> Result<Option<(PathBuf, Option<PathBuf>)>> {
-    let esp_type = crate::profile::types::parse_type("esp").expect("known type").uuid;
-    let Some(esp) = src.partitions.iter().find(|p| p.type_uuid == esp_type) else { return Ok(None) };
-    let image = format!("{}@@{}", src.path.display(), esp.offset(u64::from(src.sector_size)));
-    let listing = match crate::task::run("mdir", ["-i", image.as_str(), "-b", "::/EFI/Linux"]) {
-        Ok(l) => l,
-        Err(_) => return Ok(None), // no EFI/Linux folder (or not FAT): no UKI
-    };
-    let mut ukis: Vec<&str> = listing.lines().map(str::trim).filter(|l| l.to_ascii_lowercase().ends_with(".efi")).collect();
-    ukis.sort();
-    let Some(uki) = ukis.last() else { return Ok(None) };
-    let dir = std::env::temp_dir().join(format!("imprint-uki-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let local = dir.join("uki.efi");
-    crate::task::run("mcopy", ["-n", "-o", "-i", image.as_str(), uki, &local.display().to_string()])?;
-    let Some(pem) = crate::tpm::pcrpkey_from_uki(&local)? else { return Ok(None) };
-    let key = dir.join("tpm2-pcr-public-key.pem");
-    std::fs::write(&key, pem)?;
-    let sig = match crate::tpm::uki_section(&local, ".pcrsig")? {
-        Some(s) => {
-            let p = dir.join("tpm2-pcr-signature.json");
-            std::fs::write(&p, s)?;
-            Some(p)
-        }
-        None => None,
-    };
-    Ok(Some((key, sig)))
-}
-
-/// Refuses targets that must not be written, with every reason.
-pub fn check_target(target: &Path, source: Option<&Path>) -> Result<()> {
-    if !target.exists() {
-        return Ok(());
-    }
-    let reasons = sysfs::target_refusals(target, source, &sysfs::SysPaths::default())
-        .with_context(|| format!("checking whether {} may be written", target.display()))?;
-    if !reasons.is_empty() {
-        bail!("refusing to write to {}: {}", target.display(), reasons.join("; "));
-    }
-    Ok(())
+/// The TPM readiness check (see [`install::facts::check_encryption_ready`]).
+pub fn check_encryption_ready(_args: &InstallArgs, plan: &plan::Plan) -> Result<()> {
+    install::facts::check_encryption_ready(plan)
 }
 
 fn confirm(plan: &plan::Plan) -> Result<()> {
@@ -353,78 +202,89 @@ pub fn progress_sink(mode: ProgressMode) -> impl FnMut(&Event) {
 }
 
 pub fn install(args: &InstallArgs) -> Result<()> {
-    let seed = args.seed.unwrap_or_else(uuid::Uuid::new_v4);
-    let plan = make_plan(args, seed)?;
+    let req = install_request(args)?;
+    // a dry run shows the plan on any machine; the TPM is asked only before writing
+    let prepared =
+        if args.dry_run { install::plan_for(&req, &install::Host::default())? } else { install::prepare(&req, &install::Host::default())? };
+    let (plan, seed) = (&prepared.plan, prepared.seed);
     if args.dry_run {
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&plan)?);
+            println!("{}", serde_json::to_string_pretty(plan)?);
         } else {
-            print!("{}", plan::render(&plan));
+            print!("{}", plan::render(plan));
             println!("Seed: {seed} (pass --seed {seed} to get the same UUIDs again)");
             println!("Dry run: nothing was written.");
         }
         return Ok(());
     }
-    for p in &plan.partitions {
-        if let plan::Content::CopyBlocks { path, .. } = &p.content {
-            let same = std::fs::canonicalize(path).ok() == std::fs::canonicalize(&plan.target).ok();
-            if same {
-                bail!("refusing to write to {}: it is the source of partition {}", plan.target.display(), p.number);
-            }
-        }
-    }
     if plan.loses_data() && !args.yes {
-        confirm(&plan)?;
+        confirm(plan)?;
     }
-    check_encryption_ready(args, &plan)?;
-    let secrets = encryption_secrets(args, &plan)?;
+    let mut secrets = encryption_secrets(args, plan)?;
+    secrets.pbkdf = Some(pbkdf_of(args.luks_pbkdf));
     install_signal_handlers();
     let mut sink = progress_sink(args.progress);
     if args.progress != ProgressMode::Json && !args.json {
-        print!("{}", plan::render(&plan));
+        print!("{}", plan::render(plan));
+        println!("Seed: {seed}");
         println!();
     }
-    let pbkdf = match args.luks_pbkdf {
-        crate::cli::PbkdfChoice::Systemd => crate::luks::Pbkdf::Systemd,
-        crate::cli::PbkdfChoice::Test => crate::luks::Pbkdf::Test,
-    };
-    let opts = exec::Options { verify: args.verify, cancel: &exec::CANCEL, secrets: &secrets, pbkdf };
-    let report = match exec::execute(&plan, &opts, &mut sink) {
+    let report = match install::perform(&prepared, &secrets, &exec::CANCEL, &mut sink) {
         Ok(r) => r,
         Err(e) => {
-            sink(&Event::Failed { error: e.to_string(), table_written: false });
+            sink(&Event::Failed { error: format!("{e:#}"), table_written: false });
             // the recovery key file made ready beforehand holds nothing: do not leave it behind
             if let Some(path) = &args.recovery_key_file
                 && std::fs::metadata(path).is_ok_and(|m| m.len() == 0)
             {
                 let _ = std::fs::remove_file(path);
             }
-            return Err(e).context(format!("installing onto {}", plan.target.display()));
+            return Err(e);
         }
     };
-    if let Some(key) = &report.recovery_key {
+    if let Some(key) = report.recovery_key() {
         hand_over_recovery_key(args, key)?;
+    }
+    if let Some(path) = &args.answers_out {
+        write_answers(path, &prepared)?;
     }
     if args.json {
         if args.progress != ProgressMode::Json {
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
     } else if args.progress != ProgressMode::Json {
-        println!("Installed onto {} in {:.1}s.", report.target.display(), report.seconds);
-        for p in &report.partitions {
-            let v = if p.verified.is_empty() { String::new() } else { format!(" — {}", p.verified.join(", ")) };
-            let d = p.digest.as_deref().map(|d| format!(" sha256-blocks:{}", &d[..16])).unwrap_or_default();
-            println!("  partition {} ({}): {} written{d}{v}", p.number, p.label, human(p.bytes_written));
-        }
-        for line in &report.proofs {
-            println!("  proven: {line}");
-        }
-        for line in &report.boot_entries {
-            println!("  boot entry {line}");
-        }
-        println!("Seed: {seed}");
+        print_report(&report);
     }
     Ok(())
+}
+
+/// The install's result, as lines on stdout: the one printer for every front-end that prints.
+pub fn print_report(report: &install::Report) {
+    let r = &report.exec;
+    println!("Installed onto {} in {:.1}s.", r.target.display(), r.seconds);
+    for p in &r.partitions {
+        println!("  partition {} ({}): {} written", p.number, p.label, human(p.bytes_written));
+    }
+    for proof in report.proofs() {
+        println!("  proven: {proof}");
+    }
+    for line in &r.boot_entries {
+        println!("  boot entry {line}");
+    }
+    println!("Seed: {}", report.seed);
+}
+
+/// Writes the answers of a performed install to `path` (mode 0644: it holds no secret).
+pub fn write_answers(path: &Path, prepared: &install::Prepared) -> Result<()> {
+    let text = install::answers::to_ini(&prepared.request, prepared.plan.disk_guid);
+    std::fs::write(path, text).with_context(|| format!("writing the answers to {}", path.display()))
+}
+
+pub fn pbkdf_of(c: crate::cli::PbkdfChoice) -> crate::luks::Pbkdf {
+    match c {
+        crate::cli::PbkdfChoice::Systemd => crate::luks::Pbkdf::Systemd,
+        crate::cli::PbkdfChoice::Test => crate::luks::Pbkdf::Test,
+    }
 }
 
 /// Reads the passphrase and PIN the plan's keyslots need.
@@ -469,30 +329,6 @@ pub fn encryption_secrets(args: &InstallArgs, plan: &plan::Plan) -> Result<exec:
         );
     }
     Ok(s)
-}
-
-/// The TPM readiness check: refuses with the reason and what to do about it.
-pub fn check_encryption_ready(args: &InstallArgs, plan: &plan::Plan) -> Result<()> {
-    use crate::plan::Unlock;
-    let Some(enc) = &plan.encryption else { return Ok(()) };
-    let tpm_used = plan
-        .partitions
-        .iter()
-        .any(|p| p.luks.as_ref().is_some_and(|l| l.unlock.iter().any(|u| matches!(u, Unlock::Tpm2 | Unlock::Tpm2Pin))));
-    if !tpm_used {
-        return Ok(());
-    }
-    let dev: crate::tpm::Device = args.tpm2_device.parse().map_err(|_| anyhow!("invalid --tpm2-device '{}'", args.tpm2_device))?;
-    let bank = if enc.pcr_bank == "sha1" { crate::tpm::PcrBank::Sha1 } else { crate::tpm::PcrBank::Sha256 };
-    let status = crate::tpm::status(&dev, &enc.tpm2_pcrs, bank);
-    if !status.problems.is_empty() {
-        let lines: Vec<String> = status.problems.iter().map(|p| format!("{} ({})", p.message, p.advice)).collect();
-        bail!(
-            "the TPM cannot protect this disk: {}. To continue with a passphrase instead, pass --encrypt=passphrase --passphrase-file FILE",
-            lines.join("; ")
-        );
-    }
-    Ok(())
 }
 
 /// Writes the recovery key to --recovery-key-file (mode 0600), or shows it on the terminal

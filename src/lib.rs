@@ -16,6 +16,7 @@ pub mod exec;
 pub mod firstboot;
 pub mod fsflags;
 pub mod homed;
+pub mod install;
 pub mod luks;
 pub mod plan;
 pub mod profile;

@@ -14,7 +14,9 @@ fn main() {
     let cli = Cli::parse();
     let result = match &cli.command {
         None => imprint::app::installer_from_args(&imprint::cli::InstallArgs::unencrypted(), cli.plain),
-        Some(Command::Install(args)) if args.target.as_os_str().is_empty() => imprint::app::installer_from_args(args, cli.plain),
+        Some(Command::Install(args)) if args.target.as_os_str().is_empty() && args.answers.is_none() => {
+            imprint::app::installer_from_args(args, cli.plain)
+        }
         Some(Command::Install(args)) => imprint::cmd::install(args),
         Some(Command::Disks(args)) => imprint::cmd::disks(args),
         Some(Command::Demo(args)) => imprint::demo::run(args, cli.plain),

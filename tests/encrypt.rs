@@ -84,8 +84,8 @@ fn tpm2_install_unlocks_with_systemd_cryptsetup_and_decrypts_to_the_source() {
         .map(|e| e["digest"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(proofs.len(), 2, "{text}");
-    assert!(proofs[0].starts_with("TPM2: the token was unsealed and its key opens keyslot"), "{proofs:?}");
-    assert!(proofs[1].starts_with("the recovery key opens keyslot"), "{proofs:?}");
+    assert!(proofs[0].starts_with("partition 2 (usr-x86-64): the TPM2 token was unsealed and its key opens keyslot"), "{proofs:?}");
+    assert!(proofs[1].starts_with("partition 2 (usr-x86-64): the recovery key opens keyslot"), "{proofs:?}");
 
     // the recovery key: systemd's format, mode 0600, and nowhere in the output
     use std::os::unix::fs::PermissionsExt;
@@ -285,12 +285,15 @@ fn the_source_uki_pcr_signing_key_is_found_on_the_esp() {
         serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
     };
     let p = plan(&[]);
-    let key = p["encryption"]["public_key"].as_str().expect("a public key");
-    assert_eq!(std::fs::read_to_string(key).unwrap(), pem);
+    // read into memory (no file of it anywhere), named with its digest
+    assert!(p["encryption"]["public_key"].is_null(), "{p}");
+    let from = p["encryption"]["public_key_from"].as_str().expect("a public key");
+    let digest = sh(&format!("printf '%s' '{pem}' | sha256sum | cut -d' ' -f1"));
+    assert_eq!(from, format!("the source ESP's EFI/Linux/os_1.0.efi (.pcrpkey, sha256 {})", digest.trim()));
     assert_eq!(p["encryption"]["public_key_pcrs"], serde_json::json!([11]));
     assert_eq!(p["encryption"]["tpm2_pcrs"], serde_json::json!([7]));
     let p = plan(&["--no-uki-key"]);
-    assert!(p["encryption"]["public_key"].is_null());
+    assert!(p["encryption"]["public_key"].is_null() && p["encryption"].get("public_key_from").is_none(), "{p}");
 }
 
 #[test]
@@ -308,7 +311,7 @@ fn tpm2_with_pin_seals_to_the_pin_and_proves_it() {
         .arg("--recovery-key-file")
         .arg(dir.path().join("rk")));
     let text = ok(&out);
-    assert!(text.contains("TPM2: the token was unsealed and its key opens keyslot"), "{text}");
+    assert!(text.contains("the TPM2 token was unsealed with the PIN and its key opens keyslot"), "{text}");
     assert!(!text.contains("246813"));
     assert_not_in_file(&target, "246813");
     let root = extract(&target, 3, &dir.path().join("root.luks"));

@@ -167,6 +167,7 @@ step-format = Dateisysteme anlegen
 step-encrypt = Verschlüsselung einrichten
 step-table = Partitionstabelle schreiben
 step-verify = Geschriebenes prüfen
+step-boot = Bootloader einrichten
 step-proof = Prüfen, ob das System entsperrt
 
 ## Fertig

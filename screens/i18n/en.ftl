@@ -167,6 +167,7 @@ step-format = Creating file systems
 step-encrypt = Setting up encryption
 step-table = Writing the partition table
 step-verify = Checking what was written
+step-boot = Setting up the boot loader
 step-proof = Checking the system will unlock
 
 ## Done

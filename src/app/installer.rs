@@ -13,8 +13,8 @@ use imprint_screens::installer::{
 use imprint_screens::{DiskRow, QrView, Verdict};
 
 use super::term::{Backend, Control, Replies};
-use crate::cli::{InstallArgs, ProgressMode};
 use crate::exec::{self, Verify, events::Event};
+use crate::install::{self, Prepared, Proof};
 use crate::plan::{self, EmptyMode, EncryptionMode, Plan, TargetContent};
 use crate::secret::Secret;
 
@@ -29,20 +29,27 @@ pub struct InstallerOptions {
     pub demo_target: Option<(PathBuf, u64)>,
     pub tpm2_device: String,
     pub pbkdf: crate::luks::Pbkdf,
+    /// The seed for partition and disk UUIDs; None (anything but the demo): a random one per
+    /// install, shown on the done page and kept in the answers file.
     pub seed: Option<uuid::Uuid>,
     /// Shown on the done page (where the demo's files are).
     pub note: Option<String>,
+    /// Also write the performed install's answers file here.
+    pub answers_out: Option<PathBuf>,
 }
 
 pub struct InstallerBackend {
     opts: InstallerOptions,
     recovery_key: Option<Secret>,
     worker: Option<std::thread::JoinHandle<()>>,
+    /// The plan the summary page shows, with the answers it was made for: the install carries
+    /// out exactly this one.
+    shown: Option<(InstallRequest, Prepared)>,
 }
 
 impl InstallerBackend {
     pub fn new(opts: InstallerOptions) -> Self {
-        InstallerBackend { opts, recovery_key: None, worker: None }
+        InstallerBackend { opts, recovery_key: None, worker: None, shown: None }
     }
 
     /// What the pages need to know before they start.
@@ -92,34 +99,34 @@ impl InstallerBackend {
             .unwrap_or_else(|| vec![7])
     }
 
-    /// The arguments an unattended run with the same answers would have.
-    fn args(&self, disk: &str, encryption: Option<&EncryptionChoice>) -> InstallArgs {
+    /// The engine's request for these answers (`answers` None: the disk alone, for its verdict).
+    pub fn request(&self, disk: &str, answers: Option<&InstallRequest>) -> install::Request {
         let (target_size, demo) = match &self.opts.demo_target {
             Some((p, size)) if p.as_path() == Path::new(disk) => (Some(*size), true),
             _ => (None, false),
         };
-        InstallArgs {
-            source: Some(self.opts.source.clone()),
-            target: PathBuf::from(disk),
-            target_size: if demo && !Path::new(disk).exists() { target_size } else { None },
-            profile: self.opts.profile.clone(),
-            definitions: self.opts.definitions.clone(),
-            seed: self.opts.seed,
-            // the person saw what is erased and typed the disk's name
-            empty: EmptyMode::Force,
-            yes: true,
-            progress: ProgressMode::Json,
-            verify: Verify::Readback,
-            encrypt: encryption.map(|e| match e {
+        let mut r = install::Request::new(disk);
+        r.target_size = if demo && !Path::new(disk).exists() { target_size } else { None };
+        r.source = Some(self.opts.source.clone());
+        r.profile = self.opts.profile.clone();
+        r.definitions = self.opts.definitions.clone();
+        r.seed = self.opts.seed;
+        // the person saw what is erased and typed the disk's name
+        r.empty = EmptyMode::Force;
+        r.verify = Verify::Readback;
+        r.encryption.tpm2_device = self.opts.tpm2_device.clone();
+        if let Some(a) = answers {
+            r.encryption.mode = Some(match &a.encryption {
                 EncryptionChoice::Tpm => EncryptionMode::Tpm2,
                 EncryptionChoice::TpmPin(_) => EncryptionMode::Tpm2Pin,
                 EncryptionChoice::Passphrase(_) => EncryptionMode::Passphrase,
                 EncryptionChoice::None => EncryptionMode::Off,
-            }),
-            recovery_key: encryption.map(|e| !matches!(e, EncryptionChoice::None)),
-            tpm2_device: self.opts.tpm2_device.clone(),
-            ..InstallArgs::unencrypted()
+            });
+            r.encryption.recovery_key = Some(!matches!(a.encryption, EncryptionChoice::None));
+            r.firstboot.locale = Some(a.lang.locale().to_string());
+            r.firstboot.keymap = Some(a.keymap.clone());
         }
+        r
     }
 
     fn disks(&self) -> Vec<DiskRow> {
@@ -158,7 +165,7 @@ impl InstallerBackend {
     }
 
     fn verdict(&self, disk: &str) -> Verdict {
-        match crate::cmd::make_plan(&self.args(disk, None), self.seed()) {
+        match install::plan_for(&self.request(disk, None), &install::Host::default()).map(|p| p.plan) {
             Ok(p) if p.loses_data() => Verdict::NeedsErase { what: p.destroys.clone() },
             Ok(_) => Verdict::Fits,
             Err(e) => match e.downcast_ref::<plan::PlanError>() {
@@ -168,41 +175,13 @@ impl InstallerBackend {
         }
     }
 
-    fn seed(&self) -> uuid::Uuid {
-        self.opts.seed.unwrap_or(crate::demo::DEMO_SEED)
-    }
-
-    fn plan_view(&self, disk: &str) -> Result<PlanView> {
-        let args = self.args(disk, None);
-        let target = crate::cmd::target_facts(&args.target, args.target_size)?;
-        let plan = crate::cmd::make_plan(&args, self.seed())?;
-        let sector = u64::from(target.sector_size);
-        let before = match &target.content {
-            TargetContent::Gpt(t) => t
-                .partitions
-                .iter()
-                .map(|p| PartRow {
-                    number: p.number,
-                    label: p.label.clone(),
-                    kind: type_name(p.type_uuid),
-                    size_bytes: (p.last_lba + 1 - p.first_lba) * sector,
-                    change: Change::Erase,
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
-        let after = plan
-            .partitions
-            .iter()
-            .map(|p| PartRow {
-                number: p.number,
-                label: p.label.clone(),
-                kind: p.type_name.clone().unwrap_or_else(|| type_name(p.type_uuid)),
-                size_bytes: p.size,
-                change: if p.action == plan::Action::Create { Change::Create } else { Change::Keep },
-            })
-            .collect();
-        Ok(PlanView { disk: disk.to_string(), before, after })
+    /// Prepares the install for the summary page's answers and keeps it.
+    fn plan_view(&mut self, answers: &InstallRequest) -> Result<PlanView> {
+        self.shown = None;
+        let prepared = install::prepare(&self.request(&answers.disk, Some(answers)), &install::Host::default())?;
+        let view = plan_view(&prepared);
+        self.shown = Some((answers.clone(), prepared));
+        Ok(view)
     }
 
     fn new_recovery_key(&mut self) -> RecoveryKeyView {
@@ -214,7 +193,17 @@ impl InstallerBackend {
     }
 
     fn start(&mut self, req: InstallRequest, replies: &Replies<Msg>) {
-        let args = self.args(&req.disk, Some(&req.encryption));
+        // confirmed = executed: the install is the plan the summary showed for these answers
+        let prepared = match self.shown.take() {
+            Some((shown, prepared)) if shown == req => prepared,
+            _ => {
+                replies.send(Msg::Failed(
+                    "the answers changed after the summary was shown; nothing was written — go back to the summary to see the new plan"
+                        .into(),
+                ));
+                return;
+            }
+        };
         let mut secrets = exec::encrypt::Secrets::default();
         match &req.encryption {
             EncryptionChoice::TpmPin(p) => secrets.pin = Some(Secret::new(p.as_bytes().to_vec())),
@@ -224,13 +213,13 @@ impl InstallerBackend {
         if !matches!(req.encryption, EncryptionChoice::None) {
             secrets.recovery_key = self.recovery_key.as_ref().map(|k| Secret::new(k.expose().to_vec()));
         }
-        let seed = self.seed();
-        let pbkdf = self.opts.pbkdf;
+        secrets.pbkdf = Some(self.opts.pbkdf);
         let note = self.opts.note.clone();
+        let answers_out = self.opts.answers_out.clone();
         let replies = replies.clone();
         self.worker = Some(std::thread::spawn(move || {
-            let msg = match install(&args, seed, &secrets, pbkdf, &replies) {
-                Ok(proofs) => Msg::Done(DoneView { proof: proofs, note }),
+            let msg = match run_install(&prepared, &secrets, &replies, answers_out.as_deref()) {
+                Ok(report) => Msg::Done(DoneView { proof: proof_lines(report.proofs()), note: note_with_seed(note, report.seed) }),
                 Err(e) => Msg::Failed(format!("{e:#}")),
             };
             replies.send(msg);
@@ -238,17 +227,80 @@ impl InstallerBackend {
     }
 }
 
-/// One install with the answers, reporting through `replies`; the proof lines at the end.
-fn install(
-    args: &InstallArgs,
-    seed: uuid::Uuid,
+/// The summary page's before/after rows for a prepared install.
+pub fn plan_view(prepared: &Prepared) -> PlanView {
+    let plan = &prepared.plan;
+    let sector = u64::from(plan.sector_size);
+    let before = match &prepared.target_content {
+        TargetContent::Gpt(t) => t
+            .partitions
+            .iter()
+            .map(|p| PartRow {
+                number: p.number,
+                label: p.label.clone(),
+                kind: type_name(p.type_uuid),
+                size_bytes: (p.last_lba + 1 - p.first_lba) * sector,
+                change: Change::Erase,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let after = plan
+        .partitions
+        .iter()
+        .map(|p| PartRow {
+            number: p.number,
+            label: p.label.clone(),
+            kind: p.type_name.clone().unwrap_or_else(|| type_name(p.type_uuid)),
+            size_bytes: p.size,
+            change: if p.action == plan::Action::Create { Change::Create } else { Change::Keep },
+        })
+        .collect();
+    PlanView { disk: plan.target.display().to_string(), before, after }
+}
+
+fn note_with_seed(note: Option<String>, seed: uuid::Uuid) -> Option<String> {
+    let seed = format!("Seed: {seed}");
+    Some(match note {
+        Some(n) => format!("{n}\n{seed}"),
+        None => seed,
+    })
+}
+
+/// The done page's lines for the engine's proofs: the kind says what was checked (translated);
+/// the detail only names where.
+pub fn proof_lines(proofs: &[Proof]) -> Vec<ProofLine> {
+    proofs
+        .iter()
+        .map(|p| {
+            let (kind, detail) = match p {
+                Proof::TableMatches { partitions } => (ProofKind::TableReadBack, format!("{partitions}")),
+                Proof::DataHashed { partition, label, .. } | Proof::DataReadBack { partition, label } => {
+                    (ProofKind::DataVerified, format!("{partition} {label}"))
+                }
+                Proof::Verity { partition, label, .. } => (ProofKind::DataVerified, format!("{partition} {label}, dm-verity")),
+                Proof::TpmUnseals { partition, label, keyslot, .. } => (ProofKind::TpmUnseals, format!("{partition} {label}, {keyslot}")),
+                Proof::RecoveryKeyOpens { partition, label, keyslot } => {
+                    (ProofKind::RecoveryKeyOpens, format!("{partition} {label}, {keyslot}"))
+                }
+                Proof::PassphraseOpens { partition, label, keyslot } => {
+                    (ProofKind::PassphraseOpens, format!("{partition} {label}, {keyslot}"))
+                }
+            };
+            ProofLine { kind, ok: true, detail }
+        })
+        .collect()
+}
+
+/// One install of a prepared plan, reporting through `replies`.
+fn run_install(
+    prepared: &Prepared,
     secrets: &exec::encrypt::Secrets,
-    pbkdf: crate::luks::Pbkdf,
     replies: &Replies<Msg>,
-) -> Result<Vec<ProofLine>> {
-    let plan = crate::cmd::make_plan(args, seed)?;
-    crate::cmd::check_encryption_ready(args, &plan)?;
-    let mut view = ProgressView { steps: steps_of(&plan, args.verify), ..ProgressView::default() };
+    answers_out: Option<&Path>,
+) -> Result<install::Report> {
+    let plan = &prepared.plan;
+    let mut view = ProgressView { steps: steps_of(plan, prepared.request.verify), ..ProgressView::default() };
     replies.send(Msg::Progress(view.clone()));
     let mut sink = |e: &Event| {
         if let Some(line) = log_line(e) {
@@ -258,25 +310,12 @@ fn install(
             replies.send(Msg::Progress(view.clone()));
         }
     };
-    let opts = exec::Options { verify: args.verify, cancel: &exec::CANCEL, secrets, pbkdf };
-    let report = exec::execute(&plan, &opts, &mut sink).with_context(|| format!("installing onto {}", plan.target.display()))?;
-    let mut proof = vec![ProofLine { kind: ProofKind::TableReadBack, ok: true, detail: plan.target.display().to_string() }];
-    for p in &report.partitions {
-        if !p.verified.is_empty() {
-            proof.push(ProofLine { kind: ProofKind::DataVerified, ok: true, detail: format!("{}: {}", p.label, p.verified.join(", ")) });
-        }
+    let report = install::perform(prepared, secrets, &exec::CANCEL, &mut sink)?;
+    if let Some(path) = answers_out {
+        std::fs::write(path, install::answers::to_ini(&prepared.request, plan.disk_guid))
+            .with_context(|| format!("writing the answers to {}", path.display()))?;
     }
-    for line in &report.proofs {
-        let kind = if line.contains("recovery key") {
-            ProofKind::RecoveryKeyOpens
-        } else if line.contains("passphrase") {
-            ProofKind::PassphraseOpens
-        } else {
-            ProofKind::TpmUnseals
-        };
-        proof.push(ProofLine { kind, ok: true, detail: line.clone() });
-    }
-    Ok(proof)
+    Ok(report)
 }
 
 /// The steps the executor will run for `plan`, in its order.
@@ -297,6 +336,9 @@ fn steps_of(plan: &Plan, verify: Verify) -> Vec<StepView> {
     steps.push(step(StepKind::Table, ""));
     if verify == Verify::Readback {
         steps.push(step(StepKind::Verify, ""));
+    }
+    if crate::boot::entries_to_fix(plan).is_some() {
+        steps.push(step(StepKind::Boot, ""));
     }
     if plan.partitions.iter().any(|p| p.luks.is_some()) {
         steps.push(step(StepKind::Proof, ""));
@@ -382,7 +424,7 @@ impl Backend<imprint_screens::installer::Installer> for InstallerBackend {
                     let _ = std::process::Command::new("loadkeys").arg("-q").arg(&k).status();
                 }
             }
-            Request::Plan { disk } => match self.plan_view(&disk) {
+            Request::Plan(answers) => match self.plan_view(&answers) {
                 Ok(v) => {
                     replies.send(Msg::Plan(v));
                 }

@@ -55,12 +55,10 @@ pub fn installer_from_args(args: &crate::cli::InstallArgs, plain: bool) -> Resul
         definitions: args.definitions.clone(),
         demo_target: None,
         tpm2_device: args.tpm2_device.clone(),
-        pbkdf: match args.luks_pbkdf {
-            crate::cli::PbkdfChoice::Systemd => crate::luks::Pbkdf::Systemd,
-            crate::cli::PbkdfChoice::Test => crate::luks::Pbkdf::Test,
-        },
+        pbkdf: crate::cmd::pbkdf_of(args.luks_pbkdf),
         seed: args.seed,
         note: None,
+        answers_out: args.answers_out.clone(),
     };
     let log = log_path();
     if plain {
@@ -77,7 +75,16 @@ fn log_path() -> std::path::PathBuf {
     if std::fs::create_dir_all(run).is_ok() {
         return run.join("imprint.log");
     }
-    std::env::temp_dir().join("imprint.log")
+    // not a fixed name in a shared folder (another user could plant a link there): a new file
+    // of our own, mode 0600, kept for the person to read
+    tempfile::Builder::new()
+        .prefix("imprint.")
+        .suffix(".log")
+        .tempfile()
+        .ok()
+        .and_then(|f| f.keep().ok())
+        .map(|(_, p)| p)
+        .unwrap_or_else(|| run.join("imprint.log"))
 }
 
 /// The first-boot wizard on the terminal, asking what `given` (flags and credentials) leaves

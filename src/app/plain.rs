@@ -185,7 +185,8 @@ pub fn installer(opts: InstallerOptions) -> Result<()> {
     }
 
     // Summary and the typed confirmation.
-    let plan = match ask(&mut backend, Request::Plan { disk: disk.clone() })? {
+    let request = InstallRequest { lang: p.ui.lang, keymap, disk: disk.clone(), encryption };
+    let plan = match ask(&mut backend, Request::Plan(request.clone()))? {
         Msg::Plan(v) => v,
         Msg::Failed(e) => bail!("{e}"),
         _ => bail!("no plan"),
@@ -210,8 +211,7 @@ pub fn installer(opts: InstallerOptions) -> Result<()> {
         p.say(&p.ui.t_args("summary-name-mismatch", &fluent_args(&[("name", name.clone())])));
     }
 
-    // Install.
-    let request = InstallRequest { lang: p.ui.lang, keymap, disk, encryption };
+    // Install: the plan just shown, for these answers.
     if backend.handle(Request::StartInstall(request), &replies) == Control::Quit {
         return Ok(());
     }
@@ -234,7 +234,8 @@ pub fn installer(opts: InstallerOptions) -> Result<()> {
             Msg::Done(done) => {
                 p.say(&p.t("done-ok"));
                 for l in &done.proof {
-                    p.say(&format!("  {}: {}", if l.ok { "ok" } else { "FAILED" }, l.detail));
+                    let word = if l.ok { p.t("done-check-ok") } else { p.t("done-check-failed") };
+                    p.say(&format!("  {word}: {} ({})", p.t(l.kind.message_id()), l.detail));
                 }
                 if let Some(n) = &done.note {
                     p.say(n);

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::cli::{DemoArgs, InstallArgs, ProgressMode};
+use crate::cli::{DemoArgs, ProgressMode};
 use crate::exec::Verify;
 use crate::plan::EmptyMode;
 use crate::task;
@@ -96,33 +96,15 @@ pub fn build_source_image(dir: &Path) -> Result<PathBuf> {
     write_defs(&defs, SOURCE_DEFS, &[("@ESP@", esp.display().to_string()), ("@USR@", usr.display().to_string())])?;
     let img = dir.join("source.img");
     let _ = fs::remove_file(&img);
-    let args = InstallArgs {
-        source: None,
-        target: img.clone(),
-        target_size: Some(256 << 20),
-        profile: None,
-        definitions: vec![defs],
-        seed: Some(uuid::uuid!("5d3c2e10-0f5b-4e7a-8a55-64656d6f5352")),
-        empty: EmptyMode::Create,
-        dry_run: false,
-        json: false,
-        yes: true,
-        progress: ProgressMode::Json,
-        verify: Verify::Stream,
-        ..InstallArgs::unencrypted()
-    };
-    let plan = crate::cmd::make_plan(&args, args.seed.expect("set"))?;
-    crate::exec::execute(
-        &plan,
-        &crate::exec::Options {
-            verify: Verify::Stream,
-            cancel: &crate::exec::CANCEL,
-            secrets: &crate::exec::encrypt::Secrets::default(),
-            pbkdf: crate::luks::Pbkdf::Systemd,
-        },
-        &mut |_| {},
-    )
-    .context("building the demo source image")?;
+    let mut req = crate::install::Request::new(img.clone());
+    req.target_size = Some(256 << 20);
+    req.definitions = vec![defs];
+    req.seed = Some(uuid::uuid!("5d3c2e10-0f5b-4e7a-8a55-64656d6f5352"));
+    req.empty = EmptyMode::Create;
+    req.verify = Verify::Stream;
+    let prepared = crate::install::prepare(&req, &crate::install::Host::default()).context("planning the demo source image")?;
+    crate::install::perform(&prepared, &crate::install::Secrets::default(), &crate::exec::CANCEL, &mut |_| {})
+        .context("building the demo source image")?;
     fs::remove_dir_all(&tree)?;
     Ok(img)
 }
@@ -139,22 +121,24 @@ pub fn run(args: &DemoArgs, plain: bool) -> Result<()> {
     write_defs(&defs, INSTALL_DEFS, &[])?;
     let target = dir.join("target.img");
     let _ = fs::remove_file(&target);
-    let install = InstallArgs {
-        source: Some(source.display().to_string()),
-        target: target.clone(),
-        target_size: Some(DEMO_TARGET_SIZE),
-        profile: None,
-        definitions: vec![defs],
-        seed: Some(DEMO_SEED),
-        empty: EmptyMode::Refuse,
-        dry_run: false,
-        json: false,
-        yes: true,
-        progress: args.progress,
-        verify: Verify::Readback,
-        ..InstallArgs::unencrypted()
-    };
-    crate::cmd::install(&install)?;
+    let mut req = crate::install::Request::new(target.clone());
+    req.source = Some(source.display().to_string());
+    req.target_size = Some(DEMO_TARGET_SIZE);
+    req.definitions = vec![defs];
+    req.seed = Some(DEMO_SEED);
+    req.verify = Verify::Readback;
+    let prepared = crate::install::prepare(&req, &crate::install::Host::default())?;
+    let json = args.progress == ProgressMode::Json;
+    if !json {
+        print!("{}", crate::plan::render(&prepared.plan));
+        println!();
+    }
+    crate::cmd::install_signal_handlers();
+    let mut sink = crate::cmd::progress_sink(args.progress);
+    let report = crate::install::perform(&prepared, &crate::install::Secrets::default(), &crate::exec::CANCEL, &mut sink)?;
+    if !json {
+        crate::cmd::print_report(&report);
+    }
     println!();
     println!("Demo finished. Look at the result with:");
     println!("  sfdisk -l {}", target.display());
@@ -190,6 +174,7 @@ fn run_tui(args: &DemoArgs, plain: bool) -> Result<()> {
         pbkdf: crate::luks::Pbkdf::Systemd,
         seed: Some(DEMO_SEED),
         note: Some(format!("The demo's files are in {}", dir.display())),
+        answers_out: Some(dir.join("answers.conf")),
     };
     if plain {
         crate::app::plain::installer(opts)?;

@@ -41,6 +41,9 @@ pub struct Secrets {
     /// The recovery key to enroll, when the front-end made (and showed) it before the install;
     /// `None`: the executor generates one and returns it in the report.
     pub recovery_key: Option<Secret>,
+    /// Key derivation for passphrase keyslots; None: systemd's ([`crate::luks::Pbkdf::Systemd`]).
+    /// Not a secret, but chosen with them (tests choose a cheap one).
+    pub pbkdf: Option<crate::luks::Pbkdf>,
 }
 
 /// A header made for one partition, ready to be written.
@@ -94,9 +97,10 @@ pub fn prepare(
                     ),
                     _ => None,
                 };
-                let public_key_pem = match &enc.public_key {
-                    Some(path) => Some(std::fs::read(path).map_err(io(format!("reading the public key {}", path.display())))?),
-                    None => None,
+                let public_key_pem = match (&enc.public_key_pem, &enc.public_key) {
+                    (Some(pem), _) => Some(pem.clone()),
+                    (None, Some(path)) => Some(std::fs::read(path).map_err(io(format!("reading the public key {}", path.display())))?),
+                    (None, None) => None,
                 };
                 let req = SealRequest {
                     bank: bank(enc),
@@ -123,7 +127,7 @@ pub fn prepare(
 }
 
 /// Reads the header back from the target into a sparse file the partition's size and proves
-/// every way in: returns one line per keyslot checked.
+/// every way in: returns each way in with the keyslot it opened.
 pub fn prove(
     target: &File,
     p: &PlannedPartition,
@@ -131,7 +135,7 @@ pub fn prove(
     enc: &EncryptionPlan,
     secrets: &Secrets,
     recovery: &Secret,
-) -> Result<Vec<String>, EncryptError> {
+) -> Result<Vec<(Unlock, u32)>, EncryptError> {
     let dir = tempfile::Builder::new().prefix("imprint-proof").tempdir().map_err(io("making a scratch folder"))?;
     let copy_path = dir.path().join("readback.img");
     let f = File::create(&copy_path).map_err(io("making the read-back file"))?;
@@ -161,21 +165,24 @@ pub fn prove(
                     .ok_or_else(|| EncryptError::Proof("no systemd-tpm2 token in the header on the target".into()))?;
                 let token = Tpm2Token::from_json(json)?;
                 let pin = if *u == Unlock::Tpm2Pin { secrets.pin.as_ref() } else { None };
-                let secret = tpm::unseal(&device(enc)?, &token, pin, enc.pcr_signature.as_deref())?;
+                let secret = match &enc.pcr_signature_json {
+                    Some(json) => tpm::unseal_with_signatures(&device(enc)?, &token, pin, json)?,
+                    None => tpm::unseal(&device(enc)?, &token, pin, enc.pcr_signature.as_deref())?,
+                };
                 let slot = luks::check_passphrase(&copy_path, &tpm::luks_passphrase(&secret))?;
                 if slot != token.keyslot {
                     return Err(EncryptError::Proof(format!("the TPM2 key opens keyslot {slot}, its token names {}", token.keyslot)));
                 }
-                lines.push(format!("TPM2: the token was unsealed and its key opens keyslot {slot}"));
+                lines.push((*u, slot));
             }
             Unlock::RecoveryKey => {
                 let slot = luks::check_passphrase(&copy_path, recovery)?;
-                lines.push(format!("the recovery key opens keyslot {slot}"));
+                lines.push((Unlock::RecoveryKey, slot));
             }
             Unlock::Passphrase => {
                 let pass = secrets.passphrase.as_ref().ok_or_else(|| EncryptError::Missing("a passphrase is needed".into()))?;
                 let slot = luks::check_passphrase(&copy_path, pass)?;
-                lines.push(format!("the passphrase opens keyslot {slot}"));
+                lines.push((Unlock::Passphrase, slot));
             }
         }
     }

@@ -29,7 +29,7 @@ use crate::task;
 /// Set by the SIGINT/SIGTERM handler; checked between and inside steps.
 pub static CANCEL: AtomicBool = AtomicBool::new(false);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verify {
     /// Hash the source while copying (catches read errors and truncation).
@@ -58,13 +58,71 @@ pub struct PartitionReport {
     pub bytes_written: u64,
 }
 
+/// One check the executor made after writing, and passed: each is performed, never assumed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Proof {
+    /// The GPT read back from the target equals the plan's, entry by entry.
+    TableMatches { partitions: usize },
+    /// The source was hashed while it was copied (read errors and truncation caught).
+    DataHashed { partition: u32, label: String, digest: String },
+    /// The copied partition read back from the target gives the source's digest.
+    DataReadBack { partition: u32, label: String },
+    /// The copied data checked against the source's dm-verity hash tree.
+    Verity { partition: u32, label: String, detail: String },
+    /// The TPM2 token on the target was unsealed and its key opens its keyslot.
+    TpmUnseals { partition: u32, label: String, keyslot: u32, pin: bool },
+    /// The recovery key opens its keyslot on the target.
+    RecoveryKeyOpens { partition: u32, label: String, keyslot: u32 },
+    /// The passphrase opens its keyslot on the target.
+    PassphraseOpens { partition: u32, label: String, keyslot: u32 },
+}
+
+impl std::fmt::Display for Proof {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Proof::TableMatches { partitions } => {
+                write!(f, "the partition table read back from the target matches the plan ({partitions} partitions)")
+            }
+            Proof::DataHashed { partition, label, digest } => {
+                write!(f, "partition {partition} ({label}): source hashed while copying, sha256-blocks:{}", &digest[..digest.len().min(16)])
+            }
+            Proof::DataReadBack { partition, label } => {
+                write!(f, "partition {partition} ({label}): read back from the target, same digest")
+            }
+            Proof::Verity { partition, label, detail } => write!(f, "partition {partition} ({label}): {detail}"),
+            Proof::TpmUnseals { partition, label, keyslot, pin } => write!(
+                f,
+                "partition {partition} ({label}): the TPM2 token was unsealed{} and its key opens keyslot {keyslot}",
+                if *pin { " with the PIN" } else { "" }
+            ),
+            Proof::RecoveryKeyOpens { partition, label, keyslot } => {
+                write!(f, "partition {partition} ({label}): the recovery key opens keyslot {keyslot}")
+            }
+            Proof::PassphraseOpens { partition, label, keyslot } => {
+                write!(f, "partition {partition} ({label}): the passphrase opens keyslot {keyslot}")
+            }
+        }
+    }
+}
+
+/// What an install adds to the new ESP besides fixing its entries: words for every entry's
+/// command line (credentials for the first boot, the initrd's keymap) and files (the answers
+/// record).
+#[derive(Debug, Clone, Default)]
+pub struct EspAdditions {
+    pub options: Vec<String>,
+    /// (path on the ESP, e.g. `::/imprint/answers.conf`, contents)
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
 #[derive(Debug, serde::Serialize)]
 pub struct Report {
     pub target: PathBuf,
     pub partitions: Vec<PartitionReport>,
     pub seconds: f64,
-    /// How each encrypted partition was proven to open.
-    pub proofs: Vec<String>,
+    /// Every check made after writing, in order.
+    pub proofs: Vec<Proof>,
     /// What was changed in the boot loader entries of a copied ESP (see [`crate::boot`]).
     pub boot_entries: Vec<String>,
     /// The recovery key, for the front-end to show or escrow; never serialized.
@@ -90,6 +148,8 @@ pub enum ExecError {
     Encrypt { number: u32, label: String, source: encrypt::EncryptError },
     #[error("the boot loader entries on the new ESP: {0}")]
     Boot(task::TaskError),
+    #[error("the partition table read back from the target differs from the plan: {0}")]
+    TableMismatch(String),
     #[error("interrupted {during}; {state}")]
     Interrupted { during: String, state: String },
 }
@@ -151,24 +211,47 @@ pub fn planned_steps(plan: &Plan, verify: Verify) -> usize {
     usize::from(wipe) + creates.count() + usize::from(boot) + 1 + usize::from(verify == Verify::Readback) + usize::from(prove)
 }
 
-/// Carries out `plan`. The caller has checked that the target may be written.
+/// Carries out `plan`, opening the target by its path. The caller has checked that the target
+/// may be written. Installs use [`execute_on`] with the target they hold.
 pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Result<Report, ExecError> {
+    let target = open_target(plan)?;
+    execute_on(plan, &target, opts, &EspAdditions::default(), emit)
+}
+
+/// The bytes the run's progress counts for `plan`: every copied partition, every formatted one
+/// (its file system is written through the same copy), the LUKS2 headers, and the read-back.
+pub fn planned_bytes(plan: &Plan, verify: Verify) -> u64 {
+    let creates = plan.partitions.iter().filter(|p| p.action == Action::Create);
+    let mut total = 0u64;
+    for p in creates {
+        let header = if p.luks.is_some() { crate::plan::LUKS2_METADATA_SIZE } else { 0 };
+        total += match p.content {
+            Content::CopyBlocks { size, .. } => size * if verify == Verify::Readback { 2 } else { 1 } + header,
+            Content::Format { .. } => p.size,
+            Content::None => header,
+        };
+    }
+    total
+}
+
+/// Carries out `plan` on `target`, the open file of the disk or image the plan was made for
+/// (see [`crate::disk::hold`]); everything is written and read back through it.
+pub fn execute_on(
+    plan: &Plan,
+    target: &File,
+    opts: &Options,
+    esp: &EspAdditions,
+    emit: &mut dyn FnMut(&Event),
+) -> Result<Report, ExecError> {
     let started = Instant::now();
     let creates: Vec<&PlannedPartition> = plan.partitions.iter().filter(|p| p.action == Action::Create).collect();
     let wipe = plan.table == TableAction::Create && !plan.destroys.is_empty();
     let steps = planned_steps(plan, opts.verify);
-    let run_total: u64 = creates
-        .iter()
-        .map(|p| match p.content {
-            Content::CopyBlocks { size, .. } => size,
-            _ => 0,
-        })
-        .sum::<u64>()
-        * if opts.verify == Verify::Readback { 2 } else { 1 };
+    let run_total = planned_bytes(plan, opts.verify);
     let mut st = Steps { emit, step: 0, steps, run_done: 0, run_total, started, last_emit: None };
     (st.emit)(&Event::Started { target: plan.target.display().to_string(), steps, bytes_total: run_total });
 
-    let target = open_target(plan)?;
+    let target_path = crate::disk::hold::proc_path(target);
     let mut done_desc: Vec<String> = Vec::new();
     let table_state = |done: &[String]| {
         let what = if done.is_empty() { "nothing was written".to_string() } else { format!("written: {}", done.join(", ")) };
@@ -188,7 +271,7 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
 
     if wipe {
         st.begin("wipe", format!("erase the old partition table of {}", plan.target.display()));
-        table::wipe_tables(&target, plan.target_size, plan.sector_size).map_err(ExecError::io("erasing the old partition table"))?;
+        table::wipe_tables(target, plan.target_size, plan.sector_size).map_err(ExecError::io("erasing the old partition table"))?;
         done_desc.push("old table erased".into());
         st.end("wipe");
     }
@@ -207,6 +290,7 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
     let mut encrypted: Vec<(u32, u64, luks::Xts)> = Vec::new();
     let mut reports = Vec::new();
     let mut salts: Vec<(u32, Vec<u8>, usize)> = Vec::new();
+    let mut stream_proofs: Vec<Proof> = Vec::new();
     let mut base = 0u64;
     for p in &creates {
         check_cancel("before writing partition", &done_desc)?;
@@ -218,7 +302,7 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
             Content::None => format!("clear partition {} ({label})", p.number),
         };
         st.begin(&name, desc);
-        disk::zero_range(&target, p.offset, p.size).map_err(ExecError::io(format!("clearing partition {} ({label})", p.number)))?;
+        disk::zero_range(target, p.offset, p.size).map_err(ExecError::io(format!("clearing partition {} ({label})", p.number)))?;
         let enc_err = |source| ExecError::Encrypt { number: p.number, label: label.clone(), source };
         let prepared = match (&p.luks, &plan.encryption) {
             (Some(l), Some(enc)) => Some(encrypt::prepare(p, l, enc, opts.secrets, recovery_ref, opts.pbkdf).map_err(enc_err)?),
@@ -264,7 +348,7 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
                 let d = copy::copy_range(
                     copy::At { file: &src, offset: *offset },
                     *size,
-                    copy::At { file: &target, offset: dst_offset },
+                    copy::At { file: target, offset: dst_offset },
                     hashing,
                     transform,
                     opts.cancel,
@@ -282,6 +366,7 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
                 report.digest = Some(d.hex());
                 report.bytes_written = d.bytes_written;
                 report.verified.push("source hashed while copying".into());
+                stream_proofs.push(Proof::DataHashed { partition: p.number, label: label.clone(), digest: d.hex() });
                 (st.emit)(&Event::Verified { partition: p.number, label: label.clone(), method: "stream".into(), digest: d.hex() });
                 if let (Some(sb), Some(v), Some(leaves)) = (&sb, verity, &d.block_hashes) {
                     let how = check_verity(&src, sb, v, leaves).map_err(|source| ExecError::Verity {
@@ -290,12 +375,18 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
                         source,
                     })?;
                     report.verified.push(how.clone());
+                    stream_proofs.push(Proof::Verity { partition: p.number, label: label.clone(), detail: how.clone() });
                     (st.emit)(&Event::Verified { partition: p.number, label: label.clone(), method: "verity".into(), digest: how });
                 }
                 salts.push((p.number, salt, unit));
             }
             Content::Format { fs, uuid, label: fs_label } => {
-                let written = format_into(&target, dst_offset, room, fs, uuid, fs_label, transform, opts.cancel).map_err(|e| match e {
+                let total = p.size;
+                let head = p.size - room;
+                let written = format_into(target, dst_offset, room, fs, uuid, fs_label, transform, opts.cancel, &mut |n| {
+                    st.progress(head + n, total, base, false)
+                })
+                .map_err(|e| match e {
                     FormatError::Task(source) => ExecError::Format { number: p.number, label: label.clone(), source },
                     FormatError::Io(source) => ExecError::Io { what: format!("partition {} ({label})", p.number), source },
                     FormatError::Copy(copy::CopyError::Interrupted) => ExecError::Interrupted {
@@ -305,6 +396,8 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
                     FormatError::Copy(source) => ExecError::Copy { number: p.number, label: label.clone(), source },
                 })?;
                 report.bytes_written = written;
+                st.progress(total, total, base, true);
+                base += total;
             }
             Content::None => {}
         }
@@ -313,7 +406,7 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
             copy::copy_range(
                 copy::At { file: &header, offset: 0 },
                 pr.header.data_offset,
-                copy::At { file: &target, offset: p.offset },
+                copy::At { file: target, offset: p.offset },
                 copy::Hashing::default(),
                 None,
                 opts.cancel,
@@ -321,6 +414,11 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
             )
             .map_err(|source| ExecError::Copy { number: p.number, label: label.clone(), source })?;
             report.bytes_written += pr.header.data_offset;
+            if !matches!(p.content, Content::Format { .. }) {
+                // a formatted partition counted its whole size, header included
+                base += crate::plan::LUKS2_METADATA_SIZE;
+                st.progress(0, 0, base, true);
+            }
             encrypted.push((p.number, pr.header.data_offset, x));
         }
         done_desc.push(format!("partition {}", p.number));
@@ -331,10 +429,13 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
     check_cancel("before writing the partition table", &done_desc)?;
 
     st.begin("table", format!("write the GPT partition table ({} partitions)", plan.partitions.len()));
-    table::write_gpt(&target, plan.sector_size, plan.disk_guid, plan.first_usable_lba, plan.last_usable_lba, &plan.partitions)
+    table::write_gpt(target, plan.sector_size, plan.disk_guid, plan.first_usable_lba, plan.last_usable_lba, &plan.partitions)
         .map_err(ExecError::io("writing the partition table"))?;
-    disk::reread_partitions(&target).map_err(ExecError::io("asking the kernel to re-read the partition table"))?;
+    disk::reread_partitions(target).map_err(ExecError::io("asking the kernel to re-read the partition table"))?;
     st.end("table");
+    // read back after the step is over: whatever happened to the disk since the write is seen
+    let mut proofs = vec![prove_table(target, plan)?];
+    proofs.append(&mut stream_proofs);
 
     if opts.verify == Verify::Readback {
         st.begin("verify", "read every copied partition back and compare".into());
@@ -344,17 +445,19 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
             let (salt, unit) = salts.iter().find(|(n, _, _)| *n == p.number).map(|(_, s, u)| (s.as_slice(), *u)).unwrap_or((&[], 0));
             let hashing = copy::Hashing { salt, keep: false, block: unit };
             let enc = encrypted.iter().find(|(n, _, _)| *n == p.number);
-            let at = copy::At { file: &target, offset: p.offset + enc.map_or(0, |(_, off, _)| *off) };
+            let at = copy::At { file: target, offset: p.offset + enc.map_or(0, |(_, off, _)| *off) };
             let dec = enc.map(|(_, _, x)| encrypt::Decrypting(x));
             let dec_ref: Option<&dyn copy::Transform> = dec.as_ref().map(|d| d as &dyn copy::Transform);
             let d = copy::digest_range(at, size, hashing, dec_ref, opts.cancel, &mut |n| st.progress(n, total, base, false))
                 .map_err(|source| ExecError::Copy { number: p.number, label: p.label.clone(), source })?;
             base += size;
+            st.progress(0, size, base, true);
             let expected = r.digest.clone().unwrap_or_default();
             if d.hex() != expected {
                 return Err(ExecError::Mismatch { number: p.number, label: p.label.clone(), expected, got: d.hex() });
             }
             r.verified.push("read back from the target".into());
+            proofs.push(Proof::DataReadBack { partition: p.number, label: p.label.clone() });
             (st.emit)(&Event::Verified { partition: p.number, label: p.label.clone(), method: "readback".into(), digest: d.hex() });
         }
         st.end("verify");
@@ -366,26 +469,45 @@ pub fn execute(plan: &Plan, opts: &Options, emit: &mut dyn FnMut(&Event)) -> Res
         // read-back (which compares the ESP with its source) and before the proof; a failure
         // here leaves a disk whose table and data are complete but whose entries name the source.
         st.begin("boot", "point the boot loader entries on the new ESP at the new root".into());
-        boot_entries = crate::boot::fix_entries(&plan.target, esp_offset, &root).map_err(ExecError::Boot)?;
+        boot_entries = crate::boot::fix_entries(&target_path, esp_offset, &root, &esp.options).map_err(ExecError::Boot)?;
+        for (path, bytes) in &esp.files {
+            let name = path.trim_start_matches("::");
+            if crate::boot::put_file(&target_path, esp_offset, path, bytes).map_err(ExecError::Boot)? {
+                boot_entries.push(format!("wrote {name} on the ESP"));
+            } else {
+                boot_entries.push(format!("the ESP holds no FAT file system: {name} not written"));
+            }
+        }
         target.sync_all().map_err(ExecError::io("syncing the target"))?;
         st.end("boot");
     }
 
-    let mut proofs = Vec::new();
     if let Some(enc) = &plan.encryption {
         if !encrypted.is_empty() {
             st.begin("prove", "prove every encrypted partition opens: unseal the TPM2 token, check each key against its keyslot".into());
         }
         for (number, data_offset, _) in &encrypted {
             let p = plan.partitions.iter().find(|p| p.number == *number).expect("planned");
-            let lines = encrypt::prove(&target, p, *data_offset, enc, opts.secrets, recovery_ref).map_err(|source| ExecError::Encrypt {
+            let opened = encrypt::prove(target, p, *data_offset, enc, opts.secrets, recovery_ref).map_err(|source| ExecError::Encrypt {
                 number: p.number,
                 label: p.label.clone(),
                 source,
             })?;
-            for line in lines {
-                (st.emit)(&Event::Verified { partition: p.number, label: p.label.clone(), method: "unlock".into(), digest: line.clone() });
-                proofs.push(format!("partition {} ({}): {line}", p.number, p.label));
+            for (how, keyslot) in opened {
+                let (partition, label) = (p.number, p.label.clone());
+                let proof = match how {
+                    crate::plan::Unlock::Tpm2 => Proof::TpmUnseals { partition, label, keyslot, pin: false },
+                    crate::plan::Unlock::Tpm2Pin => Proof::TpmUnseals { partition, label, keyslot, pin: true },
+                    crate::plan::Unlock::RecoveryKey => Proof::RecoveryKeyOpens { partition, label, keyslot },
+                    crate::plan::Unlock::Passphrase => Proof::PassphraseOpens { partition, label, keyslot },
+                };
+                (st.emit)(&Event::Verified {
+                    partition: p.number,
+                    label: p.label.clone(),
+                    method: "unlock".into(),
+                    digest: proof.to_string(),
+                });
+                proofs.push(proof);
             }
         }
         if !encrypted.is_empty() {
@@ -422,6 +544,59 @@ fn check_verity(
     Ok(format!("dm-verity hash tree consistent, root hash {root} (not confirmed by a signature)"))
 }
 
+/// Reads the GPT back from the target and compares it, entry by entry, with the plan.
+fn prove_table(target: &File, plan: &Plan) -> Result<Proof, ExecError> {
+    let got = table::read_gpt(target, plan.sector_size)
+        .map_err(ExecError::io("reading the partition table back"))?
+        .ok_or_else(|| ExecError::TableMismatch("no GPT on the target".into()))?;
+    let why = table_differences(&got, plan);
+    if !why.is_empty() {
+        return Err(ExecError::TableMismatch(why.join("; ")));
+    }
+    Ok(Proof::TableMatches { partitions: plan.partitions.len() })
+}
+
+/// Every difference between a table read from a disk and the plan's, in words.
+pub fn table_differences(got: &crate::plan::ExistingTable, plan: &Plan) -> Vec<String> {
+    let sector = u64::from(plan.sector_size);
+    let mut why = Vec::new();
+    if got.disk_guid != plan.disk_guid {
+        why.push(format!("disk GUID {} (planned {})", got.disk_guid, plan.disk_guid));
+    }
+    for p in &plan.partitions {
+        let Some(e) = got.partitions.iter().find(|e| e.number == p.number) else {
+            why.push(format!("partition {} is missing", p.number));
+            continue;
+        };
+        let mut d = Vec::new();
+        if e.type_uuid != p.type_uuid {
+            d.push(format!("type {} (planned {})", e.type_uuid, p.type_uuid));
+        }
+        if e.uuid != p.uuid {
+            d.push(format!("UUID {} (planned {})", e.uuid, p.uuid));
+        }
+        if e.label != p.label {
+            d.push(format!("label '{}' (planned '{}')", e.label, p.label));
+        }
+        let (first, last) = (p.offset / sector, (p.offset + p.size) / sector - 1);
+        if (e.first_lba, e.last_lba) != (first, last) {
+            d.push(format!("sectors {}-{} (planned {first}-{last})", e.first_lba, e.last_lba));
+        }
+        if e.flags != p.flags {
+            d.push(format!("attributes {:#x} (planned {:#x})", e.flags, p.flags));
+        }
+        if !d.is_empty() {
+            why.push(format!("partition {}: {}", p.number, d.join(", ")));
+        }
+    }
+    for e in &got.partitions {
+        if !plan.partitions.iter().any(|p| p.number == e.number) {
+            why.push(format!("partition {} is not in the plan", e.number));
+        }
+    }
+    why
+}
+
 fn open_target(plan: &Plan) -> Result<File, ExecError> {
     let open = |create: bool| File::options().read(true).write(true).create(create).truncate(false).open(&plan.target);
     let f = open(plan.create_image).map_err(|source| ExecError::Open { path: plan.target.clone(), source })?;
@@ -453,6 +628,7 @@ fn format_into(
     label: &str,
     transform: Option<&dyn copy::Transform>,
     cancel: &AtomicBool,
+    progress: &mut dyn FnMut(u64),
 ) -> Result<u64, FormatError> {
     let dir = tempfile::Builder::new().prefix("imprint-mkfs").tempdir().map_err(FormatError::Io)?;
     let scratch = dir.path().join("fs.img");
@@ -489,7 +665,7 @@ fn format_into(
         copy::Hashing::default(),
         transform,
         cancel,
-        &mut |_| {},
+        progress,
     )
     .map_err(FormatError::Copy)?;
     Ok(d.bytes_written)

@@ -27,7 +27,7 @@ pub const FLAG_GROWFS: u64 = 1 << 59;
 pub const LUKS2_METADATA_SIZE: u64 = 16 << 20;
 
 /// `--empty=`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum EmptyMode {
     /// A blank target is partitioned; one with a partition table is refused.
@@ -44,7 +44,7 @@ pub enum EmptyMode {
 }
 
 /// How encrypted partitions are unlocked (`--encrypt=`, `[Encryption] Mode=`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum EncryptionMode {
     /// Sealed to this machine's TPM; unlocks at boot without a password.
@@ -84,6 +84,16 @@ pub struct EncryptionPlan {
     /// when the policy is signed; None: systemd's usual places.
     pub pcr_signature: Option<PathBuf>,
     pub recovery_key: bool,
+    /// The PEM key itself when it was read from the source's UKI (`.pcrpkey`): held in memory,
+    /// never written to a file.
+    #[serde(skip)]
+    pub public_key_pem: Option<Vec<u8>>,
+    /// The UKI's `.pcrsig` JSON, in memory, for the proof's unseal.
+    #[serde(skip)]
+    pub pcr_signature_json: Option<Vec<u8>>,
+    /// Where an in-memory key came from, in words (e.g. `the source ESP's EFI/Linux/os.efi`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_key_from: Option<String>,
 }
 
 impl EncryptionPlan {

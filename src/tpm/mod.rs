@@ -76,10 +76,10 @@ mod uki;
 use std::fmt;
 use std::str::FromStr;
 
-pub use seal::{SealFormat, seal, seal_in_format, unseal};
+pub use seal::{SealFormat, seal, seal_in_format, unseal, unseal_with_signatures};
 pub use status::{Problem, ProblemKind, TpmStatus, status};
 pub use token::{PrimaryAlg, Tpm2Token};
-pub use uki::{pcrpkey_from_uki, uki_section};
+pub use uki::{pcrpkey_from_uki, section_in, uki_section};
 
 use crate::secret::Secret;
 

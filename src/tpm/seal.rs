@@ -109,6 +109,21 @@ pub fn seal_in_format(dev: &Device, req: &SealRequest, format: SealFormat) -> Re
 /// systemd looks (`/etc/systemd/`, `/run/systemd/`, `/usr/local/lib/systemd/`,
 /// `/usr/lib/systemd/`) are searched.
 pub fn unseal(dev: &Device, token: &Tpm2Token, pin: Option<&Secret>, pcr_signature_json: Option<&Path>) -> Result<Secret, TpmError> {
+    unseal_with(dev, token, pin, || load_signatures(pcr_signature_json))
+}
+
+/// [`unseal`] with the PCR signatures given as the JSON text itself (a UKI's `.pcrsig`, read
+/// into memory).
+pub fn unseal_with_signatures(dev: &Device, token: &Tpm2Token, pin: Option<&Secret>, json: &[u8]) -> Result<Secret, TpmError> {
+    unseal_with(dev, token, pin, || parse_signatures(json, "the UKI's .pcrsig section"))
+}
+
+fn unseal_with(
+    dev: &Device,
+    token: &Tpm2Token,
+    pin: Option<&Secret>,
+    signatures: impl FnOnce() -> Result<serde_json::Value, TpmError>,
+) -> Result<Secret, TpmError> {
     if token.pcrlock || token.pcrlock_nv.is_some() {
         return Err(TpmError::Format("the token uses a pcrlock policy (systemd-pcrlock); imprint cannot unseal those".into()));
     }
@@ -123,7 +138,7 @@ pub fn unseal(dev: &Device, token: &Tpm2Token, pin: Option<&Secret>, pcr_signatu
         _ => None,
     };
     let signatures = match &key {
-        Some(_) => Some(load_signatures(pcr_signature_json)?),
+        Some(_) => Some(signatures()?),
         None => None,
     };
     let auth = match (token.pin, pin) {
@@ -220,8 +235,12 @@ fn load_signatures(path: Option<&Path>) -> Result<serde_json::Value, TpmError> {
             })?,
     };
     let text = std::fs::read(&path).map_err(|e| TpmError::Format(format!("reading {}: {e}", path.display())))?;
+    parse_signatures(&text, &path.display().to_string())
+}
+
+fn parse_signatures(text: &[u8], what: &str) -> Result<serde_json::Value, TpmError> {
     let end = text.iter().rposition(|b| *b != 0 && !b.is_ascii_whitespace()).map_or(0, |i| i + 1);
-    serde_json::from_slice(&text[..end]).map_err(|e| TpmError::Format(format!("{}: not JSON: {e}", path.display())))
+    serde_json::from_slice(&text[..end]).map_err(|e| TpmError::Format(format!("{what}: not JSON: {e}")))
 }
 
 /// A loaded signing key and what a signed PCR policy needs from it.

@@ -13,6 +13,11 @@ pub fn uki_section(path: &Path, name: &str) -> Result<Option<Vec<u8>>, TpmError>
     pe_section(&data, name).map_err(|e| TpmError::Format(format!("{}: {e}", path.display())))
 }
 
+/// The contents of the PE section `name` of a UKI held in memory; `what` names it in errors.
+pub fn section_in(data: &[u8], name: &str, what: &str) -> Result<Option<Vec<u8>>, TpmError> {
+    pe_section(data, name).map_err(|e| TpmError::Format(format!("{what}: {e}")))
+}
+
 /// The PEM public key in a UKI's `.pcrpkey` section (for [`super::SealRequest::public_key_pem`]).
 pub fn pcrpkey_from_uki(path: &Path) -> Result<Option<Vec<u8>>, TpmError> {
     uki_section(path, ".pcrpkey")

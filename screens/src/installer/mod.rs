@@ -159,7 +159,7 @@ impl Installer {
             Page::Keyboard => self.keyboard.enter(),
             Page::Disk => self.disk.enter(),
             Page::RecoveryKey => self.recovery.enter(),
-            Page::Summary => self.disk.selected().map(|row| self.summary.enter(&row.path)).unwrap_or_default(),
+            Page::Summary => self.install_request().map(|r| self.summary.enter(r)).unwrap_or_default(),
             _ => Vec::new(),
         }
     }

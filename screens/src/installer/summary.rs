@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use super::encryption::{EncryptionKind, EncryptionPage};
-use super::{Change, Ctx, PartRow, PlanView, Request, is_enter, is_esc};
+use super::{Change, Ctx, InstallRequest, PartRow, PlanView, Request, is_enter, is_esc};
 use crate::DiskRow;
 use crate::flow::Nav;
 use crate::theme::Ui;
@@ -31,14 +31,15 @@ pub(crate) struct SummaryPage {
 impl SummaryPage {
     /// Ask for the plan of `disk`; a different disk than last time forgets the old plan and the
     /// typed confirmation.
-    pub fn enter(&mut self, disk: &str) -> Vec<Request> {
+    pub fn enter(&mut self, request: InstallRequest) -> Vec<Request> {
+        let disk = request.disk.as_str();
         if self.disk != disk {
             self.disk = disk.to_owned();
             self.plan = None;
             self.confirm.clear();
         }
         self.refused = false;
-        vec![Request::Plan { disk: disk.to_owned() }]
+        vec![Request::Plan(request)]
     }
 
     pub fn set_plan(&mut self, plan: PlanView) {

@@ -52,11 +52,10 @@ pub enum Request {
     ListDisks,
     /// Load this keymap on the console now (the person is trying keymaps).
     ApplyKeymap(String),
-    /// Plan installing to this disk; answer with [`Msg::Plan`].
-    Plan {
-        /// The disk's path, as in [`DiskRow::path`].
-        disk: String,
-    },
+    /// Plan the install with these answers (the disk, and the encryption, which changes the
+    /// sizes); answer with [`Msg::Plan`]. The app keeps that plan: [`Request::StartInstall`]
+    /// carries out exactly the plan shown, or fails saying why.
+    Plan(InstallRequest),
     /// Generate a recovery key; answer with [`Msg::RecoveryKey`]. The app keeps the key and
     /// enrolls it during the install.
     NewRecoveryKey,
@@ -223,14 +222,24 @@ pub enum StepKind {
     Table,
     /// Reading back and comparing what was written.
     Verify,
+    /// Pointing the new disk's boot loader entries at it (and handing it the answers).
+    Boot,
     /// Proving the new system will unlock.
     Proof,
 }
 
 impl StepKind {
     /// Every kind.
-    pub const ALL: [StepKind; 7] =
-        [StepKind::Wipe, StepKind::Copy, StepKind::Format, StepKind::Encrypt, StepKind::Table, StepKind::Verify, StepKind::Proof];
+    pub const ALL: [StepKind; 8] = [
+        StepKind::Wipe,
+        StepKind::Copy,
+        StepKind::Format,
+        StepKind::Encrypt,
+        StepKind::Table,
+        StepKind::Verify,
+        StepKind::Boot,
+        StepKind::Proof,
+    ];
 
     /// The catalog id of the step's name.
     pub fn message_id(self) -> &'static str {
@@ -241,6 +250,7 @@ impl StepKind {
             StepKind::Encrypt => "step-encrypt",
             StepKind::Table => "step-table",
             StepKind::Verify => "step-verify",
+            StepKind::Boot => "step-boot",
             StepKind::Proof => "step-proof",
         }
     }

@@ -251,8 +251,8 @@ pub fn answer(flow: &mut Installer, requests: &[Request]) {
             Request::ListDisks => {
                 flow.message(Msg::Disks(disks()));
             }
-            Request::Plan { disk } => {
-                flow.message(Msg::Plan(plan(disk)));
+            Request::Plan(r) => {
+                flow.message(Msg::Plan(plan(&r.disk)));
             }
             Request::NewRecoveryKey => {
                 flow.message(Msg::RecoveryKey(recovery_key()));

@@ -1,0 +1,300 @@
+//! The install engine's API (`imprint::install`): what is prepared is what is performed, on the
+//! target that was inspected; every proof is performed (and fails when it is false); the answers
+//! reach the installed system's ESP; the seed is random unless given; progress counts every byte.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use common::*;
+use imprint::exec::{Event, Verify};
+use imprint::install::{self, Host, Proof, Request, Secrets};
+use imprint::plan::{EmptyMode, EncryptionMode};
+
+fn demo_source(dir: &Path) -> PathBuf {
+    imprint::demo::build_source_image(dir).expect("demo source image")
+}
+
+/// ESP and /usr copied, an ext4 root made.
+fn defs(dir: &Path) -> PathBuf {
+    write_defs(
+        &dir.join("defs"),
+        &[
+            ("10-esp.conf", "[Partition]\nType=esp\nCopyBlocks=auto\nSizeMinBytes=64M\nSizeMaxBytes=64M\n"),
+            ("20-usr.conf", "[Partition]\nType=usr\nLabel=usr\nCopyBlocks=auto\nSizeMinBytes=256M\nSizeMaxBytes=256M\n"),
+            ("50-root.conf", "[Partition]\nType=root\nFormat=ext4\nSizeMinBytes=64M\nSizeMaxBytes=64M\n"),
+        ],
+    )
+}
+
+fn request(dir: &Path, source: &Path, target: &Path) -> Request {
+    let mut r = Request::new(target);
+    r.source = Some(source.display().to_string());
+    r.definitions = vec![defs(dir)];
+    r.target_size = Some(512 << 20);
+    r.verify = Verify::Readback;
+    r
+}
+
+fn perform(p: &install::Prepared, events: &mut Vec<Event>) -> anyhow::Result<install::Report> {
+    let cancel = AtomicBool::new(false);
+    install::perform(p, &Secrets::default(), &cancel, &mut |e: &Event| events.push(e.clone()))
+}
+
+/// The ESP's byte offset on an installed image.
+fn esp_offset(img: &Path) -> u64 {
+    part_range(&sfdisk_json(img), 1).0
+}
+
+#[test]
+fn what_is_prepared_is_performed_and_every_proof_is_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = demo_source(dir.path());
+    let target = dir.path().join("t.img");
+    let prepared = install::prepare(&request(dir.path(), &src, &target), &Host::default()).unwrap();
+    let mut events = Vec::new();
+    let report = perform(&prepared, &mut events).unwrap();
+    // the table on the target is the prepared plan's, entry for entry
+    let t = sfdisk_json(&target);
+    let parts = t["partitiontable"]["partitions"].as_array().unwrap();
+    assert_eq!(parts.len(), prepared.plan.partitions.len());
+    for (got, want) in parts.iter().zip(&prepared.plan.partitions) {
+        assert_eq!(got["uuid"].as_str().unwrap().to_lowercase(), want.uuid.to_string());
+        assert_eq!(got["start"].as_u64().unwrap() * 512, want.offset);
+        assert_eq!(got["size"].as_u64().unwrap() * 512, want.size);
+    }
+    assert_eq!(
+        t["partitiontable"]["id"].as_str().unwrap().to_lowercase(),
+        prepared.plan.disk_guid.to_string(),
+        "the disk GUID is the prepared one"
+    );
+    let proofs = report.proofs();
+    assert_eq!(proofs[0], Proof::TableMatches { partitions: 3 });
+    assert_eq!(proofs.iter().filter(|p| matches!(p, Proof::DataHashed { .. })).count(), 2, "{proofs:?}");
+    assert_eq!(proofs.iter().filter(|p| matches!(p, Proof::DataReadBack { .. })).count(), 2, "{proofs:?}");
+    assert_eq!(report.seed, prepared.seed);
+}
+
+#[test]
+fn a_table_changed_after_it_was_written_fails_the_table_proof() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = demo_source(dir.path());
+    let target = dir.path().join("t.img");
+    let prepared = install::prepare(&request(dir.path(), &src, &target), &Host::default()).unwrap();
+    let cancel = AtomicBool::new(false);
+    let t2 = target.clone();
+    // another writer renames partition 2 right after the table step
+    let err = install::perform(&prepared, &Secrets::default(), &cancel, &mut |e: &Event| {
+        if let Event::StepFinished { name, .. } = e
+            && name == "table"
+        {
+            sh(&format!("sfdisk --quiet --part-label {} 2 tampered", t2.display()));
+        }
+    })
+    .unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(msg.contains("partition table read back from the target differs from the plan"), "{msg}");
+    assert!(msg.contains("partition 2: label 'tampered' (planned 'usr')"), "{msg}");
+}
+
+#[test]
+fn a_target_that_changed_after_the_plan_was_made_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = demo_source(dir.path());
+    let target = dir.path().join("t.img");
+    sparse_file(&target, 512 << 20);
+    let mut req = request(dir.path(), &src, &target);
+    req.target_size = None;
+
+    // grown
+    let prepared = install::prepare(&req, &Host::default()).unwrap();
+    sparse_file(&target, 600 << 20);
+    let err = format!("{:#}", perform(&prepared, &mut Vec::new()).unwrap_err());
+    assert!(err.contains("changed since the plan was made") && err.contains("size changed"), "{err}");
+    assert_eq!(allocated(&target), 0, "nothing written");
+
+    // a table appeared
+    let prepared = install::prepare(&req, &Host::default()).unwrap();
+    sh(&format!("echo 'label: gpt' | sfdisk --quiet {}", target.display()));
+    let before = sha256_range(&target, 0, 600 << 20);
+    let err = format!("{:#}", perform(&prepared, &mut Vec::new()).unwrap_err());
+    assert!(err.contains("what it holds changed"), "{err}");
+    assert_eq!(sha256_range(&target, 0, 600 << 20), before, "nothing written");
+
+    // replaced by another file of the same size and content
+    std::fs::remove_file(&target).unwrap();
+    sparse_file(&target, 512 << 20);
+    let prepared = install::prepare(&req, &Host::default()).unwrap();
+    let other = dir.path().join("other.img");
+    std::fs::copy(&target, &other).unwrap();
+    std::fs::rename(&other, &target).unwrap();
+    let err = format!("{:#}", perform(&prepared, &mut Vec::new()).unwrap_err());
+    assert!(err.contains("another file now"), "{err}");
+}
+
+#[test]
+fn an_install_without_a_seed_draws_one_and_reports_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = demo_source(dir.path());
+    let a = install::prepare(&request(dir.path(), &src, &dir.path().join("a.img")), &Host::default()).unwrap();
+    let b = install::prepare(&request(dir.path(), &src, &dir.path().join("b.img")), &Host::default()).unwrap();
+    assert_ne!(a.seed, b.seed);
+    assert_ne!(a.plan.disk_guid, b.plan.disk_guid);
+    assert_ne!(a.seed, imprint::demo::DEMO_SEED);
+    assert_eq!(a.request.seed, Some(a.seed), "the prepared request keeps the seed it used");
+}
+
+/// An entry on the source ESP, as the live image has.
+fn add_loader_entry(src: &Path) {
+    let off = esp_offset(src);
+    let img = format!("{}@@{off}", src.display());
+    let dir = tempfile::tempdir().unwrap();
+    let entry = dir.path().join("live.conf");
+    std::fs::write(&entry, "title live\nlinux /vmlinuz\noptions root=PARTUUID=x ro imprint.live rd.vconsole.keymap=us console=ttyS0\n")
+        .unwrap();
+    run_ok(Command::new("mmd").args(["-i", &img, "::/loader", "::/loader/entries"]));
+    run_ok(Command::new("mcopy").args(["-i", &img, &entry.display().to_string(), "::/loader/entries/live.conf"]));
+}
+
+use std::process::Command;
+
+#[test]
+fn first_boot_answers_ride_on_the_installed_entries_and_the_answers_replay_to_the_same_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = demo_source(dir.path());
+    add_loader_entry(&src);
+    let target = dir.path().join("t.img");
+    let answers = dir.path().join("answers.conf");
+    let out = run_ok(
+        imprint()
+            .args(["install", "--yes", "--progress=json", "--verify=readback", "--locale", "de_DE.UTF-8", "--keymap", "de"])
+            .args(["--timezone", "Europe/Berlin", "--target-size", "512M"])
+            .arg("--definitions")
+            .arg(defs(dir.path()))
+            .arg("--source")
+            .arg(&src)
+            .arg("--target")
+            .arg(&target)
+            .arg("--answers-out")
+            .arg(&answers),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()), "{stdout}");
+
+    // the installed entry carries the answers as credentials and the initrd's keymap
+    let img = format!("{}@@{}", target.display(), esp_offset(&target));
+    let entry = String::from_utf8(run_ok(Command::new("mtype").args(["-i", &img, "::/loader/entries/live.conf"])).stdout).unwrap();
+    let options = entry.lines().find(|l| l.starts_with("options ")).unwrap();
+    for w in [
+        "systemd.set_credential=firstboot.locale:de_DE.UTF-8",
+        "systemd.set_credential=firstboot.keymap:de",
+        "systemd.set_credential=firstboot.timezone:Europe/Berlin",
+        "rd.vconsole.keymap=de",
+    ] {
+        assert!(options.split(' ').any(|x| x == w), "{w} missing: {options}");
+    }
+    assert!(!options.contains("keymap=us") && !options.contains("imprint.live"), "{options}");
+
+    // the record on the ESP equals the file written on request, and holds no secret
+    let on_esp = String::from_utf8(run_ok(Command::new("mtype").args(["-i", &img, "::/imprint/answers.conf"])).stdout).unwrap();
+    let file = std::fs::read_to_string(&answers).unwrap();
+    assert_eq!(on_esp, file);
+    assert!(file.contains("Locale=de_DE.UTF-8") && file.contains("Seed="), "{file}");
+
+    // replayed onto another image: the same plan, seed included
+    let again = dir.path().join("again.img");
+    run_ok(imprint().args(["install", "--yes", "--progress=json", "--answers"]).arg(&answers).arg("--target").arg(&again));
+    let (a, b) = (sfdisk_json(&target), sfdisk_json(&again));
+    assert_eq!(a["partitiontable"]["id"], b["partitiontable"]["id"]);
+    assert_eq!(a["partitiontable"]["partitions"].as_array().unwrap().len(), b["partitiontable"]["partitions"].as_array().unwrap().len());
+    for (x, y) in a["partitiontable"]["partitions"].as_array().unwrap().iter().zip(b["partitiontable"]["partitions"].as_array().unwrap()) {
+        assert_eq!((&x["uuid"], &x["start"], &x["size"], &x["type"]), (&y["uuid"], &y["start"], &y["size"], &y["type"]));
+    }
+}
+
+#[test]
+fn bad_first_boot_answers_are_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = demo_source(dir.path());
+    let target = dir.path().join("t.img");
+    let mut req = request(dir.path(), &src, &target);
+    req.firstboot.keymap = Some("de; rm -rf /".into());
+    let err = format!("{:#}", install::prepare(&req, &Host::default()).unwrap_err());
+    assert!(err.contains("invalid keymap 'de; rm -rf /'"), "{err}");
+    assert!(!target.exists());
+}
+
+#[test]
+fn progress_counts_copy_encryption_and_formatting_and_ends_at_the_total() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = demo_source(dir.path());
+    let target = dir.path().join("t.img");
+    let mut req = request(dir.path(), &src, &target);
+    req.encryption.mode = Some(EncryptionMode::Passphrase);
+    req.encryption.recovery_key = Some(false);
+    req.empty = EmptyMode::Refuse;
+    let prepared = install::prepare(&req, &Host::default()).unwrap();
+    let secrets = Secrets {
+        passphrase: Some(imprint::secret::Secret::new(b"correct horse".to_vec())),
+        pbkdf: Some(imprint::luks::Pbkdf::Test),
+        ..Secrets::default()
+    };
+    let mut seen: Vec<(u64, u64)> = Vec::new();
+    let mut started_total = None;
+    install::perform(&prepared, &secrets, &AtomicBool::new(false), &mut |e: &Event| match e {
+        Event::Started { bytes_total, .. } => started_total = Some(*bytes_total),
+        Event::Progress { run_bytes_done, run_bytes_total, .. } => seen.push((*run_bytes_done, *run_bytes_total)),
+        _ => {}
+    })
+    .unwrap();
+    let total = started_total.unwrap();
+    let root = prepared.plan.partitions.iter().find(|p| p.luks.is_some()).unwrap();
+    assert!(total >= root.size, "the encrypted root ({}) is counted in the total {total}", root.size);
+    assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "progress never goes back: {seen:?}");
+    assert!(seen.iter().all(|(d, t)| *t == total && *d <= total), "{seen:?}");
+    assert_eq!(seen.last().unwrap().0, total, "progress ends at 100%");
+    // while the root was encrypted the count moved
+    // (the root is made after the two copies, before the read-back)
+    let copies: u64 = prepared
+        .plan
+        .partitions
+        .iter()
+        .map(|p| match p.content {
+            imprint::plan::Content::CopyBlocks { size, .. } => size,
+            _ => 0,
+        })
+        .sum();
+    let during: Vec<_> = seen.iter().filter(|(d, _)| *d > copies && *d < copies + root.size).collect();
+    assert!(!during.is_empty(), "no progress while the root was encrypted: {seen:?}");
+}
+
+#[test]
+fn no_fixed_temporary_paths_in_the_project() {
+    // a predictable name in a shared folder can be planted (symlink) by another user
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut bad = Vec::new();
+    let mut stack = vec![root.join("src"), root.join("screens/src"), root.join("live-image"), root.join("bench")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(&p) else { continue };
+            for (i, line) in text.lines().enumerate() {
+                let l = line.trim_start();
+                if l.starts_with("//") || l.starts_with('#') || l.contains("assert") {
+                    continue;
+                }
+                let fixed =
+                    l.contains("temp_dir().join(") || ((l.contains("\"/tmp/") || l.contains("/var/tmp/imprint")) && !l.contains("mktemp"));
+                if fixed {
+                    bad.push(format!("{}:{}: {}", p.strip_prefix(root).unwrap().display(), i + 1, l));
+                }
+            }
+        }
+    }
+    assert!(bad.is_empty(), "fixed temporary paths:\n{}", bad.join("\n"));
+}

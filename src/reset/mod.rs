@@ -297,11 +297,10 @@ fn esp_offset(t: &ExistingTable, sector: u64) -> Option<u64> {
 /// reset recorded on its ESP, and what is erased and kept.
 pub fn info(plan: &ResetPlan, os_root: &Path) -> ResetInfo {
     let os = request::os_release(os_root).unwrap_or_default();
-    let get = |k: &str| os.iter().rev().find(|(key, _)| key == k).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
-    let os_version = get("PRETTY_NAME").or_else(|| get("NAME")).map(|name| match (get("IMAGE_ID"), get("IMAGE_VERSION")) {
+    let os_version = os.pretty_name().map(|name| match (os.value("IMAGE_ID"), os.value("IMAGE_VERSION")) {
         (Some(id), Some(v)) => format!("{name} ({id} {v})"),
         (None, Some(v)) => format!("{name} ({v})"),
-        _ => name,
+        _ => name.to_string(),
     });
     let s = u64::from(plan.sector_size);
     let model = if plan.is_block_device {

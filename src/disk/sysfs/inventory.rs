@@ -71,7 +71,7 @@ pub fn render_table(disks: &[DiskInfo]) -> String {
             }
             [
                 d.path.display().to_string(),
-                human_size(d.size_bytes),
+                crate::units::bytes(d.size_bytes),
                 d.logical_sector_size.to_string(),
                 d.transport.clone().unwrap_or_else(|| "-".to_string()),
                 model,
@@ -102,22 +102,6 @@ pub fn render_table(disks: &[DiskInfo]) -> String {
         }
     }
     out
-}
-
-/// Sizes in binary units, as people read them: "512 B", "8 MiB", "14.9 GiB", "256 GiB".
-pub(super) fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = bytes as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i + 1 < UNITS.len() {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        return format!("{bytes} B");
-    }
-    let s = if v >= 100.0 { format!("{v:.0}") } else { format!("{v:.1}") };
-    format!("{} {}", s.strip_suffix(".0").unwrap_or(&s), UNITS[i])
 }
 
 /// SCSI VPD page 0x80 (unit serial number): a 4-byte header, then the serial in ASCII.

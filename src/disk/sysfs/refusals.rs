@@ -115,17 +115,7 @@ impl System<'_> {
     pub(super) fn describe_use(&self, h: &str, depth: usize) -> String {
         let mut s = self.describe_holder(h);
         if depth < MAX_DEPTH {
-            let mut what = Vec::new();
-            let mps = self.mountpoints(h);
-            if !mps.is_empty() {
-                what.push(format!("is mounted at {}", join_paths(&mps)));
-            }
-            if self.is_swap(h) {
-                what.push("is in use as swap".to_string());
-            }
-            for up in self.holders(h) {
-                what.push(format!("is used by {}", self.describe_use(&up, depth + 1)));
-            }
+            let what = self.own_use(h, depth + 1);
             if !what.is_empty() {
                 s.push_str(", which ");
                 s.push_str(&what.join(" and "));
@@ -134,8 +124,9 @@ impl System<'_> {
         s
     }
 
-    /// Mounted, swap, stacked-on: the uses of this one node.
-    pub(super) fn own_use(&self, name: &str) -> Vec<String> {
+    /// Mounted, swap, stacked-on: the uses of this one node (`depth`: how far up the holders
+    /// the caller already is).
+    pub(super) fn own_use(&self, name: &str, depth: usize) -> Vec<String> {
         let mut out = Vec::new();
         let mps = self.mountpoints(name);
         if !mps.is_empty() {
@@ -145,7 +136,7 @@ impl System<'_> {
             out.push("is in use as swap".to_string());
         }
         for h in self.holders(name) {
-            out.push(format!("is used by {}", self.describe_use(&h, 0)));
+            out.push(format!("is used by {}", self.describe_use(&h, depth)));
         }
         out
     }
@@ -209,14 +200,14 @@ impl System<'_> {
         if disk_ro {
             out.push(Reason::new(Kind::ReadOnly, None, "is read-only".to_string()));
         }
-        for t in self.own_use(disk) {
+        for t in self.own_use(disk, 0) {
             out.push(Reason::new(Kind::Use, None, t));
         }
         for p in parts {
             if !disk_ro && self.flag(p, "ro") {
                 out.push(Reason::new(Kind::ReadOnly, Some(p), "is read-only".to_string()));
             }
-            for t in self.own_use(p) {
+            for t in self.own_use(p, 0) {
                 out.push(Reason::new(Kind::Use, Some(p), t));
             }
         }
@@ -230,7 +221,7 @@ impl System<'_> {
         if self.flag(p, "ro") {
             out.push("is read-only".to_string());
         }
-        out.extend(self.own_use(p));
+        out.extend(self.own_use(p, 0));
         if let Some(disk) = self.nodes[p].parent.as_deref() {
             for r in self.disk_reasons(disk, Some(p), src) {
                 out.push(match r.partition {

@@ -12,10 +12,10 @@
 //! devices to the filesystem that holds their backing file, so a disk under dm-verity, dm-crypt
 //! or a loop-mounted image still counts as holding what sits on top of it.
 //!
-//! The parts: [`tree`] is one consistent look at sysfs, the mounts and the swaps, and the
-//! lookups on it; [`stack`] follows device stacks downwards; [`refusals`] says why a disk,
-//! partition or image file must not be written; [`inventory`] lists the disks as `imprint disks`
-//! shows them; [`source`] finds the disk the running system came from (`--source auto`).
+//! The parts: `tree` is one consistent look at sysfs, the mounts and the swaps, and the
+//! lookups on it; `stack` follows device stacks downwards; `refusals` says why a disk,
+//! partition or image file must not be written; `inventory` lists the disks as `imprint disks`
+//! shows them; `source` finds the disk the running system came from (`--source auto`).
 
 mod inventory;
 mod refusals;

@@ -247,7 +247,7 @@ fn gaps_in_the_table_and_a_luks_home_are_handled_like_systemd_repart() {
         events.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()).filter(|e| e["method"] == "erased").collect();
     assert_eq!(erased.len(), 3, "{events}");
     assert_eq!(erased[1]["partition"], 4);
-    assert!(erased[1]["digest"].as_str().unwrap().starts_with("LUKS2 headers and keyslots wiped (first 16.0M)"), "{events}");
+    assert!(erased[1]["digest"].as_str().unwrap().starts_with("LUKS2 headers and keyslots wiped (first 16 MiB)"), "{events}");
     assert!(!file_contains(&b, LUKS_MAGIC), "the LUKS header survived");
     assert!(!file_contains(&b, b"SKUL\xba\xbe"), "the secondary LUKS header survived");
     for u in &p.luks_uuids {
@@ -460,12 +460,12 @@ fn the_reset_is_logged_on_the_esp_and_reset_info_shows_it() {
     let info = imprint::reset::info(&imprint::reset::prepare(&req(SEED)).unwrap(), &os);
     assert_eq!(info.os_version.as_deref(), Some("Kiosk OS 7 (kiosk 7.1)"));
     assert_eq!(info.last_reset, None);
-    assert!(info.disk.starts_with(&format!("{} (512.0M, image file)", p.base.display())), "{}", info.disk);
+    assert!(info.disk.starts_with(&format!("{} (512 MiB, image file)", p.base.display())), "{}", info.disk);
     assert_eq!(info.erase.len(), 2);
-    assert_eq!(info.erase[0], "partition 3 \"root-x86-64\" (root-x86-64, 64.0M)");
+    assert_eq!(info.erase[0], "partition 3 \"root-x86-64\" (root-x86-64, 64 MiB)");
     assert!(info.erase[1].starts_with("partition 4 \"var\" (var, "), "{:?}", info.erase);
     assert_eq!(info.keep.len(), 2);
-    assert!(info.keep[0].starts_with("partition 1 \"esp\" (esp, 100.0M)"), "{:?}", info.keep);
+    assert!(info.keep[0].starts_with("partition 1 \"esp\" (esp, 100 MiB)"), "{:?}", info.keep);
 
     for _ in 0..2 {
         let out = reset_now("--image", &p.base, &p.defs, &["--yes", "--esp-log"]);

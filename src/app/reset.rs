@@ -61,15 +61,14 @@ impl ResetBackend {
 
     pub fn facts(&self) -> ResetFacts {
         let os = request::os_release(&self.paths.root).unwrap_or_default();
-        let get = |k: &str| os.iter().rev().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap_or_default();
         let info = reset::info_for(&self.target, self.definitions.clone(), &self.paths.root);
         let (disk, last_reset, erase, keep) = match info {
             Ok(i) => (i.disk, i.last_reset, i.erase, i.keep),
             Err(e) => (self.target.display().to_string(), None, vec![format!("cannot plan the reset: {e}")], vec![]),
         };
         ResetFacts {
-            os_name: Some(get("PRETTY_NAME")).filter(|n| !n.is_empty()).unwrap_or_else(|| get("NAME")),
-            os_version: [get("IMAGE_VERSION"), get("VERSION_ID")].into_iter().find(|v| !v.is_empty()).unwrap_or_default(),
+            os_name: os.pretty_name().unwrap_or_default().to_string(),
+            os_version: os.value("IMAGE_VERSION").or_else(|| os.value("VERSION_ID")).unwrap_or_default().to_string(),
             disk,
             last_reset,
             erase,

@@ -270,7 +270,7 @@ impl MatchSpec {
         if let (Some(min), Some(size)) = (self.min_disk_size, facts.disk_size)
             && size < min
         {
-            why.push(format!("the disk holds {}, but the profile needs at least {}", format_size(size), format_size(min)));
+            why.push(format!("the disk holds {}, but the profile needs at least {}", crate::units::bytes(size), crate::units::bytes(min)));
         }
         if !self.virtualization.is_empty() && !self.virtualization.iter().any(|v| virt_matches(v, &facts.virtualization)) {
             let actual = match facts.virtualization.as_str() {
@@ -718,20 +718,6 @@ fn or_list(items: &[String], quote: bool) -> String {
     }
 }
 
-/// Bytes in base-1024 units with at most one decimal: "512 MiB", "1.5 GiB".
-pub fn format_size(bytes: u64) -> String {
-    const UNITS: &[&str] = &["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    let mut unit = 0;
-    while unit + 1 < UNITS.len() && bytes >= 1u64 << (10 * (unit + 1)) {
-        unit += 1;
-    }
-    if unit == 0 {
-        return format!("{bytes} B");
-    }
-    let tenths = (u128::from(bytes) * 10) >> (10 * unit);
-    if tenths % 10 == 0 { format!("{} {}", tenths / 10, UNITS[unit]) } else { format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit]) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -757,15 +743,6 @@ mod tests {
         assert!(!glob_match("dell*", "Dell Inc."));
         assert!(!glob_match("X?", "X"));
         assert!(!glob_match("a*b", "aXXbY"));
-    }
-
-    #[test]
-    fn sizes_print_in_words() {
-        assert_eq!(format_size(512), "512 B");
-        assert_eq!(format_size(512 << 20), "512 MiB");
-        assert_eq!(format_size(3 << 29), "1.5 GiB");
-        assert_eq!(format_size(32 << 30), "32 GiB");
-        assert_eq!(format_size(u64::MAX), "15.9 EiB");
     }
 
     #[test]

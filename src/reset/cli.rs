@@ -13,8 +13,8 @@ use super::{PerformOptions, ResetPlan, ResetRequest};
 use crate::cli::{InstallArgs, ProgressMode, ResetCommand, ResetNowArgs, ResetStateArgs};
 use crate::cmd;
 use crate::exec::{self, Event};
-use crate::plan::human;
 use crate::profile::repart;
+use crate::units;
 
 /// Runs one `imprint reset` command; Ok(exit status).
 pub fn run(c: &ResetCommand) -> Result<i32> {
@@ -207,19 +207,19 @@ fn now(a: &ResetNowArgs) -> Result<()> {
 pub fn render(plan: &ResetPlan) -> String {
     let mut s = String::new();
     let sector = u64::from(plan.sector_size);
-    s.push_str(&format!("Factory reset of {} ({})\n", plan.target.display(), human(plan.target_size)));
+    s.push_str(&format!("Factory reset of {} ({})\n", plan.target.display(), units::bytes(plan.target_size)));
     if plan.erase.is_empty() {
         s.push_str("Erased: nothing (no existing partition is bound to a definition with FactoryReset=yes)\n");
     } else {
         s.push_str("Erased beyond recovery, then made anew as the definitions say:\n");
         for e in &plan.erase {
-            s.push_str(&format!("  - {} ({}), from {}\n", e.describe(), human(e.size), e.definition.display()));
+            s.push_str(&format!("  - {} ({}), from {}\n", e.describe(), units::bytes(e.size), e.definition.display()));
         }
     }
     s.push_str("Kept byte for byte:\n");
     for p in plan.table.partitions.iter().filter(|p| !plan.erase.iter().any(|e| e.number == p.number)) {
         let name = crate::profile::types::from_uuid(p.type_uuid).name().unwrap_or_else(|| p.type_uuid.to_string());
-        s.push_str(&format!("  - partition {} \"{}\" ({name}, {})\n", p.number, p.label, human(p.size(sector))));
+        s.push_str(&format!("  - partition {} \"{}\" ({name}, {})\n", p.number, p.label, units::bytes(p.size(sector))));
     }
     for f in &plan.forced {
         s.push_str(&format!("Forced: {f}\n"));
@@ -244,7 +244,7 @@ fn confirm(plan: &ResetPlan) -> Result<()> {
     let (model, serial) = cmd::describe_disk(&plan.target);
     let mut err = std::io::stderr();
     writeln!(err, "\nA factory reset erases these partitions for good:")?;
-    writeln!(err, "  {}  {}  model: {}  serial: {}", plan.target.display(), human(plan.target_size), model, serial)?;
+    writeln!(err, "  {}  {}  model: {}  serial: {}", plan.target.display(), units::bytes(plan.target_size), model, serial)?;
     for w in &what {
         writeln!(err, "  - {w}")?;
     }

@@ -34,7 +34,7 @@ impl Erased {
         match self {
             Erased::CryptoErase { luks_version, metadata_end, .. } => format!(
                 "LUKS{luks_version} headers and keyslots wiped (first {}), the encrypted data left without a key",
-                crate::plan::human(*metadata_end)
+                crate::units::bytes(*metadata_end)
             ),
             Erased::Zeroed { checked } => format!("discarded and zeroed, {checked}"),
         }

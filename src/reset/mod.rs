@@ -38,10 +38,11 @@ use uuid::Uuid;
 
 use crate::disk::{self, table};
 use crate::exec::{self, Event};
-use crate::plan::{self, Action, EmptyMode, EncryptionPlan, ExistingTable, Plan, PlanRequest, PlannedPartition, SourceFacts, human};
+use crate::plan::{self, Action, EmptyMode, EncryptionPlan, ExistingTable, Plan, PlanRequest, PlannedPartition, SourceFacts};
 use crate::profile::repart::PartitionDef;
 use crate::profile::types::{self, Designator};
 use crate::secret::Secret;
+use crate::units;
 
 pub use erase::Erased;
 
@@ -245,7 +246,7 @@ pub fn prepare(req: &ResetRequest) -> Result<ResetPlan, ResetError> {
     let mut plan = plan::plan(&preq)?;
     // What the summary lists as lost (with an existing table kept, the executor wipes nothing
     // for it: the erasing is done here, before).
-    plan.destroys = erase.iter().map(|e| format!("{} ({}), erased beyond recovery", e.describe(), human(e.size))).collect();
+    plan.destroys = erase.iter().map(|e| format!("{} ({}), erased beyond recovery", e.describe(), units::bytes(e.size))).collect();
     let remaining = reduced
         .partitions
         .iter()
@@ -284,7 +285,7 @@ pub fn prepare(req: &ResetRequest) -> Result<ResetPlan, ResetError> {
 
 fn describe_existing(p: &plan::ExistingPartition, sector: u64) -> String {
     let name = types::from_uuid(p.type_uuid).name().unwrap_or_else(|| p.type_uuid.to_string());
-    format!("partition {} \"{}\" ({name}, {})", p.number, p.label, human(p.size(sector)))
+    format!("partition {} \"{}\" ({name}, {})", p.number, p.label, units::bytes(p.size(sector)))
 }
 
 /// The ESP's byte offset in the table as found (the first partition of the ESP type).
@@ -297,11 +298,10 @@ fn esp_offset(t: &ExistingTable, sector: u64) -> Option<u64> {
 /// reset recorded on its ESP, and what is erased and kept.
 pub fn info(plan: &ResetPlan, os_root: &Path) -> ResetInfo {
     let os = request::os_release(os_root).unwrap_or_default();
-    let get = |k: &str| os.iter().rev().find(|(key, _)| key == k).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
-    let os_version = get("PRETTY_NAME").or_else(|| get("NAME")).map(|name| match (get("IMAGE_ID"), get("IMAGE_VERSION")) {
+    let os_version = os.pretty_name().map(|name| match (os.value("IMAGE_ID"), os.value("IMAGE_VERSION")) {
         (Some(id), Some(v)) => format!("{name} ({id} {v})"),
         (None, Some(v)) => format!("{name} ({v})"),
-        _ => name,
+        _ => name.to_string(),
     });
     let s = u64::from(plan.sector_size);
     let model = if plan.is_block_device {
@@ -315,8 +315,8 @@ pub fn info(plan: &ResetPlan, os_root: &Path) -> ResetInfo {
         Some("image file".to_string())
     };
     let disk = match model {
-        Some(m) => format!("{} ({}, {m})", plan.target.display(), human(plan.target_size)),
-        None => format!("{} ({})", plan.target.display(), human(plan.target_size)),
+        Some(m) => format!("{} ({}, {m})", plan.target.display(), units::bytes(plan.target_size)),
+        None => format!("{} ({})", plan.target.display(), units::bytes(plan.target_size)),
     };
     let erased: Vec<u32> = plan.erase.iter().map(|e| e.number).collect();
     ResetInfo {
@@ -430,7 +430,7 @@ pub fn perform(plan: &ResetPlan, opts: &PerformOptions, emit: &mut dyn FnMut(&Ev
             step: i + 1,
             steps,
             name: name.clone(),
-            description: format!("erase partition {} \"{}\" ({}, {})", e.number, e.label, e.type_name, human(e.size)),
+            description: format!("erase partition {} \"{}\" ({}, {})", e.number, e.label, e.type_name, units::bytes(e.size)),
         });
         let how = erase::erase(&target, e.offset, e.size).map_err(|source| ResetError::Erase {
             number: e.number,

@@ -14,6 +14,7 @@
 use std::path::{Path, PathBuf};
 
 use super::efi::{self, EfiError};
+use crate::osrelease::OsRelease;
 
 /// The legacy variable systemd 245–261 repart reads in the initrd.
 pub const LEGACY_VAR: &str = "FactoryReset";
@@ -178,54 +179,9 @@ fn split_cmdline(s: &str) -> Vec<String> {
     words
 }
 
-/// `KEY=value` pairs of an os-release file (shell-style quoting, `#` comments).
-pub fn parse_os_release(text: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let Some((k, v)) = line.split_once('=') else { continue };
-        let v = v.trim();
-        let v = if v.len() >= 2 && (v.starts_with('"') && v.ends_with('"') || v.starts_with('\'') && v.ends_with('\'')) {
-            let inner = &v[1..v.len() - 1];
-            if v.starts_with('"') {
-                let mut s = String::new();
-                let mut chars = inner.chars();
-                while let Some(c) = chars.next() {
-                    if c == '\\' {
-                        if let Some(n) = chars.next() {
-                            s.push(n);
-                        }
-                    } else {
-                        s.push(c);
-                    }
-                }
-                s
-            } else {
-                inner.to_string()
-            }
-        } else {
-            v.to_string()
-        };
-        out.push((k.trim().to_string(), v));
-    }
-    out
-}
-
-/// The os-release fields of `root`: `/etc/os-release`, else `/usr/lib/os-release`.
-pub fn os_release(root: &Path) -> Result<Vec<(String, String)>, RequestError> {
-    for rel in ["etc/os-release", "usr/lib/os-release"] {
-        if let Some(text) = read_text(&root.join(rel))? {
-            return Ok(parse_os_release(&text));
-        }
-    }
-    Ok(Vec::new())
-}
-
-fn field<'a>(fields: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    fields.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+/// The os-release of `root` (`/etc/os-release`, else `/usr/lib/os-release`).
+pub fn os_release(root: &Path) -> Result<OsRelease, RequestError> {
+    OsRelease::read(root).map_err(|e| RequestError::Read { path: e.path, source: e.source })
 }
 
 /// This boot's ID as 32 hex digits (systemd's `SD_ID128_TO_STRING` form).
@@ -239,13 +195,13 @@ pub fn boot_id(paths: &Paths) -> Result<String, RequestError> {
 
 /// The JSON `systemd-factory-reset request` puts into `FactoryResetRequest`: compact, in this key
 /// order, the version fields only when set.
-pub fn request_json(os: &[(String, String)], boot_id: &str) -> Result<String, RequestError> {
-    let id = field(os, "ID").ok_or_else(|| RequestError::Refused("os-release data lacks ID= field, refusing (as systemd does)".into()))?;
+pub fn request_json(os: &OsRelease, boot_id: &str) -> Result<String, RequestError> {
+    let id = os.value("ID").ok_or_else(|| RequestError::Refused("os-release data lacks ID= field, refusing (as systemd does)".into()))?;
     let mut m = serde_json::Map::new();
     m.insert("osReleaseId".into(), id.into());
     for (key, name) in [("VERSION_ID", "osReleaseVersionId"), ("IMAGE_ID", "osReleaseImageId"), ("IMAGE_VERSION", "osReleaseImageVersion")]
     {
-        if let Some(v) = field(os, key) {
+        if let Some(v) = os.value(key) {
             m.insert(name.into(), v.into());
         }
     }
@@ -311,7 +267,7 @@ fn request_mode(json: &str, paths: &Paths) -> Result<Option<Status>, RequestErro
         _ => return Ok(None),
     };
     let os = os_release(&paths.root)?;
-    if field(&os, "ID") != Some(id) || field(&os, "IMAGE_ID") != image_id {
+    if os.value("ID") != Some(id) || os.value("IMAGE_ID") != image_id {
         return Ok(None);
     }
     let now = boot_id(paths)?;
@@ -420,14 +376,14 @@ mod tests {
 
     #[test]
     fn os_release_and_the_request_json() {
-        let os = parse_os_release("# c\nID=debian\nVERSION_ID=\"12\"\nIMAGE_ID='kiosk'\nIMAGE_VERSION=\"1.\\\"2\"\nPRETTY_NAME=\"D\"\n");
+        let os = OsRelease::parse("# c\nID=debian\nVERSION_ID=\"12\"\nIMAGE_ID='kiosk'\nIMAGE_VERSION=\"1.\\\"2\"\nPRETTY_NAME=\"D\"\n");
         let json = request_json(&os, "0123456789abcdef0123456789abcdef").unwrap();
         assert_eq!(
             json,
             r#"{"osReleaseId":"debian","osReleaseVersionId":"12","osReleaseImageId":"kiosk","osReleaseImageVersion":"1.\"2","bootId":"0123456789abcdef0123456789abcdef"}"#
         );
-        let json = request_json(&parse_os_release("ID=fedora\nVERSION_ID=\n"), "00").unwrap();
+        let json = request_json(&OsRelease::parse("ID=fedora\nVERSION_ID=\n"), "00").unwrap();
         assert_eq!(json, r#"{"osReleaseId":"fedora","bootId":"00"}"#);
-        assert!(request_json(&parse_os_release("NAME=x\n"), "00").is_err());
+        assert!(request_json(&OsRelease::parse("NAME=x\n"), "00").is_err());
     }
 }

@@ -110,15 +110,13 @@ pub struct Specifiers {
 impl Specifiers {
     /// Reads `<root>/etc/os-release` (else `<root>/usr/lib/os-release`) and `<root>/etc/machine-id`.
     pub fn from_root(root: &Path) -> Specifiers {
-        let text = std::fs::read_to_string(root.join("etc/os-release"))
-            .or_else(|_| std::fs::read_to_string(root.join("usr/lib/os-release")))
-            .unwrap_or_default();
+        let os = crate::osrelease::OsRelease::read(root).unwrap_or_default();
         let mut values = vec![('a', crate::profile::types::native_arch().to_string())];
         for (c, key) in
             [('A', "IMAGE_VERSION"), ('M', "IMAGE_ID"), ('w', "VERSION_ID"), ('B', "BUILD_ID"), ('W', "VARIANT_ID"), ('o', "ID")]
         {
-            if let Some(v) = os_release_value(&text, key) {
-                values.push((c, v));
+            if let Some(v) = os.get(key) {
+                values.push((c, v.to_string()));
             }
         }
         if let Ok(id) = std::fs::read_to_string(root.join("etc/machine-id")) {
@@ -147,20 +145,6 @@ impl Specifiers {
         }
         Ok(out)
     }
-}
-
-/// One `KEY=value` of an os-release file, unquoted.
-pub fn os_release_value(text: &str, key: &str) -> Option<String> {
-    text.lines().find_map(|l| {
-        let v = l.trim().strip_prefix(key)?.strip_prefix('=')?;
-        let v = v.trim();
-        let v = v
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
-            .unwrap_or(v);
-        Some(v.to_string())
-    })
 }
 
 /// The directories sysupdate reads definitions from, in priority order, under `root`.

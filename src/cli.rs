@@ -190,7 +190,7 @@ pub struct ResetNowArgs {
     #[arg(long, value_name = "auto|IMAGE|DEVICE")]
     pub source: Option<String>,
     /// How re-created encrypted partitions are unlocked (as `install --encrypt`).
-    #[arg(long, value_enum, value_name = "tpm2|tpm2+pin|passphrase|off")]
+    #[arg(long, value_parser = named(&EncryptionMode::NAMES), value_name = "tpm2|tpm2+pin|passphrase|off")]
     pub encrypt: Option<EncryptionMode>,
     #[arg(long, value_name = "auto|TCTI", default_value = "auto")]
     pub tpm2_device: String,
@@ -308,7 +308,7 @@ pub struct InstallArgs {
     #[arg(long, value_name = "UUID")]
     pub seed: Option<uuid::Uuid>,
     /// What to do with a target that already holds a partition table.
-    #[arg(long, value_enum, default_value_t = EmptyMode::Refuse)]
+    #[arg(long, value_parser = named(&EmptyMode::NAMES), default_value = "refuse")]
     pub empty: EmptyMode,
     /// Print the plan and change nothing.
     #[arg(long)]
@@ -322,11 +322,11 @@ pub struct InstallArgs {
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
     /// How to check what was copied.
-    #[arg(long, value_enum, default_value_t = Verify::Stream)]
+    #[arg(long, value_parser = named(&Verify::NAMES), default_value = "stream")]
     pub verify: Verify,
     /// Encrypt the partitions that hold state (those whose definition says Encrypt=, or else
     /// root, /var, /home and /srv) and how to unlock them; overrides the profile.
-    #[arg(long, value_enum, value_name = "tpm2|tpm2+pin|passphrase|off")]
+    #[arg(long, value_parser = named(&EncryptionMode::NAMES), value_name = "tpm2|tpm2+pin|passphrase|off")]
     pub encrypt: Option<EncryptionMode>,
     /// The TPM: `auto` (/dev/tpmrm0) or a TCTI such as swtpm:host=127.0.0.1,port=2321.
     #[arg(long, value_name = "auto|TCTI", default_value = "auto")]
@@ -446,6 +446,14 @@ pub struct DemoArgs {
     /// Install without the pages, even at a terminal (what `make demo` does without one).
     #[arg(long)]
     pub unattended: bool,
+}
+
+/// A parser for an engine enum from its names: the engine's types know nothing of clap; the
+/// command line lists their names (shown in --help as the possible values).
+pub fn named<T: Copy + Send + Sync + 'static>(names: &'static [(&'static str, T)]) -> impl clap::builder::TypedValueParser<Value = T> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(names.iter().map(|(n, _)| *n))
+        .map(move |s| names.iter().find(|(n, _)| *n == s).map(|(_, v)| *v).expect("clap checked it is one of the names"))
 }
 
 fn parse_size_arg(s: &str) -> Result<u64, String> {

@@ -13,7 +13,7 @@ use crate::cli::{DisksArgs, InstallArgs, ProgressMode};
 use crate::disk::sysfs;
 use crate::exec::{self, Event, events};
 use crate::install;
-use crate::plan::{self, human};
+use crate::plan;
 
 pub use crate::install::{check_target, definition_dirs, profile_search_path, source_facts, target_facts};
 
@@ -108,7 +108,7 @@ fn confirm(plan: &plan::Plan) -> Result<()> {
     let (model, serial) = describe_disk(&plan.target);
     let mut err = std::io::stderr();
     writeln!(err, "\nEverything on this disk will be lost:")?;
-    writeln!(err, "  {}  {}  model: {}  serial: {}", plan.target.display(), human(plan.target_size), model, serial)?;
+    writeln!(err, "  {}  {}  model: {}  serial: {}", plan.target.display(), crate::units::bytes(plan.target_size), model, serial)?;
     for d in &plan.destroys {
         writeln!(err, "  - {d}")?;
     }
@@ -175,9 +175,9 @@ pub fn progress_sink(mode: ProgressMode) -> impl FnMut(&Event) {
                     let _ = write!(
                         err,
                         "\r      {pct:>3}%  {} of {}  {}/s{eta}\x1b[K",
-                        human(*bytes_done),
-                        human(*bytes_total),
-                        human(*rate_bytes_per_sec)
+                        crate::units::bytes(*bytes_done),
+                        crate::units::bytes(*bytes_total),
+                        crate::units::bytes(*rate_bytes_per_sec)
                     );
                     line_open = true;
                 }
@@ -263,7 +263,7 @@ pub fn print_report(report: &install::Report) {
     let r = &report.exec;
     println!("Installed onto {} in {:.1}s.", r.target.display(), r.seconds);
     for p in &r.partitions {
-        println!("  partition {} ({}): {} written", p.number, p.label, human(p.bytes_written));
+        println!("  partition {} ({}): {} written", p.number, p.label, crate::units::bytes(p.bytes_written));
     }
     for proof in report.proofs() {
         println!("  proven: {proof}");

@@ -3,9 +3,10 @@
 //! - Only `src/disk` issues block ioctls: no `ioctl` and no `BLK…` ioctl constant elsewhere,
 //!   except the places in [`IOCTL_EXCEPTIONS`], each with its reason.
 //! - No clap outside the command line (`src/cli.rs`, `src/main.rs`, the `cli.rs` of a verb's
-//!   module) and the front-ends (`src/app/`). [`CLAP_KNOWN_VIOLATIONS`] lists what breaks this
-//!   today; issue 13 removes them. A new one fails, and so does a listed one that is gone (so the
-//!   list only shrinks).
+//!   module) and the front-ends (`src/app/`): the engine's enums list their names (`NAMES`) and
+//!   the command line parses them (`cli::named`).
+//! - Only the front-ends print (`src/main.rs`, `src/cmd.rs`, `*/cli.rs`, `src/app/`,
+//!   `src/demo/`): the engine returns values and typed events.
 //!
 //! Comment lines are not code and are skipped.
 
@@ -16,11 +17,6 @@ const IOCTL_EXCEPTIONS: &[(&str, &str)] = &[
     ("src/fsflags.rs", "FS_IOC_GETFLAGS/SETFLAGS on files and folders (sysupdate's ReadOnly= immutable flag), not a block device"),
     ("src/app/installer.rs", "KDGKBTYPE on the terminal (is it a Linux VT?), not a block device"),
 ];
-
-/// Files outside the command line that use clap today (`file`, the line's text); the engine
-/// types that derive `clap::ValueEnum` are to be converted by the CLI instead (issue 13, point 1).
-const CLAP_KNOWN_VIOLATIONS: &[(&str, &str)] =
-    &[("src/exec/mod.rs", "clap::ValueEnum"), ("src/plan/mod.rs", "clap::ValueEnum"), ("src/homed/mod.rs", "clap::ValueEnum")];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display())) {
@@ -116,19 +112,36 @@ fn disk_does_issue_the_block_ioctls() {
 
 #[test]
 fn no_clap_outside_the_command_line_and_front_ends() {
-    let mut new = Vec::new();
-    let mut known = Vec::new();
-    for (file, n, line) in code_lines() {
-        if clap_allowed(&file) || !is_clap(&line) {
-            continue;
-        }
-        match CLAP_KNOWN_VIOLATIONS.iter().find(|(f, what)| *f == file && line.contains(what)) {
-            Some(v) => known.push(*v),
-            None => new.push(format!("{file}:{n}: {}", line.trim())),
-        }
-    }
+    let new: Vec<String> = code_lines()
+        .into_iter()
+        .filter(|(file, _, line)| !clap_allowed(file) && is_clap(line))
+        .map(|(file, n, line)| format!("{file}:{n}: {}", line.trim()))
+        .collect();
     assert!(new.is_empty(), "clap outside src/cli.rs, src/main.rs, */cli.rs and src/app/:\n{}", new.join("\n"));
-    for v in CLAP_KNOWN_VIOLATIONS {
-        assert!(known.contains(v), "{}: no longer uses {} — good: remove it from CLAP_KNOWN_VIOLATIONS", v.0, v.1);
-    }
+}
+
+fn is_print(line: &str) -> bool {
+    ["println!(", "eprintln!(", "print!(", "eprint!(", "dbg!("].iter().any(|m| line.contains(m))
+}
+
+/// The front-ends: where printing belongs.
+fn print_allowed(file: &str) -> bool {
+    file == "src/main.rs"
+        || file == "src/cmd.rs"
+        || file.ends_with("/cli.rs")
+        || file.starts_with("src/app/")
+        || file.starts_with("src/demo/")
+}
+
+#[test]
+fn only_the_front_ends_print() {
+    assert!(is_print("    eprintln!(\"x\");") && !is_print("let printed = 1;"));
+    let found: Vec<String> = code_lines()
+        .into_iter()
+        .filter(|(file, _, line)| !print_allowed(file) && is_print(line))
+        .map(|(file, n, line)| format!("{file}:{n}: {}", line.trim()))
+        .collect();
+    assert!(found.is_empty(), "printing outside the front-ends (return values or events instead):\n{}", found.join("\n"));
+    // and they do print: the scanner works
+    assert!(code_lines().iter().any(|(f, _, l)| f == "src/cmd.rs" && is_print(l)));
 }

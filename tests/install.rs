@@ -180,7 +180,7 @@ fn refusals_leave_the_target_byte_identical() {
     let out = install(&defs, &src, &small, &["--yes"]).output().unwrap();
     assert!(!out.status.success());
     let e = stderr_of(&out);
-    assert!(e.contains("too small") && e.contains("200.0M") && e.contains("need at least"), "{e}");
+    assert!(e.contains("too small") && e.contains("200 MiB") && e.contains("need at least"), "{e}");
     assert_eq!(file_hash(&small), before);
 
     // a disk holding data, without --yes and without a terminal
@@ -415,7 +415,7 @@ fn erasing_a_disk_needs_its_name_typed_at_a_terminal() {
     );
     let (ok, text) = on_a_terminal(&args, "nope");
     assert!(!ok, "{text}");
-    assert!(text.contains("Everything on this disk will be lost") && text.contains("image file") && text.contains("1.0G"), "{text}");
+    assert!(text.contains("Everything on this disk will be lost") && text.contains("image file") && text.contains("1 GiB"), "{text}");
     assert!(text.contains("not confirmed; nothing was written"), "{text}");
     assert_eq!(file_hash(&used), before);
     let (ok, text) = on_a_terminal(&args, "used.img");

@@ -60,9 +60,9 @@ impl InstallerBackend {
             .and_then(|t| t.lines().find_map(|l| l.strip_prefix("KEYMAP=").map(|v| v.trim_matches('"').to_string())))
             .unwrap_or_else(|| "us".into());
         let source = SourceView {
-            name: std::fs::read_to_string("/etc/os-release")
+            name: crate::osrelease::OsRelease::read(Path::new("/"))
                 .ok()
-                .and_then(|t| t.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_string())))
+                .and_then(|o| o.pretty_name().map(str::to_string))
                 .filter(|_| self.opts.demo_target.is_none())
                 .unwrap_or_else(|| "imprint demo OS".into()),
             size_bytes: crate::cmd::source_facts(&self.opts.source)

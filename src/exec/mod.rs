@@ -22,14 +22,14 @@ pub use events::Event;
 
 use crate::disk::{self, copy, table};
 use crate::luks;
-use crate::plan::{Action, Content, Plan, PlannedPartition, TableAction, human};
+use crate::plan::{Action, Content, Plan, PlannedPartition, TableAction};
 use crate::secret::Secret;
 use crate::task;
 
 /// Set by the SIGINT/SIGTERM handler; checked between and inside steps.
 pub static CANCEL: AtomicBool = AtomicBool::new(false);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verify {
     /// Hash the source while copying (catches read errors and truncation).
@@ -37,6 +37,11 @@ pub enum Verify {
     Stream,
     /// Also read every copied partition back from the target and compare.
     Readback,
+}
+
+impl Verify {
+    /// Each way with its name, as `--verify=` and the answers file spell it.
+    pub const NAMES: [(&'static str, Verify); 2] = [("stream", Verify::Stream), ("readback", Verify::Readback)];
 }
 
 pub struct Options<'a> {
@@ -297,7 +302,9 @@ pub fn execute_on(
         let label = p.label.clone();
         let name = format!("partition-{}", p.number);
         let desc = match &p.content {
-            Content::CopyBlocks { what, size, .. } => format!("copy {} from {what} into partition {} ({label})", human(*size), p.number),
+            Content::CopyBlocks { what, size, .. } => {
+                format!("copy {} from {what} into partition {} ({label})", crate::units::bytes(*size), p.number)
+            }
             Content::Format { fs, .. } => format!("format partition {} ({label}) as {fs}", p.number),
             Content::None => format!("clear partition {} ({label})", p.number),
         };

@@ -25,7 +25,7 @@ pub struct UserCreateArgs {
     #[arg(long, value_name = "F")]
     pub password_file: Option<PathBuf>,
     /// Where the home lives (default: luks where this system can, else directory).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = crate::cli::named(&Storage::NAMES))]
     pub storage: Option<Storage>,
     /// Make the user an administrator (member of wheel).
     #[arg(long)]

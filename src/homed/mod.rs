@@ -18,7 +18,7 @@ const PATH: &str = "/org/freedesktop/home1";
 const MANAGER: &str = "org.freedesktop.home1.Manager";
 
 /// Where the home's data lives (homed's `storage` field).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Storage {
     /// A LUKS2 image (needs device-mapper).
     Luks,
@@ -29,6 +29,10 @@ pub enum Storage {
 }
 
 impl Storage {
+    /// Each storage with its name (`--storage=`).
+    pub const NAMES: [(&'static str, Storage); 3] =
+        [("luks", Storage::Luks), ("directory", Storage::Directory), ("subvolume", Storage::Subvolume)];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Storage::Luks => "luks",

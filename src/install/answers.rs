@@ -33,25 +33,6 @@ use crate::profile::ini::{self, ConfigError};
 /// holds no secret).
 pub const ESP_PATH: &str = "::/imprint/answers.conf";
 
-fn empty_name(e: EmptyMode) -> &'static str {
-    match e {
-        EmptyMode::Refuse => "refuse",
-        EmptyMode::Allow => "allow",
-        EmptyMode::Require => "require",
-        EmptyMode::Force => "force",
-        EmptyMode::Create => "create",
-    }
-}
-
-fn mode_name(m: EncryptionMode) -> &'static str {
-    match m {
-        EncryptionMode::Tpm2 => "tpm2",
-        EncryptionMode::Tpm2Pin => "tpm2+pin",
-        EncryptionMode::Passphrase => "passphrase",
-        EncryptionMode::Off => "off",
-    }
-}
-
 fn yes(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
 }
@@ -79,12 +60,12 @@ pub fn to_ini(req: &Request, disk_guid: uuid::Uuid) -> String {
     if let Some(seed) = req.seed {
         let _ = writeln!(s, "Seed={seed}");
     }
-    let _ = writeln!(s, "Empty={}", empty_name(req.empty));
+    let _ = writeln!(s, "Empty={}", req.empty.name());
     let _ = writeln!(s, "Verify={}", if req.verify == Verify::Readback { "readback" } else { "stream" });
     let e = &req.encryption;
     let _ = writeln!(s, "\n[Encryption]");
     if let Some(m) = e.mode {
-        let _ = writeln!(s, "Mode={}", mode_name(m));
+        let _ = writeln!(s, "Mode={}", m.name());
     }
     let _ = writeln!(s, "TPM2Device={}", e.tpm2_device);
     if let Some(pcrs) = &e.tpm2_pcrs {
@@ -146,9 +127,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Request, ConfigError> {
                     req.seed = Some(v.parse().map_err(|_| e.error(format!("Seed={v}: expected a UUID")))?);
                 }
                 ("Install", "Empty") => {
-                    req.empty = [EmptyMode::Refuse, EmptyMode::Allow, EmptyMode::Require, EmptyMode::Force, EmptyMode::Create]
-                        .into_iter()
-                        .find(|m| empty_name(*m) == v)
+                    req.empty = EmptyMode::NAMES
+                        .iter()
+                        .find_map(|(n, m)| (*n == v).then_some(*m))
                         .ok_or_else(|| e.error(format!("Empty={v}: expected refuse, allow, require, force or create")))?;
                 }
                 ("Install", "Verify") => {
@@ -160,9 +141,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Request, ConfigError> {
                 }
                 ("Encryption", "Mode") => {
                     req.encryption.mode = Some(
-                        [EncryptionMode::Tpm2, EncryptionMode::Tpm2Pin, EncryptionMode::Passphrase, EncryptionMode::Off]
-                            .into_iter()
-                            .find(|m| mode_name(*m) == v)
+                        EncryptionMode::NAMES
+                            .iter()
+                            .find_map(|(n, m)| (*n == v).then_some(*m))
                             .ok_or_else(|| e.error(format!("Mode={v}: expected tpm2, tpm2+pin, passphrase or off")))?,
                     );
                 }

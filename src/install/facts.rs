@@ -9,7 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 
 use super::{EncryptionRequest, Host, Request};
 use crate::disk::{self, sysfs, table};
-use crate::plan::{self, EncryptionMode, PlanRequest, SourceFacts, TargetContent, TargetFacts, human};
+use crate::plan::{self, EncryptionMode, PlanRequest, SourceFacts, TargetContent, TargetFacts};
 use crate::profile::{conf, repart};
 
 /// Where profile names are looked up, in order.
@@ -103,14 +103,14 @@ pub fn target_facts(path: &Path, target_size: Option<u64>) -> Result<TargetFacts
             let mut size = disk::device_size(&f)?;
             if let Some(want) = target_size {
                 if block && want != size {
-                    bail!("--target-size is for image files; {} is a block device of {}", path.display(), human(size));
+                    bail!("--target-size is for image files; {} is a block device of {}", path.display(), crate::units::bytes(size));
                 }
                 if want < size {
                     bail!(
                         "--target-size {} is smaller than the existing image file {} ({}); images are never shrunk",
-                        human(want),
+                        crate::units::bytes(want),
                         path.display(),
-                        human(size)
+                        crate::units::bytes(size)
                     );
                 }
                 size = want.div_ceil(4096) * 4096;
@@ -241,7 +241,11 @@ pub fn uki_pcr_key(src: &SourceFacts) -> Result<Option<UkiKey>> {
     crate::task::run("mcopy", ["-n", "-o", "-i", image.as_str(), uki, &local.display().to_string()])?;
     let len = std::fs::metadata(&local)?.len();
     if len > UKI_MAX {
-        bail!("{uki} on the source ESP is {} — larger than any UKI imprint reads ({})", human(len), human(UKI_MAX));
+        bail!(
+            "{uki} on the source ESP is {} — larger than any UKI imprint reads ({})",
+            crate::units::bytes(len),
+            crate::units::bytes(UKI_MAX)
+        );
     }
     let data = std::fs::read(&local)?;
     drop(dir);

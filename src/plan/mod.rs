@@ -27,7 +27,7 @@ pub const FLAG_GROWFS: u64 = 1 << 59;
 pub const LUKS2_METADATA_SIZE: u64 = 16 << 20;
 
 /// `--empty=`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum EmptyMode {
     /// A blank target is partitioned; one with a partition table is refused.
@@ -44,18 +44,44 @@ pub enum EmptyMode {
 }
 
 /// How encrypted partitions are unlocked (`--encrypt=`, `[Encryption] Mode=`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EncryptionMode {
     /// Sealed to this machine's TPM; unlocks at boot without a password.
     Tpm2,
     /// Sealed to the TPM and a PIN asked at boot.
-    #[value(name = "tpm2+pin")]
     #[serde(rename = "tpm2+pin")]
     Tpm2Pin,
     /// A passphrase asked at boot.
     Passphrase,
     Off,
+}
+
+impl EmptyMode {
+    /// Each mode with its name, as `--empty=` and the answers file spell it.
+    pub const NAMES: [(&'static str, EmptyMode); 5] = [
+        ("refuse", EmptyMode::Refuse),
+        ("allow", EmptyMode::Allow),
+        ("require", EmptyMode::Require),
+        ("force", EmptyMode::Force),
+        ("create", EmptyMode::Create),
+    ];
+    pub fn name(self) -> &'static str {
+        Self::NAMES.iter().find(|(_, m)| *m == self).map(|(n, _)| *n).unwrap_or("refuse")
+    }
+}
+
+impl EncryptionMode {
+    /// Each mode with its name, as `--encrypt=`, profiles and the answers file spell it.
+    pub const NAMES: [(&'static str, EncryptionMode); 4] = [
+        ("tpm2", EncryptionMode::Tpm2),
+        ("tpm2+pin", EncryptionMode::Tpm2Pin),
+        ("passphrase", EncryptionMode::Passphrase),
+        ("off", EncryptionMode::Off),
+    ];
+    pub fn name(self) -> &'static str {
+        Self::NAMES.iter().find(|(_, m)| *m == self).map(|(n, _)| *n).unwrap_or("off")
+    }
 }
 
 /// One way to open an encrypted partition: a keyslot (and for TPM2 and the recovery key, a token).
@@ -332,7 +358,7 @@ impl Plan {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
-    #[error("{target} is too small: the partitions need at least {} ({needed} bytes), the disk has {} ({available} bytes)", human(*needed), human(*available))]
+    #[error("{target} is too small: the partitions need at least {} ({needed} bytes), the disk has {} ({available} bytes)", crate::units::bytes(*needed), crate::units::bytes(*available))]
     TooSmall { target: PathBuf, needed: u64, available: u64 },
     #[error(
         "{target} already has a partition table ({what}); pass --empty=allow to keep it and add partitions, or --empty=force to erase it"
@@ -360,18 +386,6 @@ pub enum PlanError {
     CopyTooLarge { definition: PathBuf, max: u64, size: u64 },
     #[error("unsupported sector size {0}: imprint handles 512 and 4096")]
     SectorSize(u32),
-}
-
-/// Bytes in base-1024 units, as systemd's FORMAT_BYTES prints them.
-pub fn human(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "K", "M", "G", "T", "P"];
-    let mut v = bytes as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < UNITS.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 { format!("{bytes}B") } else { format!("{v:.1}{}", UNITS[i]) }
 }
 
 /// The partition-table geometry libfdisk gives a new GPT: first usable LBA on the 1 MiB
@@ -437,7 +451,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, PlanError> {
                 .iter()
                 .map(|p| {
                     let name = types::from_uuid(p.type_uuid).name().unwrap_or_else(|| p.type_uuid.to_string());
-                    format!("partition {} \"{}\" ({}, {})", p.number, p.label, name, human(p.size(sector)))
+                    format!("partition {} \"{}\" ({}, {})", p.number, p.label, name, crate::units::bytes(p.size(sector)))
                 })
                 .collect::<Vec<_>>();
             let d = if d.is_empty() { vec!["an empty GPT partition table".to_string()] } else { d };
@@ -797,7 +811,7 @@ pub fn render(plan: &Plan) -> String {
         s,
         "Target: {} ({}, {}-byte sectors){}",
         plan.target.display(),
-        human(plan.target_size),
+        crate::units::bytes(plan.target_size),
         plan.sector_size,
         if plan.create_image { ", new sparse image file" } else { "" }
     );
@@ -817,13 +831,13 @@ pub fn render(plan: &Plan) -> String {
     let _ = writeln!(s, "{:>2}  {:<7} {:<18} {:<16} {:>10} {:>10}  CONTENT", "#", "ACTION", "TYPE", "LABEL", "START", "SIZE");
     for p in &plan.partitions {
         let size = match (p.action, p.old_size) {
-            (Action::Grow, Some(old)) => format!("{}→{}", human(old), human(p.size)),
-            _ => human(p.size),
+            (Action::Grow, Some(old)) => format!("{}→{}", crate::units::bytes(old), crate::units::bytes(p.size)),
+            _ => crate::units::bytes(p.size),
         };
         let content = match &p.content {
             Content::None if p.action == Action::Create => "empty".to_string(),
             Content::None => "unchanged".to_string(),
-            Content::CopyBlocks { what, size, .. } => format!("copy {} from {what}", human(*size)),
+            Content::CopyBlocks { what, size, .. } => format!("copy {} from {what}", crate::units::bytes(*size)),
             Content::Format { fs, .. } => format!("new {fs} file system"),
         };
         let mut extra = Vec::new();
@@ -868,7 +882,7 @@ pub fn render(plan: &Plan) -> String {
             action,
             p.type_name.clone().unwrap_or_else(|| p.type_uuid.to_string()),
             p.label,
-            human(p.offset),
+            crate::units::bytes(p.offset),
             size,
             content,
             extra
@@ -886,6 +900,6 @@ pub fn render(plan: &Plan) -> String {
             let _ = writeln!(s, "  - {d}");
         }
     }
-    let _ = writeln!(s, "To copy: {}", human(plan.bytes_to_copy()));
+    let _ = writeln!(s, "To copy: {}", crate::units::bytes(plan.bytes_to_copy()));
     s
 }

@@ -455,3 +455,77 @@ impl Backend<imprint_screens::installer::Installer> for InstallerBackend {
         Control::Continue
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::term::{Backend, Input, channel_pair};
+    use imprint_screens::Lang;
+
+    fn wait(rx: &std::sync::mpsc::Receiver<Input<Msg>>) -> Msg {
+        loop {
+            match rx.recv_timeout(std::time::Duration::from_secs(120)).expect("an answer from the backend") {
+                Input::Msg(Msg::Progress(_) | Msg::Log(_)) | Input::Key(_) | Input::Resize => {}
+                Input::Msg(m) => return m,
+            }
+        }
+    }
+
+    /// Confirmed = executed: the rows the summary page showed are the partitions on the disk
+    /// afterwards, and an install whose answers differ from the summary's is refused.
+    #[test]
+    fn the_install_performs_the_plan_the_summary_showed() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = crate::demo::build_source_image(dir.path()).unwrap();
+        let defs = dir.path().join("defs");
+        std::fs::create_dir(&defs).unwrap();
+        std::fs::write(defs.join("10-esp.conf"), "[Partition]\nType=esp\nCopyBlocks=auto\n").unwrap();
+        std::fs::write(defs.join("20-usr.conf"), "[Partition]\nType=usr\nCopyBlocks=auto\n").unwrap();
+        std::fs::write(defs.join("50-root.conf"), "[Partition]\nType=root\nFormat=ext4\nSizeMinBytes=64M\n").unwrap();
+        let target = dir.path().join("t.img");
+        let answers_out = dir.path().join("answers.conf");
+        let mut backend = InstallerBackend::new(InstallerOptions {
+            source: src.display().to_string(),
+            profile: None,
+            definitions: vec![defs],
+            demo_target: Some((target.clone(), 1 << 30)),
+            tpm2_device: "auto".into(),
+            pbkdf: crate::luks::Pbkdf::Test,
+            seed: None,
+            note: None,
+            answers_out: Some(answers_out.clone()),
+        });
+        let (replies, _tx, rx) = channel_pair();
+        let answers = InstallRequest {
+            lang: Lang::De,
+            keymap: "de".into(),
+            disk: target.display().to_string(),
+            encryption: EncryptionChoice::None,
+        };
+        backend.handle(Request::Plan(answers.clone()), &replies);
+        let Msg::Plan(shown) = wait(&rx) else { panic!("no plan") };
+
+        // other answers than the summary's: refused, nothing written
+        let other = InstallRequest { keymap: "us".into(), ..answers.clone() };
+        backend.handle(Request::StartInstall(other), &replies);
+        let Msg::Failed(why) = wait(&rx) else { panic!("an install with other answers ran") };
+        assert!(why.contains("answers changed after the summary"), "{why}");
+        assert!(!target.exists());
+
+        backend.handle(Request::Plan(answers.clone()), &replies);
+        let Msg::Plan(again) = wait(&rx) else { panic!("no plan") };
+        assert_eq!(again, shown, "the same answers give the same rows");
+        backend.handle(Request::StartInstall(answers), &replies);
+        let Msg::Done(done) = wait(&rx) else { panic!("the install failed") };
+        let table = crate::install::source_facts(&target.display().to_string()).unwrap();
+        let on_disk: Vec<(u32, u64)> = table.partitions.iter().map(|p| (p.number, p.size(512))).collect();
+        let summary: Vec<(u32, u64)> = again.after.iter().map(|r| (r.number, r.size_bytes)).collect();
+        assert_eq!(on_disk, summary);
+        assert!(done.proof.iter().any(|p| p.kind == ProofKind::TableReadBack));
+        let seed = done.note.as_deref().and_then(|n| n.strip_prefix("Seed: ")).expect("the seed on the done page");
+        assert_ne!(seed, crate::demo::DEMO_SEED.to_string());
+        let saved = std::fs::read_to_string(&answers_out).unwrap();
+        assert!(saved.contains(&format!("Seed={seed}")) && saved.contains("Locale=de_DE.UTF-8") && saved.contains("Keymap=de"), "{saved}");
+        backend.handle(Request::Quit, &replies);
+    }
+}

@@ -298,3 +298,61 @@ fn no_fixed_temporary_paths_in_the_project() {
     }
     assert!(bad.is_empty(), "fixed temporary paths:\n{}", bad.join("\n"));
 }
+
+/// Copied data changed on the target after it was written: the read-back proof fails.
+#[test]
+fn data_changed_after_it_was_copied_fails_the_read_back_proof() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = demo_source(dir.path());
+    let target = dir.path().join("t.img");
+    let prepared = install::prepare(&request(dir.path(), &src, &target), &Host::default()).unwrap();
+    let usr = prepared.plan.partitions.iter().find(|p| p.label == "usr").unwrap().offset;
+    let t2 = target.clone();
+    let err = install::perform(&prepared, &Secrets::default(), &AtomicBool::new(false), &mut |e: &Event| {
+        if let Event::StepStarted { name, .. } = e
+            && name == "verify"
+        {
+            use std::os::unix::fs::FileExt;
+            let f = std::fs::OpenOptions::new().write(true).open(&t2).unwrap();
+            f.write_all_at(b"bit rot", usr + (1 << 20)).unwrap();
+        }
+    })
+    .unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(msg.contains("partition 2 (usr): read back") && msg.contains("the target does not hold what was written"), "{msg}");
+}
+
+/// A PCR that changes between sealing and the proof: the TPM proof fails, so "the TPM unlocks
+/// this disk" is never claimed for a token that would not unseal at boot.
+#[test]
+fn a_pcr_changed_before_the_proof_fails_the_tpm_proof() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = demo_source(dir.path());
+    let target = dir.path().join("t.img");
+    let tpm = common::swtpm::Swtpm::start();
+    tpm.extend(7, b"secure boot state");
+    let mut req = request(dir.path(), &src, &target);
+    req.encryption.mode = Some(EncryptionMode::Tpm2);
+    req.encryption.tpm2_device = tpm.tcti();
+    req.encryption.recovery_key = Some(false);
+    let prepared = install::prepare(&req, &Host::default()).unwrap();
+    let err = install::perform(&prepared, &Secrets::default(), &AtomicBool::new(false), &mut |e: &Event| {
+        if let Event::StepStarted { name, .. } = e
+            && name == "prove"
+        {
+            tpm.extend(7, b"a new db entry");
+        }
+    })
+    .unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(msg.contains("partition 3 (root-x86-64)") && msg.contains("the PCR values differ from those at enrollment"), "{msg}");
+    // the same install without the change proves the TPM unseals
+    let target = dir.path().join("t2.img");
+    let mut req = request(dir.path(), &src, &target);
+    req.encryption.mode = Some(EncryptionMode::Tpm2);
+    req.encryption.tpm2_device = tpm.tcti();
+    req.encryption.recovery_key = Some(false);
+    let prepared = install::prepare(&req, &Host::default()).unwrap();
+    let report = perform(&prepared, &mut Vec::new()).unwrap();
+    assert!(report.proofs().iter().any(|p| matches!(p, Proof::TpmUnseals { partition: 3, pin: false, .. })), "{:?}", report.proofs());
+}

@@ -496,12 +496,8 @@ mod tests {
             answers_out: Some(answers_out.clone()),
         });
         let (replies, _tx, rx) = channel_pair();
-        let answers = InstallRequest {
-            lang: Lang::De,
-            keymap: "de".into(),
-            disk: target.display().to_string(),
-            encryption: EncryptionChoice::None,
-        };
+        let answers =
+            InstallRequest { lang: Lang::De, keymap: "de".into(), disk: target.display().to_string(), encryption: EncryptionChoice::None };
         backend.handle(Request::Plan(answers.clone()), &replies);
         let Msg::Plan(shown) = wait(&rx) else { panic!("no plan") };
 

@@ -232,7 +232,7 @@ pub fn install(args: &InstallArgs) -> Result<()> {
     let report = match install::perform(&prepared, &secrets, &exec::CANCEL, &mut sink) {
         Ok(r) => r,
         Err(e) => {
-            sink(&Event::Failed { error: format!("{e:#}"), table_written: false });
+            sink(&Event::Failed { error: crate::errtext::chain(e.as_ref()), table_written: false });
             // the recovery key file made ready beforehand holds nothing: do not leave it behind
             if let Some(path) = &args.recovery_key_file
                 && std::fs::metadata(path).is_ok_and(|m| m.len() == 0)

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod cmd;
 pub mod demo;
 pub mod disk;
+pub mod errtext;
 pub mod exec;
 pub mod firstboot;
 pub mod fsflags;

@@ -37,8 +37,9 @@ fn main() {
         },
     };
     if let Err(e) = result {
-        let mut msg = format!("imprint: {e}");
-        for cause in e.chain().skip(1) {
+        let causes = imprint::errtext::causes(e.as_ref());
+        let mut msg = format!("imprint: {}", causes[0]);
+        for cause in &causes[1..] {
             msg.push_str(&format!("\n  caused by: {cause}"));
         }
         eprintln!("{msg}");

@@ -356,3 +356,32 @@ fn a_pcr_changed_before_the_proof_fails_the_tpm_proof() {
     let report = perform(&prepared, &mut Vec::new()).unwrap();
     assert!(report.proofs().iter().any(|p| matches!(p, Proof::TpmUnseals { partition: 3, pin: false, .. })), "{:?}", report.proofs());
 }
+
+/// The JSON Lines stream of an encrypted install: `run_bytes_done` never goes back and ends at
+/// the `bytes_total` announced at the start.
+#[test]
+fn the_json_progress_stream_is_monotonic_and_reaches_the_total() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = demo_source(dir.path());
+    let pass = dir.path().join("pass");
+    std::fs::write(&pass, "correct horse\n").unwrap();
+    let out = run_ok(
+        imprint()
+            .args(["install", "--yes", "--progress=json", "--verify=readback", "--target-size", "512M", "--encrypt=passphrase"])
+            .args(["--recovery-key=false", "--luks-pbkdf=test", "--passphrase-file"])
+            .arg(&pass)
+            .arg("--definitions")
+            .arg(defs(dir.path()))
+            .arg("--source")
+            .arg(&src)
+            .arg("--target")
+            .arg(dir.path().join("t.img")),
+    );
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let total = events.iter().find(|e| e["event"] == "started").unwrap()["bytes_total"].as_u64().unwrap();
+    let done: Vec<u64> = events.iter().filter(|e| e["event"] == "progress").map(|e| e["run_bytes_done"].as_u64().unwrap()).collect();
+    assert!(done.len() > 3, "{done:?}");
+    assert!(done.windows(2).all(|w| w[0] <= w[1]), "{done:?}");
+    assert_eq!(*done.last().unwrap(), total, "{done:?}");
+    assert_eq!(events.last().unwrap()["event"], "finished");
+}

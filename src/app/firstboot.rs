@@ -87,7 +87,7 @@ impl FirstbootBackend {
         self.worker = Some(std::thread::spawn(move || {
             let msg = match apply(&root, &answers, force, bus, user.as_ref(), &replies) {
                 Ok(lines) => Msg::Applied(lines),
-                Err(e) => Msg::Failed(format!("{e:#}")),
+                Err(e) => Msg::Failed(crate::errtext::chain(e.as_ref())),
             };
             replies.send(msg);
         }));

@@ -170,7 +170,7 @@ impl InstallerBackend {
             Ok(_) => Verdict::Fits,
             Err(e) => match e.downcast_ref::<plan::PlanError>() {
                 Some(plan::PlanError::TooSmall { needed, available, .. }) => Verdict::TooSmall { need: *needed, have: *available },
-                _ => Verdict::NeedsErase { what: vec![format!("cannot plan: {e:#}")] },
+                _ => Verdict::NeedsErase { what: vec![format!("cannot plan: {}", crate::errtext::chain(e.as_ref()))] },
             },
         }
     }
@@ -220,7 +220,7 @@ impl InstallerBackend {
         self.worker = Some(std::thread::spawn(move || {
             let msg = match run_install(&prepared, &secrets, &replies, answers_out.as_deref()) {
                 Ok(report) => Msg::Done(DoneView { proof: proof_lines(report.proofs()), note: note_with_seed(note, report.seed) }),
-                Err(e) => Msg::Failed(format!("{e:#}")),
+                Err(e) => Msg::Failed(crate::errtext::chain(e.as_ref())),
             };
             replies.send(msg);
         }));
@@ -429,7 +429,7 @@ impl Backend<imprint_screens::installer::Installer> for InstallerBackend {
                     replies.send(Msg::Plan(v));
                 }
                 Err(e) => {
-                    replies.send(Msg::Failed(format!("{e:#}")));
+                    replies.send(Msg::Failed(crate::errtext::chain(e.as_ref())));
                 }
             },
             Request::NewRecoveryKey => {

@@ -85,7 +85,7 @@ impl ResetBackend {
             let result = if now { reset_now(&target, definitions, &replies) } else { request_reset(&paths, &replies) };
             replies.send(match result {
                 Ok(()) => Msg::Done,
-                Err(e) => Msg::Failed(format!("{e:#}")),
+                Err(e) => Msg::Failed(crate::errtext::chain(e.as_ref())),
             });
         }));
     }

@@ -34,7 +34,7 @@ impl UpdateBackend {
         }
         let (opts, replies) = (self.opts.clone(), replies.clone());
         self.worker = Some(std::thread::spawn(move || {
-            let msg = job(&opts, &replies).unwrap_or_else(|e| Msg::Failed(format!("{e:#}")));
+            let msg = job(&opts, &replies).unwrap_or_else(|e| Msg::Failed(crate::errtext::chain(e.as_ref())));
             replies.send(msg);
         }));
     }

@@ -357,13 +357,6 @@ fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
 
 /// An error with its causes ("error sending request: connection refused"; "failed to unpack
 /// `x`: permission denied").
-pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
+pub(super) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    crate::errtext::chain(e)
 }

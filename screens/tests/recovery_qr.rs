@@ -152,10 +152,8 @@ fn a_module_drawn_wrong_is_caught() {
     let (_, quiet, good) = read_back(&buf);
     assert_eq!(good, qr_modules());
     // the cell of modules (row 10, column 10) and (row 11, column 10): swap its halves
-    let (x0, y0) = (0..80u16)
-        .flat_map(|x| (0..24u16).map(move |y| (x, y)))
-        .find(|&(x, y)| matches!(buf[(x, y)].symbol(), "█" | "▀" | "▄"))
-        .unwrap();
+    let (x0, y0) =
+        (0..80u16).flat_map(|x| (0..24u16).map(move |y| (x, y))).find(|&(x, y)| matches!(buf[(x, y)].symbol(), "█" | "▀" | "▄")).unwrap();
     let (x, y) = (x0 + (quiet + 10) as u16, y0 + ((quiet + 10) / 2) as u16);
     let swapped = match buf[(x, y)].symbol() {
         "▀" => "▄",

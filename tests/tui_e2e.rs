@@ -365,7 +365,7 @@ fn the_kiosk_reset_menu_erases_the_state_behind_a_pin() {
     t.keys(&["BSpace", "BSpace", "BSpace", "BSpace", "BSpace"]);
     t.keys(&["-l", "ERASE"]);
     t.keys(&["Enter"]);
-    t.wait_for("logged on the ESP", 60);
+    t.wait_for("recorded on the EFI system partition", 60);
     t.keys(&["Enter"]);
     let s = t.wait_for("imprint-exited-", 20);
     assert!(s.contains("imprint-exited-0"), "{s}");

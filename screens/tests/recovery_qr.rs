@@ -195,3 +195,11 @@ fn snapshots_at_80x24() {
         insta::assert_snapshot!(format!("5-recovery-qr-full-{variant}"), screen);
     }
 }
+
+#[test]
+fn a_screen_too_small_for_the_code_says_so() {
+    let flow = qr_full(ui(imprint_screens::Lang::En, false));
+    let shown = render(&flow, 40, 12);
+    assert!(shown.contains("too small for the QR"), "{shown}");
+    assert!(!shown.contains(['█', '▀', '▄']), "a cut-off code was drawn:\n{shown}");
+}

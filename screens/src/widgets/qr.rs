@@ -181,6 +181,25 @@ mod tests {
         assert!(lines.iter().all(|l| l.is_ascii()));
     }
 
+    fn side_33() -> QrView {
+        QrView { modules: vec![vec![false; 33]; 33] }
+    }
+
+    #[test]
+    fn the_full_screen_form_is_the_largest_that_fits() {
+        let qr = side_33();
+        // 80×24 less a title and a hint line: half blocks with the standard quiet zone, also in ASCII
+        assert_eq!(qr.full_screen_form(Rect::new(0, 0, 80, 22), false), Some((QrStyle::HalfBlocks, 4)));
+        assert_eq!(qr.full_screen_form(Rect::new(0, 0, 80, 22), true), Some((QrStyle::HalfBlocks, 4)));
+        assert_eq!(qr.cells_with(QrStyle::HalfBlocks, 4), (41, 21));
+        // 120×40: ASCII terminals get ## (74×37 with a quiet zone of 2)
+        assert_eq!(qr.full_screen_form(Rect::new(0, 0, 120, 38), true), Some((QrStyle::Hashes, 2)));
+        assert_eq!(qr.full_screen_form(Rect::new(0, 0, 120, 38), false), Some((QrStyle::HalfBlocks, 4)));
+        // smaller quiet zones before giving up
+        assert_eq!(qr.full_screen_form(Rect::new(0, 0, 37, 19), false), Some((QrStyle::HalfBlocks, 2)));
+        assert_eq!(qr.full_screen_form(Rect::new(0, 0, 30, 10), false), None);
+    }
+
     #[test]
     fn an_empty_code_never_fits() {
         assert!(!QrView::default().fits(Rect::new(0, 0, 100, 100), false));

@@ -134,6 +134,10 @@ pub struct ResetMenuArgs {
     /// The running system's root (its os-release names the OS).
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
+    /// The TPM that encrypted partitions made anew (--image) are bound to: `auto`
+    /// (/dev/tpmrm0) or a TCTI string.
+    #[arg(long, value_name = "DEVICE", default_value = "auto")]
+    pub tpm2_device: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -723,3 +723,207 @@ fn an_encrypted_partition_is_made_anew_encrypted() {
     ]));
     run_ok(Command::new("cryptsetup").args(["open", "--test-passphrase", "--key-file"]).arg(&pass).arg(&part));
 }
+
+/// The LUKS2 metadata of partition `n` of `img` (`cryptsetup luksDump --dump-json-metadata` on
+/// a sparse copy of the partition).
+fn luks_metadata(dir: &Path, img: &Path, n: usize) -> serde_json::Value {
+    let (o, s) = part_range(&sfdisk_json(img), n);
+    let part = dir.join(format!("part{n}"));
+    run_ok(Command::new("dd").arg(format!("if={}", img.display())).arg(format!("of={}", part.display())).args([
+        "bs=1M",
+        &format!("skip={}", o >> 20),
+        &format!("count={}", s >> 20),
+        "conv=sparse",
+        "status=none",
+    ]));
+    let out = Command::new("cryptsetup").args(["luksDump", "--dump-json-metadata"]).arg(&part).output().unwrap();
+    std::fs::remove_file(&part).unwrap();
+    assert!(out.status.success(), "partition {n} is no LUKS2 volume: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn token_types(meta: &serde_json::Value) -> Vec<String> {
+    meta["tokens"].as_object().map(|t| t.values().filter_map(|v| v["type"].as_str().map(str::to_owned)).collect()).unwrap_or_default()
+}
+
+/// Point 7 of issue 13: the kiosk menu's "factory reset" (on an image: at once) re-creates a
+/// `FactoryReset=yes` partition with `Encrypt=tpm2` as LUKS2 bound to the TPM again, through the
+/// menu's own backend (`app::reset::ResetBackend`, the code the TUI calls), not unencrypted.
+#[test]
+fn the_kiosk_menu_reset_keeps_tpm_encryption() {
+    use imprint::app::reset::ResetBackend;
+    use imprint::app::term::{Backend, Input, channel_pair};
+    use imprint_screens::reset::{Msg, Request, ResetStepView};
+
+    let tpm = swtpm::Swtpm::start();
+    tpm.extend(7, b"secure boot state");
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("kiosk-test");
+    write_defs(
+        &profile.join("repart.d"),
+        &[
+            ("10-esp.conf", "[Partition]\nType=esp\nSizeMinBytes=64M\nSizeMaxBytes=64M\n"),
+            ("40-home.conf", "[Partition]\nType=home\nEncrypt=tpm2\nFactoryReset=yes\nSizeMinBytes=64M\n"),
+        ],
+    );
+    std::fs::write(
+        profile.join("profile.conf"),
+        "[Profile]\nName=kiosk-test\n\n[Encryption]\nPCRs=7\nRecoveryKey=no\n\n[Reset]\nShowMenu=yes\n",
+    )
+    .unwrap();
+    let img = dir.path().join("img");
+    run_ok(
+        imprint()
+            .args(["install", "--empty=create", "--target-size", "256M", "--seed", SEED, "--yes", "--luks-pbkdf=test"])
+            .args(["--tpm2-device", &tpm.tcti(), "--profile"])
+            .arg(&profile)
+            .arg("--target")
+            .arg(&img),
+    );
+    let before = luks_metadata(dir.path(), &img, 2);
+    assert!(token_types(&before).contains(&"systemd-tpm2".to_string()), "installed: {before}");
+    let (o, _) = part_range(&sfdisk_json(&img), 2);
+    let header_before = sha256_range(&img, o, 16 << 20);
+    write_at(&img, o + (20 << 20), SECRET);
+
+    let os = dir.path().join("os");
+    std::fs::create_dir_all(os.join("etc")).unwrap();
+    std::fs::write(os.join("etc/os-release"), "NAME=Kiosk OS\n").unwrap();
+    let args = imprint::cli::ResetMenuArgs {
+        profile: Some(profile.display().to_string()),
+        definitions: vec![],
+        image: Some(img.clone()),
+        efivars: dir.path().join("efivars"),
+        root: os,
+        tpm2_device: tpm.tcti(),
+    };
+    let mut backend = ResetBackend::new(&args).unwrap();
+    let (replies, _tx, rx) = channel_pair::<Msg>();
+    backend.handle(Request::FactoryReset, &replies);
+    let mut steps = Vec::new();
+    let result = loop {
+        match rx.recv_timeout(std::time::Duration::from_secs(600)).expect("the reset answers") {
+            Input::Msg(Msg::Step(s)) => steps.push(s),
+            Input::Msg(Msg::Done) => break Ok(()),
+            Input::Msg(Msg::Failed(e)) => break Err(e),
+            _ => {}
+        }
+    };
+    backend.handle(Request::Quit, &replies);
+    result.expect("the menu's reset");
+
+    let after = luks_metadata(dir.path(), &img, 2);
+    assert!(after["keyslots"].as_object().is_some_and(|k| !k.is_empty()), "LUKS2 keyslots: {after}");
+    let tokens = token_types(&after);
+    assert_eq!(tokens, vec!["systemd-tpm2".to_string()], "the TPM2 token, and no recovery key (RecoveryKey=no): {after}");
+    let token = after["tokens"].as_object().unwrap().values().next().unwrap();
+    assert_eq!(token["tpm2-pcrs"], serde_json::json!([7]), "the profile's PCRs: {token}");
+    assert_ne!(sha256_range(&img, o, 16 << 20), header_before, "a new volume: new header, new keyslots");
+    assert!(!file_contains(&img, SECRET), "the old contents are gone");
+    // the steps the menu showed: typed, the partition made anew encrypted, and proven to open
+    assert!(steps.iter().any(|s| matches!(s, ResetStepView::Erase { number: 2, .. })), "{steps:?}");
+    assert!(
+        steps.iter().any(|s| matches!(s, ResetStepView::Clear { number: 2, encrypted: true, .. })),
+        "the partition is made anew encrypted: {steps:?}"
+    );
+    assert!(steps.contains(&ResetStepView::Prove), "the new volume was proven to open with the TPM: {steps:?}");
+}
+
+/// The kiosk menu cannot ask for a passphrase or show a recovery key: a reset whose re-created
+/// partition needs one is refused before anything is erased, saying what to change.
+#[test]
+fn the_kiosk_menu_refuses_an_encryption_it_cannot_hand_over() {
+    use imprint::app::reset::ResetBackend;
+    use imprint::app::term::{Backend, Input, channel_pair};
+    use imprint_screens::reset::{Msg, Request};
+
+    let tpm = swtpm::Swtpm::start();
+    tpm.extend(7, b"secure boot state");
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("kiosk-test");
+    write_defs(
+        &profile.join("repart.d"),
+        &[
+            ("10-esp.conf", "[Partition]\nType=esp\nSizeMinBytes=64M\nSizeMaxBytes=64M\n"),
+            ("40-home.conf", "[Partition]\nType=home\nEncrypt=tpm2\nFactoryReset=yes\nSizeMinBytes=64M\n"),
+        ],
+    );
+    // no RecoveryKey=: a TPM install gets a recovery key, which the menu cannot show
+    std::fs::write(profile.join("profile.conf"), "[Profile]\nName=kiosk-test\n\n[Reset]\nShowMenu=yes\n").unwrap();
+    let img = dir.path().join("img");
+    run_ok(
+        imprint()
+            .args(["install", "--empty=create", "--target-size", "256M", "--seed", SEED, "--yes", "--luks-pbkdf=test"])
+            .args(["--tpm2-device", &tpm.tcti(), "--recovery-key-file"])
+            .arg(dir.path().join("key"))
+            .arg("--profile")
+            .arg(&profile)
+            .arg("--target")
+            .arg(&img),
+    );
+    let before = whole_hash(&img);
+    let args = imprint::cli::ResetMenuArgs {
+        profile: Some(profile.display().to_string()),
+        definitions: vec![],
+        image: Some(img.clone()),
+        efivars: dir.path().join("efivars"),
+        root: dir.path().to_path_buf(),
+        tpm2_device: tpm.tcti(),
+    };
+    let mut backend = ResetBackend::new(&args).unwrap();
+    let (replies, _tx, rx) = channel_pair::<Msg>();
+    backend.handle(Request::FactoryReset, &replies);
+    let error = loop {
+        match rx.recv_timeout(std::time::Duration::from_secs(300)).expect("the reset answers") {
+            Input::Msg(Msg::Failed(e)) => break e,
+            Input::Msg(Msg::Done) => panic!("the reset ran, although the menu cannot hand over the recovery key"),
+            _ => {}
+        }
+    };
+    backend.handle(Request::Quit, &replies);
+    assert!(error.contains("a recovery key") && error.contains("RecoveryKey=no"), "{error}");
+    assert!(error.contains("Nothing was erased"), "{error}");
+    assert_eq!(whole_hash(&img), before, "nothing was written");
+}
+
+/// Every step a reset announces has a typed form (what the kiosk menu translates): none would be
+/// left out of the menu's progress lines.
+#[test]
+fn every_reset_step_has_a_typed_form() {
+    let p = populate(ROOT_HOME, 1 << 30, &[]);
+    let req = imprint::reset::ResetRequest {
+        target: p.base.clone(),
+        definitions: imprint::profile::repart::load_definitions(std::slice::from_ref(&p.defs)).unwrap(),
+        seed: SEED.parse().unwrap(),
+        force: false,
+        source: None,
+        copy_file_sizes: Default::default(),
+        encryption: None,
+    };
+    let plan = imprint::reset::prepare(&req).unwrap();
+    let secrets = imprint::exec::encrypt::Secrets::default();
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let opts = imprint::reset::PerformOptions {
+        cancel: &cancel,
+        verify: imprint::exec::Verify::Stream,
+        secrets: &secrets,
+        pbkdf: imprint::luks::Pbkdf::Test,
+        esp_log: true,
+    };
+    let mut steps = Vec::new();
+    imprint::reset::perform(&plan, &opts, &mut |e| {
+        if let imprint::exec::Event::StepStarted { name, .. } = e {
+            steps.push((name.clone(), plan.step(name)));
+        }
+    })
+    .unwrap();
+    assert!(steps.len() >= 5, "{steps:?}");
+    let untyped: Vec<&String> = steps.iter().filter(|(_, s)| s.is_none()).map(|(n, _)| n).collect();
+    assert!(untyped.is_empty(), "steps without a typed form: {untyped:?}");
+    use imprint::reset::ResetStep;
+    let typed: Vec<&ResetStep> = steps.iter().filter_map(|(_, s)| s.as_ref()).collect();
+    assert!(typed.iter().any(|s| matches!(s, ResetStep::Erase { .. })), "{typed:?}");
+    assert!(typed.iter().any(|s| matches!(s, ResetStep::Format { fs, .. } if fs == "ext4")), "{typed:?}");
+    assert!(typed.iter().any(|s| matches!(s, ResetStep::TableWithout { .. })), "{typed:?}");
+    assert!(typed.contains(&&ResetStep::EspLog), "{typed:?}");
+}

@@ -124,6 +124,14 @@ fn the_demo_installer_from_first_page_to_done() {
     let groups: Vec<&str> = key.split('-').filter(|g| !g.is_empty()).collect();
     assert_eq!(groups.len(), 8, "recovery key not readable from the screen ({key:?}):\n{s}");
     let key = groups.join("-");
+    // Tab shows the QR code alone; as the terminal shows it, it decodes to the key on the page.
+    t.keys(&["Tab"]);
+    let s = t.wait_for("Press any key", 10);
+    assert!(!s.contains("Group 3"), "the page is still drawn under the code:\n{s}");
+    assert_eq!(decode_screen_qr(&s), key, "the QR code on the screen is not the key:\n{s}");
+    t.keys(&["-l", "x"]);
+    let s = t.wait_for("Group 3", 10);
+    assert!(!s.contains("[x"), "the key that left the code was typed into the field:\n{s}");
     // A wrong group is refused.
     t.keys(&["-l", "aaaaaaaa"]);
     t.keys(&["Enter"]);
@@ -365,7 +373,7 @@ fn the_kiosk_reset_menu_erases_the_state_behind_a_pin() {
     t.keys(&["BSpace", "BSpace", "BSpace", "BSpace", "BSpace"]);
     t.keys(&["-l", "ERASE"]);
     t.keys(&["Enter"]);
-    t.wait_for("logged on the ESP", 60);
+    t.wait_for("recorded on the EFI system partition", 60);
     t.keys(&["Enter"]);
     let s = t.wait_for("imprint-exited-", 20);
     assert!(s.contains("imprint-exited-0"), "{s}");
@@ -436,4 +444,40 @@ fn the_first_user_is_asked_separately_after_the_rest() {
     let text = run(&["--user-only"], "anna\nAnna\npw-anna-1\npw-anna-1\n2\n");
     assert!(!text.contains("Which language") && !text.contains("Time zone"), "{text}");
     assert!(std::fs::read_to_string(root.join("etc/passwd")).unwrap().contains("anna:x:"));
+}
+
+/// The text of the QR code drawn in half blocks on `screen` (light on dark: ink is a light
+/// module), read with a QR decoder.
+fn decode_screen_qr(screen: &str) -> String {
+    let rows: Vec<Vec<char>> = screen.lines().filter(|l| l.contains(['█', '▀', '▄'])).map(|l| l.chars().collect()).collect();
+    assert!(rows.len() >= 15, "no QR code on the screen:\n{screen}");
+    let left = rows.iter().filter_map(|r| r.iter().position(|c| "█▀▄".contains(*c))).min().unwrap();
+    let right = rows.iter().filter_map(|r| r.iter().rposition(|c| "█▀▄".contains(*c))).max().unwrap();
+    // two module rows per line: (top, bottom) light
+    let light: Vec<Vec<bool>> = rows
+        .iter()
+        .flat_map(|r| {
+            let half = |top: bool| {
+                (left..=right)
+                    .map(|x| match r.get(x).copied().unwrap_or(' ') {
+                        '█' => true,
+                        '▀' => top,
+                        '▄' => !top,
+                        _ => false,
+                    })
+                    .collect::<Vec<bool>>()
+            };
+            [half(true), half(false)]
+        })
+        .collect();
+    let (scale, margin) = (4usize, 4usize);
+    let (w, h) = ((light[0].len() + 2 * margin) * scale, (light.len() + 2 * margin) * scale);
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| {
+        let (r, c) = ((y / scale) as isize - margin as isize, (x / scale) as isize - margin as isize);
+        let lit = r >= 0 && c >= 0 && light.get(r as usize).and_then(|row| row.get(c as usize)).copied().unwrap_or(false);
+        if lit { 255 } else { 0 }
+    });
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "{} QR codes found on the screen:\n{screen}", grids.len());
+    grids[0].decode().expect("the QR code on the screen decodes").1
 }

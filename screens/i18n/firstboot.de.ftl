@@ -155,3 +155,18 @@ fb-done-nothing = Es musste nichts geändert werden.
 fb-done-next = Drücken Sie Enter, um zur Anmeldung weiterzugehen.
 fb-failed-intro = Nicht alles konnte eingerichtet werden.
 fb-failed-next = Mit Enter oder Esc geht es zurück zur Zusammenfassung; ändern Sie eine Antwort und versuchen Sie es erneut.
+
+## Anwenden: jeder Schritt (der Name der Einstellung füllt { $what })
+
+fb-setting-locale = Sprache
+fb-setting-keymap = Tastaturbelegung
+fb-setting-timezone = Zeitzone
+fb-setting-hostname = Rechnername
+fb-setting-machine-id = Maschinen-ID
+fb-setting-root-account = Konto von root
+fb-setting-root-password = Passwort von root
+fb-step-written = { $what } in { $file } gespeichert
+fb-step-via = { $what } über { $daemon } gesetzt
+fb-step-kept = { $what } beibehalten ({ $file } war schon gesetzt)
+fb-step-user-classic = Benutzer { $name } in /etc/passwd angelegt
+fb-step-user-homed = Benutzer { $name } über systemd-homed angelegt (Speicher: { $storage })

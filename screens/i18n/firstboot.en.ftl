@@ -158,3 +158,18 @@ fb-done-nothing = Nothing needed to change.
 fb-done-next = Press Enter to continue to the login prompt.
 fb-failed-intro = Not everything could be set up.
 fb-failed-next = Press Enter or Esc to go back to the summary, change an answer and try again.
+
+## Applying: each step (the setting's name fills { $what })
+
+fb-setting-locale = the language
+fb-setting-keymap = the keyboard layout
+fb-setting-timezone = the time zone
+fb-setting-hostname = the computer's name
+fb-setting-machine-id = the machine ID
+fb-setting-root-account = root's account
+fb-setting-root-password = root's password
+fb-step-written = saved { $what } in { $file }
+fb-step-via = set { $what } through { $daemon }
+fb-step-kept = kept { $what } ({ $file } was already set)
+fb-step-user-classic = created the user { $name } in /etc/passwd
+fb-step-user-homed = created the user { $name } through systemd-homed (storage: { $storage })

@@ -72,3 +72,23 @@ reset-progress-intro = Das Gerät wird zurückgesetzt. Schalten Sie es nicht aus
 reset-done-intro = Das Gerät ist auf Werkseinstellungen zurückgesetzt. Starten Sie neu, um es wie frisch installiert zu nutzen.
 reset-failed-intro = Das Zurücksetzen ist fehlgeschlagen.
 reset-failed-next = Mit Enter oder Esc geht es zurück zum Menü.
+
+## Fortschritt: jeder Schritt
+
+reset-step-erase = Partition { $number } „{ $label }“ ({ $size }) unwiederbringlich löschen
+reset-step-table-without = Partitionstabelle ohne die gelöschten Partitionen schreiben ({ $left } bleiben)
+reset-step-wipe = alte Partitionstabelle löschen
+reset-step-clear = Partition { $number } „{ $label }“ leeren
+reset-step-clear-encrypted = Partition { $number } „{ $label }“ leeren und verschlüsseln
+reset-step-format = Partition { $number } „{ $label }“ als { $fs } formatieren
+reset-step-format-encrypted = Partition { $number } „{ $label }“ verschlüsseln und als { $fs } formatieren
+reset-step-copy = { $size } in Partition { $number } „{ $label }“ kopieren
+reset-step-copy-encrypted = { $size } verschlüsselt in Partition { $number } „{ $label }“ kopieren
+reset-step-table = Partitionstabelle schreiben ({ $partitions } Partitionen)
+reset-step-verify = kopierte Partitionen zurücklesen und vergleichen
+reset-step-boot = Starteinträge auf das neue Wurzeldateisystem richten
+reset-step-prove = prüfen, dass sich jede verschlüsselte Partition öffnen lässt
+reset-step-esp-log = Zurücksetzen auf der EFI-Systempartition vermerken
+reset-step-logged = auf der EFI-Systempartition vermerkt: { $line }
+reset-step-requested = angefordert: { $variable } = { $value }
+reset-step-restart = der nächste Start löscht Zustand und Benutzerdaten; starten Sie jetzt neu, um es auszuführen

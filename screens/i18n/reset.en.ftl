@@ -72,3 +72,23 @@ reset-progress-intro = The device is being reset. Do not switch it off.
 reset-done-intro = The factory reset is complete. Restart to use the device as freshly installed.
 reset-failed-intro = The factory reset failed.
 reset-failed-next = Press Enter or Esc to go back to the menu.
+
+## Progress: each step
+
+reset-step-erase = erasing partition { $number } "{ $label }" ({ $size }) beyond recovery
+reset-step-table-without = writing the partition table without the erased partitions ({ $left } left)
+reset-step-wipe = erasing the old partition table
+reset-step-clear = clearing partition { $number } "{ $label }"
+reset-step-clear-encrypted = clearing partition { $number } "{ $label }" and encrypting it
+reset-step-format = formatting partition { $number } "{ $label }" as { $fs }
+reset-step-format-encrypted = encrypting partition { $number } "{ $label }" and formatting it as { $fs }
+reset-step-copy = copying { $size } into partition { $number } "{ $label }"
+reset-step-copy-encrypted = copying { $size } into partition { $number } "{ $label }", encrypted
+reset-step-table = writing the partition table ({ $partitions } partitions)
+reset-step-verify = reading the copied partitions back and comparing them
+reset-step-boot = pointing the boot entries at the new root
+reset-step-prove = checking that every encrypted partition opens
+reset-step-esp-log = recording the reset on the EFI system partition
+reset-step-logged = recorded on the EFI system partition: { $line }
+reset-step-requested = requested: { $variable } = { $value }
+reset-step-restart = the next start erases the state and user data; restart now to do it

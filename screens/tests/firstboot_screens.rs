@@ -5,7 +5,9 @@
 mod common;
 
 use common::{VARIANTS, check_screen, render, ui};
-use imprint_screens::firstboot::{Answered, Firstboot, FirstbootFacts, FirstbootRequest, Msg, Page, Request, RootChoice, UserRequest};
+use imprint_screens::firstboot::{
+    Answered, ApplyStep, Firstboot, FirstbootFacts, FirstbootRequest, Msg, Page, Request, RootChoice, SettingView, UserRequest,
+};
 use imprint_screens::flow::{Flow, ctrl_c, press, type_text};
 use imprint_screens::i18n::message_ids;
 use imprint_screens::ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -112,26 +114,22 @@ fn walk_to(flow: &mut Firstboot, page: Page) -> Vec<Request> {
     requests
 }
 
-fn steps() -> Vec<String> {
-    strings(&[
-        "setting the locale",
-        "setting the keymap",
-        "setting the time zone",
-        "setting the host name",
-        "setting root's password",
-        "creating user anna",
-    ])
+fn steps() -> Vec<ApplyStep> {
+    let via = |setting, file: &str, daemon: &str| ApplyStep::SetVia { setting, file: file.into(), daemon: daemon.into() };
+    vec![
+        via(SettingView::Locale, "/etc/locale.conf", "org.freedesktop.locale1"),
+        via(SettingView::Keymap, "/etc/vconsole.conf", "org.freedesktop.locale1"),
+        via(SettingView::Timezone, "/etc/localtime", "org.freedesktop.timedate1"),
+        via(SettingView::Hostname, "/etc/hostname", "org.freedesktop.hostname1"),
+        ApplyStep::Kept { setting: SettingView::MachineId, file: "/etc/machine-id".into() },
+        ApplyStep::Written { setting: SettingView::RootAccount, file: "/etc/passwd".into() },
+        ApplyStep::Written { setting: SettingView::RootPassword, file: "/etc/shadow".into() },
+        ApplyStep::UserHomed { name: "anna".into(), storage: "luks".into() },
+    ]
 }
 
-fn applied() -> Vec<String> {
-    strings(&[
-        "set LANG=en_US.UTF-8 through org.freedesktop.locale1",
-        "set the console keymap us through org.freedesktop.locale1",
-        "set the time zone Etc/UTC through org.freedesktop.timedate1",
-        "set /etc/hostname through org.freedesktop.hostname1",
-        "set root's password in /etc/shadow (yescrypt)",
-        "created user anna through org.freedesktop.home1 (luks)",
-    ])
+fn applied() -> Vec<ApplyStep> {
+    steps()
 }
 
 fn at(ui: Ui, facts: FirstbootFacts, page: Page) -> Firstboot {
@@ -187,11 +185,11 @@ fn the_whole_flow_with_default_answers_sends_the_expected_request() {
     for line in steps() {
         assert!(flow.message(Msg::Step(line)).is_empty());
     }
-    assert!(screen(&flow).contains("creating user anna"));
+    assert!(screen(&flow).contains("created the user anna through systemd-homed (storage: luks)"));
     flow.message(Msg::Applied(applied()));
     assert_eq!(flow.page(), Page::Done);
     let done = screen(&flow);
-    assert!(done.contains("set /etc/hostname through org.freedesktop.hostname1"), "{done}");
+    assert!(done.contains("set the computer's name through org.freedesktop.hostname1"), "{done}");
     assert_eq!(key(&mut flow, KeyCode::Esc), []);
     assert_eq!(key(&mut flow, KeyCode::Enter), [Request::Quit], "continue to login");
 }
@@ -459,7 +457,7 @@ fn a_failure_goes_back_to_the_summary_and_may_be_retried() {
     let (mut flow, _) = wizard(ui(Lang::En, false), facts());
     walk_to(&mut flow, Page::Summary);
     key(&mut flow, KeyCode::Enter);
-    flow.message(Msg::Step("setting the host name".into()));
+    flow.message(Msg::Step(ApplyStep::Written { setting: SettingView::Hostname, file: "/etc/hostname".into() }));
     flow.message(Msg::Failed("org.freedesktop.hostname1: access denied".into()));
     assert_eq!(flow.page(), Page::Failed);
     assert!(screen(&flow).contains("Error: org.freedesktop.hostname1: access denied"));
@@ -467,7 +465,7 @@ fn a_failure_goes_back_to_the_summary_and_may_be_retried() {
     assert_eq!(flow.page(), Page::Summary);
     let requests = key(&mut flow, KeyCode::Enter);
     assert_eq!(apply_request(&requests), Some(&expected_request()));
-    assert!(!screen(&flow).contains("setting the host name"), "a new attempt starts with no old lines");
+    assert!(!screen(&flow).contains("saved the computer's name in /etc/hostname"), "a new attempt starts with no old lines");
 }
 
 #[test]
@@ -546,6 +544,7 @@ fn the_first_boot_catalogs_have_the_same_ids_and_every_id_used_exists() {
         include_str!("../src/firstboot/root.rs"),
         include_str!("../src/firstboot/timezone.rs"),
         include_str!("../src/firstboot/user.rs"),
+        include_str!("../src/firstboot/types.rs"),
     ]);
     for id in &used {
         assert!(en.contains(id), "{id} is used but not in firstboot.en.ftl");
@@ -743,7 +742,44 @@ snapshot!(snap_quit, "11-quit", |ui| {
 
 snapshot!(snap_quit_applying, "11-quit-applying", |ui| {
     let mut flow = at(ui, facts(), Page::Apply);
-    flow.message(Msg::Step("setting the locale".into()));
+    flow.message(Msg::Step(ApplyStep::Written { setting: SettingView::Locale, file: "/etc/locale.conf".into() }));
     flow.key(ctrl_c());
     flow
 });
+
+/// The steps of applying are typed and said in the page's language: the German pages show no
+/// English step (point 8 of issue 13: "wrote /etc/hostname" used to stand there as it came).
+#[test]
+fn applying_steps_are_translated() {
+    for ascii in [false, true] {
+        let mut flow = at(ui(Lang::De, ascii), facts(), Page::Apply);
+        for step in steps() {
+            flow.message(Msg::Step(step));
+        }
+        let shown = render(&flow, 80, 24);
+        let fold = |s: &str| if ascii { s.replace('ü', "ue") } else { s.to_string() };
+        for want in [
+            "Rechnername über org.freedesktop.hostname1 gesetzt",
+            "Maschinen-ID beibehalten (/etc/machine-id war schon gesetzt)",
+            "Passwort von root in /etc/shadow gespeichert",
+            "Benutzer anna über systemd-homed angelegt (Speicher: luks)",
+        ] {
+            assert!(shown.contains(&fold(want)), "{want:?} missing:\n{shown}");
+        }
+        for english in ["saved ", "through", "kept ", "created the user", "wrote "] {
+            assert!(!shown.contains(english), "English {english:?} on the German page:\n{shown}");
+        }
+        flow.message(Msg::Applied(applied()));
+        let done = render(&flow, 80, 24);
+        assert!(done.contains(&fold("Zeitzone über org.freedesktop.timedate1 gesetzt")), "{done}");
+    }
+}
+
+#[test]
+fn every_setting_has_a_name_in_both_languages() {
+    for lang in Lang::ALL {
+        for setting in SettingView::ALL {
+            assert!(lang.tr().has(setting.message_id()), "{lang:?} lacks {}", setting.message_id());
+        }
+    }
+}

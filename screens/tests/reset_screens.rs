@@ -8,7 +8,7 @@ use common::{VARIANTS, check_screen, render, ui};
 use imprint_screens::flow::{Flow, ctrl_c, press, type_text};
 use imprint_screens::i18n::message_ids;
 use imprint_screens::ratatui::crossterm::event::{KeyCode, KeyEvent};
-use imprint_screens::reset::{MenuEntry, Msg, Page, Request, ResetFacts, ResetMenu};
+use imprint_screens::reset::{MenuEntry, Msg, Page, Request, ResetFacts, ResetMenu, ResetStepView};
 use imprint_screens::{Lang, Ui};
 use zeroize::Zeroizing;
 
@@ -60,14 +60,18 @@ fn enter_pin(flow: &mut ResetMenu, pin: &str) {
     flow.message(Msg::PinResult(sent.as_str() == PIN));
 }
 
-fn steps() -> Vec<String> {
-    strings(&[
-        "crypto-erasing partition \"home\" (LUKS header and keyslots)",
-        "discarding partition \"var\"",
-        "re-creating partitions \"home\" and \"var\" as the definitions say",
-        "requesting a TPM clear at the next boot",
-        "writing a line to the reset log on the ESP",
-    ])
+fn steps() -> Vec<ResetStepView> {
+    let (home, var) = (|| "home".to_string(), || "var".to_string());
+    vec![
+        ResetStepView::Erase { number: 4, label: home(), size: 20_000_000_000 },
+        ResetStepView::Erase { number: 5, label: var(), size: 4_000_000_000 },
+        ResetStepView::TableWithout { left: 3 },
+        ResetStepView::Format { number: 4, label: home(), fs: "btrfs".into(), encrypted: true },
+        ResetStepView::Format { number: 5, label: var(), fs: "ext4".into(), encrypted: false },
+        ResetStepView::Table { partitions: 5 },
+        ResetStepView::Prove,
+        ResetStepView::EspLog,
+    ]
 }
 
 /// A menu on `page`, reached with keys and the messages the app would send.
@@ -226,7 +230,7 @@ fn the_german_word_may_be_typed_with_or_without_umlaut() {
 #[test]
 fn progress_then_done_offers_restart_and_power_off() {
     let mut flow = at(ui(Lang::En, false), Page::Progress);
-    assert!(screen(&flow).contains("re-creating partitions"));
+    assert!(screen(&flow).contains("writing the partition table without the erased partitions (3 left)"), "{}", screen(&flow));
     for line in steps().into_iter().skip(3) {
         flow.message(Msg::Step(line));
     }
@@ -391,3 +395,39 @@ snapshot!(snap_quit_running, "7-quit-running", |ui| {
     flow.key(ctrl_c());
     flow
 });
+
+/// The steps are typed and said in the menu's language: the German progress and done pages show
+/// no English step (point 8 of issue 13: the engine's "[1/3] erase partition …" stood there).
+#[test]
+fn reset_steps_are_translated() {
+    for ascii in [false, true] {
+        let mut flow = at(ui(Lang::De, ascii), Page::Progress);
+        for step in steps().into_iter().skip(3) {
+            flow.message(Msg::Step(step));
+        }
+        let fold = |s: &str| if ascii { imprint_screens::i18n::ascii_fold(s) } else { s.to_string() };
+        let progress = screen(&flow);
+        for want in [
+            "Partition 4 „home“ (20,0 GB) unwiederbringlich löschen",
+            "Partitionstabelle ohne die gelöschten Partitionen schreiben (3 bleiben)",
+            "Partition 4 „home“ verschlüsseln und als btrfs formatieren",
+            "Partition 5 „var“ als ext4 formatieren",
+            "Zurücksetzen auf der EFI-Systempartition vermerken",
+        ] {
+            assert!(progress.contains(&fold(want)), "{want:?} missing:\n{progress}");
+        }
+        for english in ["erasing", "writing", "formatting", "partition table", "recording"] {
+            assert!(!progress.contains(english), "English {english:?} on the German page:\n{progress}");
+        }
+        flow.message(Msg::Step(ResetStepView::Logged { line: "2026-12-06T04:00:00Z reset: partition 4".into() }));
+        flow.message(Msg::Done);
+        let done = screen(&flow);
+        assert!(done.contains(&fold("auf der EFI-Systempartition vermerkt: 2026-12-06T04:00:00Z")), "{done}");
+    }
+    let mut flow = at(ui(Lang::De, false), Page::Progress);
+    flow.message(Msg::Step(ResetStepView::Requested { variable: "FactoryResetRequest".into(), value: "1".into() }));
+    flow.message(Msg::Step(ResetStepView::RestartToReset));
+    let shown = screen(&flow);
+    assert!(shown.contains("angefordert: FactoryResetRequest = 1"), "{shown}");
+    assert!(shown.contains("der nächste Start löscht Zustand und Benutzerdaten"), "{shown}");
+}

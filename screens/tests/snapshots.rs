@@ -180,3 +180,27 @@ snapshot!(quit_dialog_installing, "quit-dialog-installing", |ui| {
     flow.key(ctrl_c());
     flow
 });
+
+/// Each proof line says its state once: the mark (✓ or `[ok]`), not the mark and the word "ok"
+/// ("✓ ok:", "[ok] ok:"); a failed check keeps its word after the mark.
+#[test]
+fn proof_lines_say_ok_once() {
+    use imprint_screens::installer::{ProofKind, ProofLine};
+    for (variant, lang, ascii, width, height) in VARIANTS {
+        let ui = ui(lang, ascii);
+        let mut flow = at(ui, facts(), Page::Progress);
+        let mut view = done(None);
+        view.proof.push(ProofLine { kind: ProofKind::PassphraseOpens, ok: false, detail: "keyslot 2".into() });
+        flow.message(Msg::Done(view));
+        let screen = render(&flow, width, height);
+        let mark = ui.sym().ok;
+        let lines: Vec<&str> = screen.lines().filter(|l| l.contains(&format!("{mark} "))).collect();
+        assert!(lines.len() >= 4, "{variant}: no proof lines:\n{screen}");
+        for line in &lines {
+            let after = line.split_once(mark).map(|(_, rest)| rest.trim_start()).unwrap_or("");
+            assert!(!after.to_lowercase().starts_with("ok"), "{variant}: ok said twice: {line}");
+        }
+        let failed = ui.t("done-check-failed");
+        assert!(screen.lines().any(|l| l.contains(ui.sym().failed) && l.contains(&failed)), "{variant}: the failed check:\n{screen}");
+    }
+}

@@ -4,10 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use imprint_screens::firstboot::{Answered, Firstboot, FirstbootFacts, FirstbootRequest, Msg, Request, RootChoice, UserRequest};
+use imprint_screens::firstboot::{
+    Answered, ApplyStep, Firstboot, FirstbootFacts, FirstbootRequest, Msg, Request, RootChoice, SettingView, UserRequest,
+};
 
 use super::term::{Backend, Control, Replies};
-use crate::firstboot::{Action, Answers, RootPassword, catalog};
+use crate::firstboot::{Action, Answers, Change, RootPassword, Setting, catalog};
 use crate::homed::{self, NewUser, Storage};
 use crate::secret::Secret;
 
@@ -101,25 +103,21 @@ fn apply(
     bus: bool,
     user: Option<&UserRequest>,
     replies: &Replies<Msg>,
-) -> anyhow::Result<Vec<String>> {
+) -> anyhow::Result<Vec<ApplyStep>> {
     let daemons = if bus { crate::firstboot::bus::Daemons::connect(None).ok() } else { None };
     let via = daemons.as_ref().map(|d| crate::firstboot::Bus { daemons: d, required: false });
     let changes = crate::firstboot::apply_via(root, answers, force, via)?;
-    let mut lines = Vec::new();
-    for c in changes {
-        let line = match (c.action, c.via) {
-            (Action::Written, None) => format!("wrote {}", c.path),
-            (Action::Written, Some(d)) => format!("set {} through {d}", c.path),
-            (Action::Kept, _) => format!("kept {} (already set)", c.path),
-        };
-        replies.send(Msg::Step(line.clone()));
-        lines.push(line);
+    let mut steps = Vec::new();
+    for c in &changes {
+        let step = step_of(c);
+        replies.send(Msg::Step(step.clone()));
+        steps.push(step);
     }
     if let Some(u) = user {
         let password = Secret::new(u.password.as_bytes().to_vec());
-        let line = if u.classic {
+        let step = if u.classic {
             crate::homed::cli::classic_user(root, &u.name, Some(&u.real_name), u.admin, Some(&password))?;
-            format!("created the user {} in /etc/passwd", u.name)
+            ApplyStep::UserClassic { name: u.name.clone() }
         } else {
             let nu = NewUser {
                 name: u.name.clone(),
@@ -129,12 +127,31 @@ fn apply(
                 admin: u.admin,
             };
             homed::create_home(None, &nu)?;
-            format!("created the user {} through systemd-homed (storage {})", nu.name, nu.storage.as_str())
+            ApplyStep::UserHomed { name: nu.name.clone(), storage: nu.storage.as_str().to_string() }
         };
-        replies.send(Msg::Step(line.clone()));
-        lines.push(line);
+        replies.send(Msg::Step(step.clone()));
+        steps.push(step);
     }
-    Ok(lines)
+    Ok(steps)
+}
+
+/// The engine's change as the wizard's typed step (the wizard says it in its language).
+fn step_of(c: &Change) -> ApplyStep {
+    let setting = match c.setting {
+        Setting::Locale => SettingView::Locale,
+        Setting::Keymap => SettingView::Keymap,
+        Setting::Timezone => SettingView::Timezone,
+        Setting::Hostname => SettingView::Hostname,
+        Setting::MachineId => SettingView::MachineId,
+        Setting::RootAccount => SettingView::RootAccount,
+        Setting::RootPassword => SettingView::RootPassword,
+    };
+    let file = c.path.to_string();
+    match (c.action, c.via) {
+        (Action::Written, None) => ApplyStep::Written { setting, file },
+        (Action::Written, Some(d)) => ApplyStep::SetVia { setting, file, daemon: d.to_string() },
+        (Action::Kept, _) => ApplyStep::Kept { setting, file },
+    }
 }
 
 /// A host name to offer: the machine's model from DMI ("thinkpad-t14") with a short suffix of

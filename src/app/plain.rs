@@ -385,7 +385,7 @@ pub fn firstboot(mut backend: super::firstboot::FirstbootBackend) -> Result<()> 
     backend.handle(FbRequest::Apply(req), &replies);
     let result = loop {
         match rx.recv()? {
-            Input::Msg(FbMsg::Step(l)) => p.say(&l),
+            Input::Msg(FbMsg::Step(step)) => p.say(&step.words(&p.ui)),
             Input::Msg(FbMsg::Applied(_)) => break Ok(()),
             Input::Msg(FbMsg::Failed(e)) => break Err(anyhow::anyhow!("{e}")),
             _ => {}

@@ -7,13 +7,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use imprint_screens::reset::{Msg, Request, ResetFacts, ResetMenu};
+use imprint_screens::reset::{Msg, Request, ResetFacts, ResetMenu, ResetStepView};
 
 use super::term::{Backend, Control, Replies};
-use crate::cli::ResetMenuArgs;
+use crate::cli::{InstallArgs, ResetMenuArgs};
 use crate::exec::{self, Event};
 use crate::profile::{conf, repart};
-use crate::reset::{self, ResetRequest, request};
+use crate::reset::{self, ResetRequest, ResetStep, request};
 use crate::secret::Secret;
 
 pub struct ResetBackend {
@@ -22,6 +22,9 @@ pub struct ResetBackend {
     now: bool,
     definitions: Vec<repart::PartitionDef>,
     spec: conf::ResetSpec,
+    /// The profile's `[Encryption]`: partitions made anew are encrypted as an install would.
+    encryption: conf::EncryptionSpec,
+    tpm2_device: String,
     paths: request::Paths,
     worker: Option<std::thread::JoinHandle<()>>,
 }
@@ -31,19 +34,17 @@ const SYSTEM_DEFINITIONS: [&str; 3] = ["/etc/repart.d", "/run/repart.d", "/usr/l
 
 impl ResetBackend {
     pub fn new(a: &ResetMenuArgs) -> Result<ResetBackend> {
-        let (dirs, spec) = match &a.profile {
+        let no_profile = || (conf::ResetSpec { show_menu: true, pin: None }, conf::EncryptionSpec::default());
+        let (dirs, (spec, encryption)) = match &a.profile {
             Some(p) => {
                 let dir = conf::find_profile(p, &crate::cmd::profile_search_path())?;
                 let spec = conf::load_profile(&dir)?;
                 let mut dirs = vec![spec.definitions_dir.clone()];
                 dirs.extend(a.definitions.iter().cloned());
-                (dirs, spec.reset)
+                (dirs, (spec.reset, spec.encryption))
             }
-            None if !a.definitions.is_empty() => (a.definitions.clone(), conf::ResetSpec { show_menu: true, pin: None }),
-            None => (
-                SYSTEM_DEFINITIONS.iter().map(PathBuf::from).filter(|d| d.is_dir()).collect(),
-                conf::ResetSpec { show_menu: true, pin: None },
-            ),
+            None if !a.definitions.is_empty() => (a.definitions.clone(), no_profile()),
+            None => (SYSTEM_DEFINITIONS.iter().map(PathBuf::from).filter(|d| d.is_dir()).collect(), no_profile()),
         };
         anyhow::ensure!(
             spec.show_menu,
@@ -56,7 +57,7 @@ impl ResetBackend {
             None => (crate::cmd::source_facts("auto").context("finding the disk this system runs from")?.path, false),
         };
         let paths = request::Paths { efivars: a.efivars.clone(), root: a.root.clone(), ..request::Paths::default() };
-        Ok(ResetBackend { target, now, definitions, spec, paths, worker: None })
+        Ok(ResetBackend { target, now, definitions, spec, encryption, tpm2_device: a.tpm2_device.clone(), paths, worker: None })
     }
 
     pub fn facts(&self) -> ResetFacts {
@@ -80,9 +81,10 @@ impl ResetBackend {
     fn start(&mut self, replies: &Replies<Msg>) {
         let replies = replies.clone();
         let (target, now, paths) = (self.target.clone(), self.now, self.paths.clone());
-        let definitions = self.definitions.clone();
+        let (definitions, encryption, tpm2_device) = (self.definitions.clone(), self.encryption.clone(), self.tpm2_device.clone());
         self.worker = Some(std::thread::spawn(move || {
-            let result = if now { reset_now(&target, definitions, &replies) } else { request_reset(&paths, &replies) };
+            let result =
+                if now { reset_now(&target, definitions, &encryption, &tpm2_device, &replies) } else { request_reset(&paths, &replies) };
             replies.send(match result {
                 Ok(()) => Msg::Done,
                 Err(e) => Msg::Failed(crate::errtext::chain(e.as_ref())),
@@ -93,13 +95,23 @@ impl ResetBackend {
 
 fn request_reset(paths: &request::Paths, replies: &Replies<Msg>) -> Result<()> {
     let done = request::request(paths, false)?;
-    replies.send(Msg::Step(format!("requested: {} = {}", request::REQUEST_VAR, done.request)));
-    replies.send(Msg::Step("the next boot erases the state and user data; restart now to do it".into()));
+    replies.send(Msg::Step(ResetStepView::Requested { variable: request::REQUEST_VAR.to_string(), value: done.request.clone() }));
+    replies.send(Msg::Step(ResetStepView::RestartToReset));
     Ok(())
 }
 
-fn reset_now(target: &Path, definitions: Vec<repart::PartitionDef>, replies: &Replies<Msg>) -> Result<()> {
+fn reset_now(
+    target: &Path,
+    mut definitions: Vec<repart::PartitionDef>,
+    encryption: &conf::EncryptionSpec,
+    tpm2_device: &str,
+    replies: &Replies<Msg>,
+) -> Result<()> {
     crate::cmd::check_target(target, None)?;
+    // Encrypted as the definitions (Encrypt=) and the profile ([Encryption]) say, with the same
+    // decision an install and `imprint reset now` make.
+    let args = InstallArgs { target: target.to_path_buf(), tpm2_device: tpm2_device.to_string(), ..InstallArgs::unencrypted() };
+    let encryption = crate::cmd::encryption_plan(&args, encryption, &mut definitions);
     let req = ResetRequest {
         target: target.to_path_buf(),
         definitions,
@@ -107,9 +119,12 @@ fn reset_now(target: &Path, definitions: Vec<repart::PartitionDef>, replies: &Re
         force: false,
         source: None,
         copy_file_sizes: BTreeMap::new(),
-        encryption: None,
+        encryption,
     };
     let plan = reset::prepare(&req)?;
+    // Refusals before anything is erased.
+    menu_can_unlock(&plan.plan)?;
+    crate::cmd::check_encryption_ready(&args, &plan.plan)?;
     let secrets = exec::encrypt::Secrets::default();
     let opts = reset::PerformOptions {
         cancel: &exec::CANCEL,
@@ -119,14 +134,61 @@ fn reset_now(target: &Path, definitions: Vec<repart::PartitionDef>, replies: &Re
         esp_log: true,
     };
     let report = reset::perform(&plan, &opts, &mut |e: &Event| {
-        if let Event::StepStarted { step, steps, description, .. } = e {
-            replies.send(Msg::Step(format!("[{step}/{steps}] {description}")));
+        if let Event::StepStarted { name, description, .. } = e {
+            match plan.step(name) {
+                Some(step) => {
+                    replies.send(Msg::Step(step_view(step)));
+                }
+                // a step this version does not know: not shown rather than shown in English
+                None => eprintln!("reset step {name} has no typed form: {description}"),
+            }
         }
     })?;
-    if let Some(l) = report.log_line {
-        replies.send(Msg::Step(format!("logged on the ESP: {l}")));
+    if let Some(line) = report.log_line {
+        replies.send(Msg::Step(ResetStepView::Logged { line }));
     }
     Ok(())
+}
+
+/// The menu asks nobody for a passphrase or PIN and has no page to hand a recovery key over, so a
+/// re-created partition that needs one is refused (before anything is erased) with what to do.
+fn menu_can_unlock(plan: &crate::plan::Plan) -> Result<()> {
+    use crate::plan::Unlock;
+    for p in &plan.partitions {
+        let Some(luks) = &p.luks else { continue };
+        for u in &luks.unlock {
+            let (what, fix) = match u {
+                Unlock::Tpm2 => continue,
+                Unlock::Passphrase => ("a passphrase", "Encrypt=tpm2 in its definition, or [Encryption] Mode=tpm2 in the profile"),
+                Unlock::Tpm2Pin => ("a PIN", "[Encryption] Mode=tpm2 in the profile"),
+                Unlock::RecoveryKey => ("a recovery key", "RecoveryKey=no in the profile's [Encryption] section"),
+            };
+            anyhow::bail!(
+                "partition {} ({}) would be encrypted with {what}, which the reset menu cannot ask for or show; set {fix}, \
+                 or reset with `imprint reset now` and its encryption options. Nothing was erased",
+                p.number,
+                p.label
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The engine's step as the menu's typed step (the menu says it in its language).
+pub(crate) fn step_view(step: ResetStep) -> ResetStepView {
+    match step {
+        ResetStep::Erase { number, label, size } => ResetStepView::Erase { number, label, size },
+        ResetStep::TableWithout { left } => ResetStepView::TableWithout { left },
+        ResetStep::Wipe => ResetStepView::Wipe,
+        ResetStep::Clear { number, label, encrypted } => ResetStepView::Clear { number, label, encrypted },
+        ResetStep::Format { number, label, fs, encrypted } => ResetStepView::Format { number, label, fs, encrypted },
+        ResetStep::Copy { number, label, size, encrypted } => ResetStepView::Copy { number, label, size, encrypted },
+        ResetStep::Table { partitions } => ResetStepView::Table { partitions },
+        ResetStep::Verify => ResetStepView::Verify,
+        ResetStep::Boot => ResetStepView::Boot,
+        ResetStep::Prove => ResetStepView::Prove,
+        ResetStep::EspLog => ResetStepView::EspLog,
+    }
 }
 
 impl Backend<ResetMenu> for ResetBackend {

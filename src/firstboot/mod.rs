@@ -124,9 +124,40 @@ pub enum Action {
     Kept,
 }
 
-/// What happened to one file, named as inside the target ("/etc/hostname").
+/// What a first-boot step sets: front-ends say it in their own words (the TUI translates it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Setting {
+    Locale,
+    Keymap,
+    Timezone,
+    Hostname,
+    MachineId,
+    /// root's entry in /etc/passwd (its shell).
+    RootAccount,
+    /// root's password hash in /etc/shadow.
+    RootPassword,
+}
+
+impl Setting {
+    /// The file that holds it, as inside the target.
+    pub fn path(self) -> &'static str {
+        match self {
+            Setting::Locale => "/etc/locale.conf",
+            Setting::Keymap => "/etc/vconsole.conf",
+            Setting::Timezone => "/etc/localtime",
+            Setting::Hostname => "/etc/hostname",
+            Setting::MachineId => "/etc/machine-id",
+            Setting::RootAccount => "/etc/passwd",
+            Setting::RootPassword => "/etc/shadow",
+        }
+    }
+}
+
+/// What happened to one setting, and its file named as inside the target ("/etc/hostname").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Change {
+    pub setting: Setting,
     pub path: &'static str,
     pub action: Action,
     /// The daemon that made the change (its bus name); `None`: imprint wrote the file itself.
@@ -135,8 +166,8 @@ pub struct Change {
 }
 
 impl Change {
-    fn file(path: &'static str, action: Action) -> Change {
-        Change { path, action, via: None }
+    fn file(setting: Setting, action: Action) -> Change {
+        Change { setting, path: setting.path(), action, via: None }
     }
 }
 
@@ -327,24 +358,24 @@ pub fn apply_via(root: &Path, answers: &Answers, force: bool, bus: Option<Bus<'_
     };
 
     // Upstream's order (252): locale, keymap, timezone, hostname, machine-id, root.
-    let mut step = |path: &'static str, write: &mut dyn FnMut(&Path) -> Result<(), FirstbootError>| -> Result<(), FirstbootError> {
-        let full = root.join(&path[1..]);
+    let mut step = |setting: Setting, write: &mut dyn FnMut(&Path) -> Result<(), FirstbootError>| -> Result<(), FirstbootError> {
+        let full = root.join(&setting.path()[1..]);
         if exists(&full) && !force {
-            changes.push(Change::file(path, Action::Kept));
+            changes.push(Change::file(setting, Action::Kept));
             return Ok(());
         }
         ensure_etc()?;
         write(&full)?;
-        changes.push(Change::file(path, Action::Written));
+        changes.push(Change::file(setting, Action::Written));
         Ok(())
     };
     let mut bus_changes = Vec::new();
-    let mut through = |d: bus::Daemon, path: &'static str, existing: bool, set: &dyn Fn() -> Result<(), bus::BusError>| {
+    let mut through = |d: bus::Daemon, setting: Setting, existing: bool, set: &dyn Fn() -> Result<(), bus::BusError>| {
         let action = if existing && !force { Action::Kept } else { Action::Written };
         if action == Action::Written {
             set()?;
         }
-        bus_changes.push(Change { path, action, via: Some(d.name()) });
+        bus_changes.push(Change { setting, path: setting.path(), action, via: Some(d.name()) });
         Ok::<(), FirstbootError>(())
     };
 
@@ -355,46 +386,46 @@ pub fn apply_via(root: &Path, answers: &Answers, force: bool, bus: Option<Bus<'_
     if !locale_lines.is_empty() {
         if let Some(d) = locale_bus {
             let existing = !d.locale()?.is_empty();
-            through(bus::Daemon::Locale, "/etc/locale.conf", existing, &|| d.set_locale(&locale_lines))?;
+            through(bus::Daemon::Locale, Setting::Locale, existing, &|| d.set_locale(&locale_lines))?;
         } else {
             let text: String = locale_lines.iter().map(|l| format!("{l}\n")).collect();
-            step("/etc/locale.conf", &mut |p| write_atomic(p, text.as_bytes(), 0o644, None))?;
+            step(Setting::Locale, &mut |p| write_atomic(p, text.as_bytes(), 0o644, None))?;
         }
     }
     if let Some(k) = c.keymap {
         if let Some(d) = locale_bus {
             let existing = !d.keymap()?.is_empty();
-            through(bus::Daemon::Locale, "/etc/vconsole.conf", existing, &|| d.set_keymap(k))?;
+            through(bus::Daemon::Locale, Setting::Keymap, existing, &|| d.set_keymap(k))?;
         } else {
-            step("/etc/vconsole.conf", &mut |p| write_atomic(p, format!("KEYMAP={k}\n").as_bytes(), 0o644, None))?;
+            step(Setting::Keymap, &mut |p| write_atomic(p, format!("KEYMAP={k}\n").as_bytes(), 0o644, None))?;
         }
     }
     if let Some(t) = c.timezone {
         if let Some(d) = daemon(bus::Daemon::Time)? {
-            through(bus::Daemon::Time, "/etc/localtime", exists(&root.join("etc/localtime")), &|| d.set_timezone(t))?;
+            through(bus::Daemon::Time, Setting::Timezone, exists(&root.join("etc/localtime")), &|| d.set_timezone(t))?;
         } else {
-            step("/etc/localtime", &mut |p| symlink_atomic(&format!("../usr/share/zoneinfo/{t}"), p))?;
+            step(Setting::Timezone, &mut |p| symlink_atomic(&format!("../usr/share/zoneinfo/{t}"), p))?;
         }
     }
     if let Some(h) = c.hostname {
         if let Some(d) = daemon(bus::Daemon::Host)? {
             let existing = !d.static_hostname()?.is_empty();
-            through(bus::Daemon::Host, "/etc/hostname", existing, &|| d.set_static_hostname(h))?;
+            through(bus::Daemon::Host, Setting::Hostname, existing, &|| d.set_static_hostname(h))?;
         } else {
-            step("/etc/hostname", &mut |p| write_atomic(p, format!("{h}\n").as_bytes(), 0o644, None))?;
+            step(Setting::Hostname, &mut |p| write_atomic(p, format!("{h}\n").as_bytes(), 0o644, None))?;
         }
     }
     changes.extend(bus_changes);
     if answers.machine_id {
         let full = root.join("etc/machine-id");
         if exists(&full) {
-            changes.push(Change::file("/etc/machine-id", Action::Kept));
+            changes.push(Change::file(Setting::MachineId, Action::Kept));
         } else {
             let id = Secret::random(16).map_err(io("reading random bytes for", &full))?;
             let text = format!("{}\n", hex(id.expose()));
             ensure_etc()?;
             write_atomic(&full, text.as_bytes(), 0o644, None)?;
-            changes.push(Change::file("/etc/machine-id", Action::Written));
+            changes.push(Change::file(Setting::MachineId, Action::Written));
         }
     }
     if c.root_hash.is_some() || c.root_shell.is_some() {
@@ -415,9 +446,9 @@ fn apply_root(
     let shadow = read_optional(&shadow_path)?;
     let configured = passwd::root_configured(passwd.as_ref().map(|p| p.0.as_str()), shadow.as_ref().map(|s| s.0.as_str()));
     if configured && !force {
-        let mut kept = vec![Change::file("/etc/passwd", Action::Kept)];
+        let mut kept = vec![Change::file(Setting::RootAccount, Action::Kept)];
         if c.root_hash.is_some() {
-            kept.push(Change::file("/etc/shadow", Action::Kept));
+            kept.push(Change::file(Setting::RootPassword, Action::Kept));
         }
         return Ok(kept);
     }
@@ -431,10 +462,10 @@ fn apply_root(
     if let Some(hash) = &c.root_hash {
         let (text, mode, owner) = shadow.map(|(t, m, o)| (t, m, Some(o))).unwrap_or((String::new(), 0o000, None));
         write_atomic(&shadow_path, passwd::edit_shadow(&text, hash, days_since_epoch()).as_bytes(), mode, owner)?;
-        changes.push(Change::file("/etc/shadow", Action::Written));
+        changes.push(Change::file(Setting::RootPassword, Action::Written));
     }
     let (text, mode, owner) = passwd.map(|(t, m, o)| (t, m, Some(o))).unwrap_or((String::new(), 0o644, None));
     write_atomic(&passwd_path, passwd::edit_passwd(&text, c.root_shell, default_shell).as_bytes(), mode, owner)?;
-    changes.insert(0, Change::file("/etc/passwd", Action::Written));
+    changes.insert(0, Change::file(Setting::RootAccount, Action::Written));
     Ok(changes)
 }

@@ -130,6 +130,66 @@ impl ResetPlan {
     }
 }
 
+/// One step of a reset, with what it works on: what front-ends say in their own words (the TUI
+/// translates it) instead of the English `description` of the event stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "step", rename_all = "kebab-case")]
+pub enum ResetStep {
+    /// Destroy a partition's contents (crypto-erase or zero).
+    Erase { number: u32, label: String, size: u64 },
+    /// Write the table without the erased partitions; `left` partitions remain.
+    TableWithout { left: usize },
+    /// The executor's: erase the old table (only when the table is made anew).
+    Wipe,
+    /// Clear a re-created partition and leave it empty.
+    Clear { number: u32, label: String, encrypted: bool },
+    /// Make a file system on a re-created partition (inside LUKS2 when `encrypted`).
+    Format { number: u32, label: String, fs: String, encrypted: bool },
+    /// Copy `size` bytes into a re-created partition (CopyBlocks=).
+    Copy { number: u32, label: String, size: u64, encrypted: bool },
+    /// Write the final partition table.
+    Table { partitions: usize },
+    /// Read the copied partitions back.
+    Verify,
+    /// Point the boot entries at the new root.
+    Boot,
+    /// Prove every encrypted partition opens.
+    Prove,
+    /// Record the reset on the ESP.
+    EspLog,
+}
+
+impl ResetPlan {
+    /// The typed step behind an event's step `name` (`erase-4`, `table-without`, the executor's
+    /// `partition-4`, `table`, …); None for a name this plan does not have.
+    pub fn step(&self, name: &str) -> Option<ResetStep> {
+        let number = |prefix: &str| name.strip_prefix(prefix).and_then(|n| n.parse::<u32>().ok());
+        if let Some(n) = number("erase-") {
+            let e = self.erase.iter().find(|e| e.number == n)?;
+            return Some(ResetStep::Erase { number: n, label: e.label.clone(), size: e.size });
+        }
+        if let Some(n) = number("partition-") {
+            let p = self.plan.partitions.iter().find(|p| p.number == n)?;
+            let (number, label, encrypted) = (p.number, p.label.clone(), p.luks.is_some());
+            return Some(match &p.content {
+                plan::Content::None => ResetStep::Clear { number, label, encrypted },
+                plan::Content::Format { fs, .. } => ResetStep::Format { number, label, fs: fs.clone(), encrypted },
+                plan::Content::CopyBlocks { size, .. } => ResetStep::Copy { number, label, size: *size, encrypted },
+            });
+        }
+        Some(match name {
+            "table-without" => ResetStep::TableWithout { left: self.remaining.len() },
+            "wipe" => ResetStep::Wipe,
+            "table" => ResetStep::Table { partitions: self.plan.partitions.len() },
+            "verify" => ResetStep::Verify,
+            "boot" => ResetStep::Boot,
+            "prove" => ResetStep::Prove,
+            "esp-log" => ResetStep::EspLog,
+            _ => return None,
+        })
+    }
+}
+
 /// What the TUI's reset page shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ResetInfo {

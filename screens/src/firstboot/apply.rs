@@ -7,7 +7,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::{Request, is_enter, is_esc};
+use super::{ApplyStep, Request, is_enter, is_esc};
 use crate::flow::Nav;
 use crate::theme::Ui;
 use crate::widgets::Help;
@@ -15,17 +15,39 @@ use crate::widgets::Help;
 /// The progress lines, what was applied, and the error if applying failed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct ApplyPage {
-    steps: Vec<String>,
-    applied: Vec<String>,
+    steps: Vec<ApplyStep>,
+    applied: Vec<ApplyStep>,
     error: Option<String>,
 }
 
+impl ApplyStep {
+    /// The step in words of the interface's language.
+    pub fn words(&self, ui: &Ui) -> String {
+        let text = |s: &str| ui.text(s).into_owned();
+        match self {
+            ApplyStep::Written { setting, file } => {
+                ui.t_args("fb-step-written", &[("what", ui.t(setting.message_id()).into()), ("file", text(file).into())])
+            }
+            ApplyStep::SetVia { setting, file: _, daemon } => {
+                ui.t_args("fb-step-via", &[("what", ui.t(setting.message_id()).into()), ("daemon", text(daemon).into())])
+            }
+            ApplyStep::Kept { setting, file } => {
+                ui.t_args("fb-step-kept", &[("what", ui.t(setting.message_id()).into()), ("file", text(file).into())])
+            }
+            ApplyStep::UserClassic { name } => ui.t_args("fb-step-user-classic", &[("name", text(name).into())]),
+            ApplyStep::UserHomed { name, storage } => {
+                ui.t_args("fb-step-user-homed", &[("name", text(name).into()), ("storage", text(storage).into())])
+            }
+        }
+    }
+}
+
 impl ApplyPage {
-    pub fn step(&mut self, line: String) {
-        self.steps.push(line);
+    pub fn step(&mut self, step: ApplyStep) {
+        self.steps.push(step);
     }
 
-    pub fn applied(&mut self, lines: Vec<String>) {
+    pub fn applied(&mut self, lines: Vec<ApplyStep>) {
         self.applied = lines;
     }
 
@@ -63,7 +85,7 @@ impl ApplyPage {
                     (true, false, true) => (sym.failed, ui.error_style()),
                     _ => (sym.ok, ratatui::style::Style::new()),
                 };
-                Line::from(format!("{symbol} {}", ui.text(step))).style(style)
+                Line::from(format!("{symbol} {}", step.words(ui))).style(style)
             })
             .collect()
     }
@@ -80,7 +102,7 @@ impl ApplyPage {
         let title = Line::from(format!("{} {}", ui.sym().ok, ui.t("fb-done-intro"))).style(ui.ok_style());
         frame.render_widget(Paragraph::new(title).wrap(Wrap { trim: true }), intro);
         let mut applied = vec![Line::from(ui.t("fb-done-applied")).style(ui.strong_style())];
-        applied.extend(self.applied.iter().map(|line| Line::from(format!("{} {}", ui.sym().bullet, ui.text(line)))));
+        applied.extend(self.applied.iter().map(|step| Line::from(format!("{} {}", ui.sym().bullet, step.words(ui)))));
         if self.applied.is_empty() {
             applied.push(Line::from(ui.t("fb-done-nothing")).style(ui.quiet_style()));
         }

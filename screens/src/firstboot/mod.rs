@@ -25,7 +25,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 pub use check::{HostnameProblem, PasswordProblem, RealNameProblem, Strength, UserNameProblem};
-pub use types::{Answered, FirstbootFacts, FirstbootRequest, Msg, Request, RootChoice, UserRequest};
+pub use types::{Answered, ApplyStep, FirstbootFacts, FirstbootRequest, Msg, Request, RootChoice, SettingView, UserRequest};
 pub use user::{UserField, UserProblem};
 
 use crate::flow::{Flow, Nav, QuitKey, QuitPrompt, is_press};

@@ -132,14 +132,73 @@ impl fmt::Debug for UserRequest {
     }
 }
 
+/// A setting the answers change (the engine's `firstboot::Setting`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingView {
+    /// The language (locale).
+    Locale,
+    /// The console keyboard layout.
+    Keymap,
+    /// The time zone.
+    Timezone,
+    /// The host name.
+    Hostname,
+    /// The machine ID.
+    MachineId,
+    /// root's account (its entry in /etc/passwd).
+    RootAccount,
+    /// root's password (/etc/shadow).
+    RootPassword,
+}
+
+impl SettingView {
+    /// Every setting.
+    pub const ALL: [SettingView; 7] = [
+        SettingView::Locale,
+        SettingView::Keymap,
+        SettingView::Timezone,
+        SettingView::Hostname,
+        SettingView::MachineId,
+        SettingView::RootAccount,
+        SettingView::RootPassword,
+    ];
+
+    /// The catalog id of its name.
+    pub fn message_id(self) -> &'static str {
+        match self {
+            SettingView::Locale => "fb-setting-locale",
+            SettingView::Keymap => "fb-setting-keymap",
+            SettingView::Timezone => "fb-setting-timezone",
+            SettingView::Hostname => "fb-setting-hostname",
+            SettingView::MachineId => "fb-setting-machine-id",
+            SettingView::RootAccount => "fb-setting-root-account",
+            SettingView::RootPassword => "fb-setting-root-password",
+        }
+    }
+}
+
+/// One step of applying the answers, typed so that the wizard says it in its language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApplyStep {
+    /// `file` (as inside the target, "/etc/hostname") was written with the setting.
+    Written { setting: SettingView, file: String },
+    /// The setting was handed to `daemon` (its bus name, "org.freedesktop.hostname1").
+    SetVia { setting: SettingView, file: String, daemon: String },
+    /// `file` already held the setting and was kept.
+    Kept { setting: SettingView, file: String },
+    /// The first user was created in /etc/passwd.
+    UserClassic { name: String },
+    /// The first user was created through systemd-homed with this storage ("luks", "directory").
+    UserHomed { name: String, storage: String },
+}
+
 /// What the app tells the wizard.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Msg {
-    /// One progress line while applying ("setting the time zone").
-    Step(String),
-    /// Everything was applied: one line per change, e.g. "set /etc/hostname through
-    /// org.freedesktop.hostname1".
-    Applied(Vec<String>),
+    /// One step done while applying.
+    Step(ApplyStep),
+    /// Everything was applied: one step per change.
+    Applied(Vec<ApplyStep>),
     /// Applying failed, with the error in words.
     Failed(String),
 }

@@ -118,16 +118,19 @@ impl DonePage {
         let [text_area, buttons] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(area);
         let width = text_area.width;
         for proof in &self.view.proof {
-            let (mark, word, style) = if proof.ok {
-                (sym.ok, ui.t("done-check-ok"), ui.ok_style())
+            // The mark says whether the check held (✓ or [ok]); a word repeating it ("ok:") said
+            // it twice. A failed check gets its word as well, so it cannot be missed.
+            let (head, style) = if proof.ok {
+                (format!("  {} ", sym.ok), ui.ok_style())
             } else {
-                (sym.failed, ui.t("done-check-failed"), ui.error_style())
+                (format!("  {} {}: ", sym.failed, ui.t("done-check-failed")), ui.error_style())
             };
             let mut sentence = ui.t(proof.kind.message_id());
-            if !proof.detail.is_empty() {
-                sentence = format!("{sentence} ({})", ui.text(&proof.detail));
+            let detail = proof.detail.trim();
+            if !detail.is_empty() {
+                sentence = format!("{sentence} ({})", ui.text(detail));
             }
-            lines.extend(text::bullet(&format!("  {mark} {word}: "), &sentence, width, style));
+            lines.extend(text::bullet(&head, &sentence, width, style));
         }
         if let Some(note) = &self.view.note {
             lines.push(Line::from(""));

@@ -223,7 +223,7 @@ impl Installer {
             Page::Keyboard => (ui.t("page-keyboard"), self.keyboard.help(ui)),
             Page::Disk => (ui.t("page-disk"), disk::DiskPage::help(ui)),
             Page::Encryption => (ui.t("page-encryption"), self.encryption.help(ui)),
-            Page::RecoveryKey => (ui.t("page-recovery"), recovery::RecoveryPage::help(ui)),
+            Page::RecoveryKey => (ui.t("page-recovery"), self.recovery.help(ui)),
             Page::Summary => (ui.t("page-summary"), summary::SummaryPage::help(ui)),
             Page::Progress => (ui.t("page-progress"), self.progress.help(ui)),
             Page::Done => (ui.t("page-done"), done::DonePage::help(ui)),
@@ -293,6 +293,14 @@ impl Flow for Installer {
     }
 
     fn draw(&self, frame: &mut Frame) {
+        if self.page == Page::RecoveryKey && self.recovery.qr_full() {
+            // the code alone: no frame, the most room (a console has 80×24)
+            self.recovery.draw_qr_full(frame, frame.area(), &self.ui);
+            if self.quit.is_open() {
+                self.draw_quit(frame);
+            }
+            return;
+        }
         let body = draw_page(frame, &self.ui, &self.frame());
         let ctx = self.ctx();
         match self.page {

@@ -3,11 +3,11 @@
 //! the page can say which).
 
 use ratatui::Frame;
-use ratatui::crossterm::event::KeyEvent;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::Line;
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{Ctx, RecoveryKeyView, Request, is_enter, is_esc};
 use crate::flow::Nav;
@@ -31,7 +31,13 @@ pub(crate) struct RecoveryPage {
     key: Option<RecoveryKeyView>,
     field: TextField,
     wrong: bool,
+    /// The QR code is shown alone, full screen (Tab); any key returns.
+    qr_full: bool,
 }
+
+/// The key that shows the QR code full screen: Tab, which every terminal and serial line sends
+/// the same way and which the group field does not take.
+pub const QR_KEY: KeyCode = KeyCode::Tab;
 
 impl RecoveryPage {
     pub fn enter(&mut self) -> Vec<Request> {
@@ -42,6 +48,12 @@ impl RecoveryPage {
         self.key = Some(key);
         self.field.clear();
         self.wrong = false;
+        self.qr_full = false;
+    }
+
+    /// Whether the QR code is shown alone, full screen.
+    pub fn qr_full(&self) -> bool {
+        self.qr_full
     }
 
     /// Which group number the person must type (fewer groups: the last one).
@@ -56,6 +68,14 @@ impl RecoveryPage {
     }
 
     pub fn key(&mut self, key: &KeyEvent) -> Nav<Request> {
+        if self.qr_full {
+            self.qr_full = false;
+            return Nav::stay();
+        }
+        if key.code == QR_KEY || key.code == KeyCode::BackTab {
+            self.qr_full = self.key.is_some();
+            return Nav::stay();
+        }
         if is_esc(key) {
             return Nav::Back;
         }
@@ -72,8 +92,37 @@ impl RecoveryPage {
         Nav::stay()
     }
 
-    pub fn help(ui: &Ui) -> Vec<Help> {
-        vec![Help::new("abc", ui.t("help-type-group")), Help::new("Enter", ui.t("help-continue")), Help::new("Esc", ui.t("help-back"))]
+    pub fn help(&self, ui: &Ui) -> Vec<Help> {
+        if self.qr_full {
+            return vec![Help::new(ui.t("key-any"), ui.t("help-back"))];
+        }
+        vec![
+            Help::new("abc", ui.t("help-type-group")),
+            Help::new("Tab", ui.t("help-qr-code")),
+            Help::new("Enter", ui.t("help-continue")),
+            Help::new("Esc", ui.t("help-back")),
+        ]
+    }
+
+    /// The QR code alone over the whole screen (`area` is the frame's): a title line, the code as
+    /// large as fits (see [`crate::QrView::full_screen_form`]), and how to return.
+    pub fn draw_qr_full(&self, frame: &mut Frame, area: Rect, ui: &Ui) {
+        let Some(key) = &self.key else { return };
+        let [title, code, hint] = Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)]).areas(area);
+        frame.render_widget(Paragraph::new(Line::from(ui.t("recovery-qr-title")).style(ui.strong_style())).centered(), title);
+        match key.qr.full_screen_form(code, ui.ascii) {
+            Some((style, quiet)) => {
+                let (_, h) = key.qr.cells_with(style, quiet);
+                let top = (usize::from(code.height) - h) / 2;
+                let at = Rect { y: code.y + top as u16, height: h as u16, ..code };
+                key.qr.draw_with(frame, at, style, quiet);
+            }
+            None => {
+                let text = text::lines(&ui.t("recovery-qr-no-room"), code.width, ui.warning_style());
+                frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), code);
+            }
+        }
+        frame.render_widget(Paragraph::new(Line::from(ui.t("recovery-qr-return")).style(ui.quiet_style())).centered(), hint);
     }
 
     pub fn draw(&self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
@@ -105,7 +154,7 @@ impl RecoveryPage {
         lines.push(Line::from(""));
         lines.extend(text::lines(&ui.t("recovery-explain"), width, plain));
         if !qr_shown {
-            lines.extend(text::lines(&ui.t("recovery-qr-too-big"), width, ui.quiet_style()));
+            lines.extend(text::lines(&ui.t("recovery-qr-press-tab"), width, ui.quiet_style()));
         }
         lines.push(Line::from(""));
         lines.extend(text::lines(&ui.t_args("recovery-type-group", &[("n", n.into())]), width, plain));

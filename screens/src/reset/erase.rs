@@ -10,10 +10,12 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::{Request, ResetFacts, is_enter, is_esc};
+use fluent_bundle::FluentValue;
+
+use super::{Request, ResetFacts, ResetStepView, is_enter, is_esc};
 use crate::i18n::{Lang, ascii_fold};
 use crate::theme::Ui;
-use crate::widgets::format::hanging;
+use crate::widgets::format::{self, hanging};
 use crate::widgets::list::{ListNav, draw_rows};
 use crate::widgets::page::{columns, section};
 use crate::widgets::{Help, TextField};
@@ -121,13 +123,55 @@ impl ConfirmPage {
 /// The progress lines, the error if any, and the choice on the done page.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct ProgressPage {
-    steps: Vec<String>,
+    steps: Vec<ResetStepView>,
     error: Option<String>,
     done_nav: ListNav,
 }
 
+impl ResetStepView {
+    /// The step in words of the interface's language.
+    pub fn words(&self, ui: &Ui) -> String {
+        let text = |s: &str| FluentValue::from(ui.text(s).into_owned());
+        let num = |n: u32| FluentValue::from(n.to_string());
+        let size = |b: u64| FluentValue::from(format::size(b, ui.lang));
+        let part = |number: u32, label: &str| [("number", num(number)), ("label", text(label))];
+        match self {
+            ResetStepView::Erase { number, label, size: s } => {
+                let [n, l] = part(*number, label);
+                ui.t_args("reset-step-erase", &[n, l, ("size", size(*s))])
+            }
+            ResetStepView::TableWithout { left } => ui.t_args("reset-step-table-without", &[("left", left.to_string().into())]),
+            ResetStepView::Wipe => ui.t("reset-step-wipe"),
+            ResetStepView::Clear { number, label, encrypted } => {
+                let id = if *encrypted { "reset-step-clear-encrypted" } else { "reset-step-clear" };
+                ui.t_args(id, &part(*number, label))
+            }
+            ResetStepView::Format { number, label, fs, encrypted } => {
+                let [n, l] = part(*number, label);
+                let id = if *encrypted { "reset-step-format-encrypted" } else { "reset-step-format" };
+                ui.t_args(id, &[n, l, ("fs", text(fs))])
+            }
+            ResetStepView::Copy { number, label, size: s, encrypted } => {
+                let [n, l] = part(*number, label);
+                let id = if *encrypted { "reset-step-copy-encrypted" } else { "reset-step-copy" };
+                ui.t_args(id, &[n, l, ("size", size(*s))])
+            }
+            ResetStepView::Table { partitions } => ui.t_args("reset-step-table", &[("partitions", partitions.to_string().into())]),
+            ResetStepView::Verify => ui.t("reset-step-verify"),
+            ResetStepView::Boot => ui.t("reset-step-boot"),
+            ResetStepView::Prove => ui.t("reset-step-prove"),
+            ResetStepView::EspLog => ui.t("reset-step-esp-log"),
+            ResetStepView::Logged { line } => ui.t_args("reset-step-logged", &[("line", text(line))]),
+            ResetStepView::Requested { variable, value } => {
+                ui.t_args("reset-step-requested", &[("variable", text(variable)), ("value", text(value))])
+            }
+            ResetStepView::RestartToReset => ui.t("reset-step-restart"),
+        }
+    }
+}
+
 impl ProgressPage {
-    pub fn step(&mut self, line: String) {
+    pub fn step(&mut self, line: ResetStepView) {
         self.steps.push(line);
     }
 
@@ -159,9 +203,9 @@ impl ProgressPage {
             .iter()
             .enumerate()
             .map(|(i, step)| match (i == last, running, self.error.is_some()) {
-                (true, true, _) => Line::from(format!("{} {}", sym.running, ui.text(step))).style(ui.strong_style()),
-                (true, false, true) => Line::from(format!("{} {}", sym.failed, ui.text(step))).style(ui.error_style()),
-                _ => Line::from(format!("{} {}", sym.ok, ui.text(step))),
+                (true, true, _) => Line::from(format!("{} {}", sym.running, step.words(ui))).style(ui.strong_style()),
+                (true, false, true) => Line::from(format!("{} {}", sym.failed, step.words(ui))).style(ui.error_style()),
+                _ => Line::from(format!("{} {}", sym.ok, step.words(ui))),
             })
             .collect()
     }

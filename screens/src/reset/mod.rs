@@ -18,7 +18,7 @@ use ratatui::text::Line;
 pub use erase::{confirm_word, is_confirm_word};
 pub use menu::MenuEntry;
 pub use pin::PIN_ATTEMPTS_HINT;
-pub use types::{Msg, Request, ResetFacts};
+pub use types::{Msg, Request, ResetFacts, ResetStepView};
 
 use crate::flow::{Flow, QuitKey, QuitPrompt, is_press};
 use crate::theme::Ui;

@@ -52,13 +52,47 @@ impl fmt::Debug for Request {
     }
 }
 
+/// One step of the factory reset (the engine's `reset::ResetStep`, and the request for the next
+/// boot), typed so that the menu says it in its language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResetStepView {
+    /// Destroy a partition's contents beyond recovery.
+    Erase { number: u32, label: String, size: u64 },
+    /// Write the table without the erased partitions; `left` remain.
+    TableWithout { left: usize },
+    /// Erase the old partition table.
+    Wipe,
+    /// Clear a re-created partition (and encrypt it).
+    Clear { number: u32, label: String, encrypted: bool },
+    /// Make a file system on a re-created partition (inside LUKS2 when encrypted).
+    Format { number: u32, label: String, fs: String, encrypted: bool },
+    /// Copy `size` bytes into a re-created partition.
+    Copy { number: u32, label: String, size: u64, encrypted: bool },
+    /// Write the final partition table.
+    Table { partitions: usize },
+    /// Read the copied partitions back.
+    Verify,
+    /// Point the boot entries at the new root.
+    Boot,
+    /// Check that every encrypted partition opens.
+    Prove,
+    /// Record the reset on the ESP.
+    EspLog,
+    /// The line recorded in the ESP's reset log.
+    Logged { line: String },
+    /// The reset was requested for the next boot: the EFI variable set and its value.
+    Requested { variable: String, value: String },
+    /// The next boot erases; restart to do it.
+    RestartToReset,
+}
+
 /// What the app tells the reset menu.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Msg {
     /// Whether the PIN was right, answering [`Request::CheckPin`].
     PinResult(bool),
-    /// One progress line of the factory reset.
-    Step(String),
+    /// One step of the factory reset.
+    Step(ResetStepView),
     /// The factory reset finished.
     Done,
     /// The factory reset failed, with the error in words.

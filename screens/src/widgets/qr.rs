@@ -25,9 +25,31 @@ impl Drop for QrView {
     }
 }
 
-/// Light modules drawn around the code (the standard asks for 4; 2 scan well on a screen and save
-/// room on 24 lines).
+/// Light modules drawn around the code on the recovery page (the standard asks for 4; 2 scan
+/// well on a screen and save room on 24 lines).
 pub const QUIET_ZONE: usize = 2;
+
+/// The quiet zone of the full-screen code when it fits: what the standard asks for.
+pub const QUIET_ZONE_FULL: usize = 4;
+
+/// How modules become terminal cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QrStyle {
+    /// `█▀▄` and space, two module rows per cell row: 1×½ cell per module, the size
+    /// systemd-cryptenroll prints. Block characters are in every Linux console font (CP437's
+    /// 0xDB, 0xDF, 0xDC), so this also suits TERM=linux.
+    HalfBlocks,
+    /// `##` or two spaces per module, one module row per line: pure ASCII, 2×1 cells per module,
+    /// for terminals without block characters when it fits.
+    Hashes,
+}
+
+impl QrStyle {
+    /// The page's style in this theme.
+    pub fn of(ascii: bool) -> QrStyle {
+        if ascii { QrStyle::Hashes } else { QrStyle::HalfBlocks }
+    }
+}
 
 impl QrView {
     /// Modules per side, without the quiet zone.
@@ -44,17 +66,32 @@ impl QrView {
 
     /// Width and height in terminal cells when drawn in this style.
     pub fn cells(&self, ascii: bool) -> (usize, usize) {
-        let side = self.side() + 2 * QUIET_ZONE;
-        if ascii { (2 * side, side) } else { (side, side.div_ceil(2)) }
+        self.cells_with(QrStyle::of(ascii), QUIET_ZONE)
+    }
+
+    /// Width and height in terminal cells in `style` with a quiet zone of `quiet` modules.
+    pub fn cells_with(&self, style: QrStyle, quiet: usize) -> (usize, usize) {
+        let side = self.side() + 2 * quiet;
+        match style {
+            QrStyle::Hashes => (2 * side, side),
+            QrStyle::HalfBlocks => (side, side.div_ceil(2)),
+        }
     }
 
     /// The code as lines of text: in Unicode two module rows per line with `█▀▄ `, in ASCII one
     /// module row per line with `##` or two spaces per module.
     pub fn lines(&self, ascii: bool) -> Vec<String> {
-        let side = (self.side() + 2 * QUIET_ZONE) as isize;
-        let q = QUIET_ZONE as isize;
+        self.lines_with(QrStyle::of(ascii), QUIET_ZONE)
+    }
+
+    /// The code as lines of text in `style` with a quiet zone of `quiet` modules. Light modules
+    /// and the quiet zone are ink; below the last module row of an odd side, half blocks leave
+    /// the lower half blank.
+    pub fn lines_with(&self, style: QrStyle, quiet: usize) -> Vec<String> {
+        let side = (self.side() + 2 * quiet) as isize;
+        let q = quiet as isize;
         let light = |r: isize, c: isize| !self.dark(r - q, c - q);
-        if ascii {
+        if style == QrStyle::Hashes {
             return (0..side).map(|r| (0..side).map(|c| if light(r, c) { "##" } else { "  " }).collect()).collect();
         }
         (0..side)
@@ -78,23 +115,45 @@ impl QrView {
 
     /// Whether the code fits in `area` in this style.
     pub fn fits(&self, area: Rect, ascii: bool) -> bool {
-        let (w, h) = self.cells(ascii);
+        self.fits_with(area, QrStyle::of(ascii), QUIET_ZONE)
+    }
+
+    /// Whether the code fits in `area` in `style` with a quiet zone of `quiet` modules.
+    pub fn fits_with(&self, area: Rect, style: QrStyle, quiet: usize) -> bool {
+        let (w, h) = self.cells_with(style, quiet);
         !self.modules.is_empty() && w <= usize::from(area.width) && h <= usize::from(area.height)
     }
 
     /// Draw the code centered at the top of `area`; returns false (drawing nothing) when it does
     /// not fit, so the page can say so.
     pub fn draw(&self, frame: &mut Frame, area: Rect, ascii: bool) -> bool {
-        if !self.fits(area, ascii) {
+        self.draw_with(frame, area, QrStyle::of(ascii), QUIET_ZONE)
+    }
+
+    /// [`QrView::draw`] in `style` with a quiet zone of `quiet` modules.
+    pub fn draw_with(&self, frame: &mut Frame, area: Rect, style: QrStyle, quiet: usize) -> bool {
+        if !self.fits_with(area, style, quiet) {
             return false;
         }
-        let (w, h) = self.cells(ascii);
+        let (w, h) = self.cells_with(style, quiet);
         let x = area.x + (area.width - w as u16) / 2;
         let target = Rect { x, y: area.y, width: w as u16, height: h as u16 };
-        let style = Style::new().fg(Color::White).bg(Color::Black);
-        let lines: Vec<Line> = self.lines(ascii).into_iter().map(Line::from).collect();
-        frame.render_widget(Paragraph::new(lines).style(style), target);
+        let lines: Vec<Line> = self.lines_with(style, quiet).into_iter().map(Line::from).collect();
+        frame.render_widget(Paragraph::new(lines).style(Style::new().fg(Color::White).bg(Color::Black)), target);
         true
+    }
+
+    /// The best full-screen form for `area`: ASCII terminals get `##` when it fits with a quiet
+    /// zone of 2 (a 120×40 terminal, a large framebuffer console), else half blocks, which a
+    /// Linux console draws and which alone fit 24 lines; the quiet zone is 4 modules when that
+    /// fits, else 2, else 1. None when the code does not fit at all.
+    pub fn full_screen_form(&self, area: Rect, ascii: bool) -> Option<(QrStyle, usize)> {
+        let mut forms = Vec::new();
+        if ascii {
+            forms.extend([(QrStyle::Hashes, QUIET_ZONE_FULL), (QrStyle::Hashes, QUIET_ZONE)]);
+        }
+        forms.extend([(QrStyle::HalfBlocks, QUIET_ZONE_FULL), (QrStyle::HalfBlocks, QUIET_ZONE), (QrStyle::HalfBlocks, 1)]);
+        forms.into_iter().find(|&(style, quiet)| self.fits_with(area, style, quiet))
     }
 }
 
@@ -120,6 +179,25 @@ mod tests {
         assert_eq!(lines[2], "####  ######");
         assert_eq!(lines[3], "######  ####");
         assert!(lines.iter().all(|l| l.is_ascii()));
+    }
+
+    fn side_33() -> QrView {
+        QrView { modules: vec![vec![false; 33]; 33] }
+    }
+
+    #[test]
+    fn the_full_screen_form_is_the_largest_that_fits() {
+        let qr = side_33();
+        // 80×24 less a title and a hint line: half blocks with the standard quiet zone, also in ASCII
+        assert_eq!(qr.full_screen_form(Rect::new(0, 0, 80, 22), false), Some((QrStyle::HalfBlocks, 4)));
+        assert_eq!(qr.full_screen_form(Rect::new(0, 0, 80, 22), true), Some((QrStyle::HalfBlocks, 4)));
+        assert_eq!(qr.cells_with(QrStyle::HalfBlocks, 4), (41, 21));
+        // 120×40: ASCII terminals get ## (74×37 with a quiet zone of 2)
+        assert_eq!(qr.full_screen_form(Rect::new(0, 0, 120, 38), true), Some((QrStyle::Hashes, 2)));
+        assert_eq!(qr.full_screen_form(Rect::new(0, 0, 120, 38), false), Some((QrStyle::HalfBlocks, 4)));
+        // smaller quiet zones before giving up
+        assert_eq!(qr.full_screen_form(Rect::new(0, 0, 37, 19), false), Some((QrStyle::HalfBlocks, 2)));
+        assert_eq!(qr.full_screen_form(Rect::new(0, 0, 30, 10), false), None);
     }
 
     #[test]

@@ -139,23 +139,16 @@ pub fn plan(disk: &str) -> PlanView {
     }
 }
 
-/// A QR-like pattern of 33×33 modules with the three finder squares (not a real code: the app
-/// encodes; the screens only draw).
+/// The QR code of [`KEY`] as the app makes it (`luks::recovery::qr_modules`: byte mode, error
+/// correction level L): 33×33 modules, `true` dark.
+pub fn qr_modules() -> Vec<Vec<bool>> {
+    let code = qrcode::QrCode::with_error_correction_level(KEY.as_bytes(), qrcode::EcLevel::L).expect("the key fits");
+    let w = code.width();
+    code.into_colors().chunks(w).map(|r| r.iter().map(|c| *c == qrcode::Color::Dark).collect()).collect()
+}
+
 pub fn qr() -> QrView {
-    let side = 33usize;
-    let finder = |r: usize, c: usize| {
-        let inside = |r0: usize, c0: usize| {
-            let (dr, dc) = (r.wrapping_sub(r0), c.wrapping_sub(c0));
-            if dr >= 7 || dc >= 7 {
-                return None;
-            }
-            let ring = dr.min(dc).min(6 - dr).min(6 - dc);
-            Some(ring != 1)
-        };
-        inside(0, 0).or(inside(0, side - 7)).or(inside(side - 7, 0))
-    };
-    let modules = (0..side).map(|r| (0..side).map(|c| finder(r, c).unwrap_or((r * 7 + c * 13 + r * c) % 5 < 2)).collect()).collect();
-    QrView { modules }
+    QrView { modules: qr_modules() }
 }
 
 pub fn recovery_key() -> RecoveryKeyView {

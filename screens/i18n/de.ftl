@@ -178,6 +178,7 @@ step-proof = Prüfen, ob das System entsperrt
 ## Fertig
 
 done-ok = Das System ist installiert.
+done-seed = Die UUIDs der Festplatte stammen aus dem Startwert { $seed }: `imprint install --seed` erzeugt dieselben wieder.
 done-proof-failed = Das System ist installiert, aber eine Prüfung ist fehlgeschlagen. Halten Sie den Wiederherstellungsschlüssel bereit.
 done-proof-intro = Was geprüft wurde:
 done-check-failed = FEHLER

@@ -178,6 +178,7 @@ step-proof = Checking the system will unlock
 ## Done
 
 done-ok = The system is installed.
+done-seed = The disk's UUIDs come from the seed { $seed }: `imprint install --seed` makes the same ones again.
 done-proof-failed = The system is installed, but a check failed. Keep the recovery key at hand.
 done-proof-intro = What was checked:
 done-check-failed = FAILED

@@ -219,7 +219,11 @@ impl InstallerBackend {
         let replies = replies.clone();
         self.worker = Some(std::thread::spawn(move || {
             let msg = match run_install(&prepared, &secrets, &replies, answers_out.as_deref()) {
-                Ok(report) => Msg::Done(DoneView { proof: proof_lines(report.proofs()), note: note_with_seed(note, report.seed) }),
+                Ok(report) => Msg::Done(DoneView {
+                    proof: proof_lines(&prepared.plan.target, report.proofs()),
+                    note,
+                    seed: Some(report.seed.to_string()),
+                }),
                 Err(e) => Msg::Failed(crate::errtext::chain(e.as_ref())),
             };
             replies.send(msg);
@@ -259,37 +263,26 @@ pub fn plan_view(prepared: &Prepared) -> PlanView {
     PlanView { disk: plan.target.display().to_string(), before, after }
 }
 
-fn note_with_seed(note: Option<String>, seed: uuid::Uuid) -> Option<String> {
-    let seed = format!("Seed: {seed}");
-    Some(match note {
-        Some(n) => format!("{n}\n{seed}"),
-        None => seed,
-    })
-}
-
-/// The done page's lines for the engine's proofs: the kind says what was checked (translated);
-/// the detail only names where.
-pub fn proof_lines(proofs: &[Proof]) -> Vec<ProofLine> {
-    proofs
-        .iter()
-        .map(|p| {
-            let (kind, detail) = match p {
-                Proof::TableMatches { partitions } => (ProofKind::TableReadBack, format!("{partitions}")),
-                Proof::DataHashed { partition, label, .. } | Proof::DataReadBack { partition, label } => {
-                    (ProofKind::DataVerified, format!("{partition} {label}"))
-                }
-                Proof::Verity { partition, label, .. } => (ProofKind::DataVerified, format!("{partition} {label}, dm-verity")),
-                Proof::TpmUnseals { partition, label, keyslot, .. } => (ProofKind::TpmUnseals, format!("{partition} {label}, {keyslot}")),
-                Proof::RecoveryKeyOpens { partition, label, keyslot } => {
-                    (ProofKind::RecoveryKeyOpens, format!("{partition} {label}, {keyslot}"))
-                }
-                Proof::PassphraseOpens { partition, label, keyslot } => {
-                    (ProofKind::PassphraseOpens, format!("{partition} {label}, {keyslot}"))
-                }
-            };
-            ProofLine { kind, ok: true, detail }
-        })
-        .collect()
+/// The done page's lines for the engine's proofs: the kind says what was checked (translated
+/// by the page); the detail only names where — the disk, or the partition's label — so no
+/// English reaches a German page. One data line per partition, however many ways it was checked.
+pub fn proof_lines(target: &Path, proofs: &[Proof]) -> Vec<ProofLine> {
+    let mut lines: Vec<ProofLine> = Vec::new();
+    for p in proofs {
+        let (kind, detail) = match p {
+            Proof::TableMatches { .. } => (ProofKind::TableReadBack, target.display().to_string()),
+            Proof::DataHashed { label, .. } | Proof::DataReadBack { label, .. } | Proof::Verity { label, .. } => {
+                (ProofKind::DataVerified, label.clone())
+            }
+            Proof::TpmUnseals { label, .. } => (ProofKind::TpmUnseals, label.clone()),
+            Proof::RecoveryKeyOpens { label, .. } => (ProofKind::RecoveryKeyOpens, label.clone()),
+            Proof::PassphraseOpens { label, .. } => (ProofKind::PassphraseOpens, label.clone()),
+        };
+        if !lines.iter().any(|l| l.kind == kind && l.detail == detail) {
+            lines.push(ProofLine { kind, ok: true, detail });
+        }
+    }
+    lines
 }
 
 /// One install of a prepared plan, reporting through `replies`.
@@ -518,7 +511,7 @@ mod tests {
         let summary: Vec<(u32, u64)> = again.after.iter().map(|r| (r.number, r.size_bytes)).collect();
         assert_eq!(on_disk, summary);
         assert!(done.proof.iter().any(|p| p.kind == ProofKind::TableReadBack));
-        let seed = done.note.as_deref().and_then(|n| n.strip_prefix("Seed: ")).expect("the seed on the done page");
+        let seed = done.seed.as_deref().expect("the seed on the done page");
         assert_ne!(seed, crate::demo::DEMO_SEED.to_string());
         let saved = std::fs::read_to_string(&answers_out).unwrap();
         assert!(saved.contains(&format!("Seed={seed}")) && saved.contains("Locale=de_DE.UTF-8") && saved.contains("Keymap=de"), "{saved}");

@@ -234,8 +234,12 @@ pub fn installer(opts: InstallerOptions) -> Result<()> {
             Msg::Done(done) => {
                 p.say(&p.t("done-ok"));
                 for l in &done.proof {
-                    let word = if l.ok { p.t("done-check-ok") } else { p.t("done-check-failed") };
-                    p.say(&format!("  {word}: {} ({})", p.t(l.kind.message_id()), l.detail));
+                    // "done-ok" above says they held; a failed one says so in words
+                    let failed = if l.ok { String::new() } else { format!("{}: ", p.t("done-check-failed")) };
+                    p.say(&format!("  {failed}{} ({})", p.t(l.kind.message_id()), l.detail));
+                }
+                if let Some(seed) = &done.seed {
+                    p.say(&p.ui.t_args("done-seed", &fluent_args(&[("seed", seed.clone())])));
                 }
                 if let Some(n) = &done.note {
                     p.say(n);

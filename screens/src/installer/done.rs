@@ -132,6 +132,10 @@ impl DonePage {
             }
             lines.extend(text::bullet(&head, &sentence, width, style));
         }
+        if let Some(seed) = &self.view.seed {
+            lines.push(Line::from(""));
+            lines.extend(text::lines(&ui.t_args("done-seed", &[("seed", seed.clone().into())]), width, Style::new()));
+        }
         if let Some(note) = &self.view.note {
             lines.push(Line::from(""));
             lines.extend(text::lines(&ui.text(note), width, ui.strong_style()));

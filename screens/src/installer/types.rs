@@ -276,6 +276,9 @@ pub struct DoneView {
     pub proof: Vec<ProofLine>,
     /// A note to show, e.g. "The demo files are in /tmp/imprint-demo-x1y2".
     pub note: Option<String>,
+    /// The seed the partition and disk UUIDs were made from (to make the same ones again with
+    /// `--seed`, or with the answers file).
+    pub seed: Option<String>,
 }
 
 /// One check that the installed system will open.

@@ -15,8 +15,6 @@ use crate::exec::{self, Event, events};
 use crate::install;
 use crate::plan;
 
-pub use crate::install::{check_target, definition_dirs, profile_search_path, source_facts, target_facts};
-
 /// The engine's request for `imprint install`'s arguments.
 pub fn install_request(args: &InstallArgs) -> Result<install::Request> {
     let mut req = match &args.answers {
@@ -81,38 +79,60 @@ pub fn encryption_request(args: &InstallArgs) -> install::EncryptionRequest {
     }
 }
 
-/// Settles encryption for the command line's arguments (see [`install::encryption_plan`]).
-pub fn encryption_plan(
-    args: &InstallArgs,
-    profile: &crate::profile::conf::EncryptionSpec,
-    defs: &mut [crate::profile::repart::PartitionDef],
-) -> Option<plan::EncryptionPlan> {
-    install::encryption_plan(&encryption_request(args), profile, defs)
+/// The files the command line names for secrets.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SecretFiles<'a> {
+    pub passphrase: Option<&'a Path>,
+    pub pin: Option<&'a Path>,
+    /// Where the recovery key goes (escrow); None: shown on the terminal.
+    pub recovery_key: Option<&'a Path>,
 }
 
-/// The TPM readiness check (see [`install::facts::check_encryption_ready`]).
-pub fn check_encryption_ready(_args: &InstallArgs, plan: &plan::Plan) -> Result<()> {
-    install::facts::check_encryption_ready(plan)
+impl<'a> From<&'a InstallArgs> for SecretFiles<'a> {
+    fn from(a: &'a InstallArgs) -> Self {
+        SecretFiles { passphrase: a.passphrase_file.as_deref(), pin: a.pin_file.as_deref(), recovery_key: a.recovery_key_file.as_deref() }
+    }
 }
 
 fn confirm(plan: &plan::Plan) -> Result<()> {
+    confirm_erase(&Erase {
+        target: &plan.target,
+        size: plan.target_size,
+        heading: "Everything on this disk will be lost:",
+        what: &plan.destroys,
+        verb: "erase",
+        without_terminal: format!("{} holds data that would be lost ({})", plan.target.display(), plan.destroys.join("; ")),
+    })
+}
+
+/// What a typed confirmation shows.
+pub struct Erase<'a> {
+    pub target: &'a Path,
+    pub size: u64,
+    pub heading: &'a str,
+    pub what: &'a [String],
+    /// "erase", "reset"
+    pub verb: &'a str,
+    /// Why it cannot go on without a terminal (`--yes` is added).
+    pub without_terminal: String,
+}
+
+/// The one typed confirmation: the disk (path, size, model, serial) and what is lost, then the
+/// disk's name typed at the terminal. Without a terminal: an error asking for --yes.
+pub fn confirm_erase(e: &Erase<'_>) -> Result<()> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
-        bail!(
-            "{} holds data that would be lost ({}); pass --yes to confirm without a terminal",
-            plan.target.display(),
-            plan.destroys.join("; ")
-        );
+        bail!("{}; pass --yes to confirm without a terminal", e.without_terminal);
     }
-    let name = plan.target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let (model, serial) = describe_disk(&plan.target);
+    let name = e.target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let (model, serial) = describe_disk(e.target);
     let mut err = std::io::stderr();
-    writeln!(err, "\nEverything on this disk will be lost:")?;
-    writeln!(err, "  {}  {}  model: {}  serial: {}", plan.target.display(), crate::units::bytes(plan.target_size), model, serial)?;
-    for d in &plan.destroys {
+    writeln!(err, "\n{}", e.heading)?;
+    writeln!(err, "  {}  {}  model: {}  serial: {}", e.target.display(), crate::units::bytes(e.size), model, serial)?;
+    for d in e.what {
         writeln!(err, "  - {d}")?;
     }
-    write!(err, "Type the disk's name ({name}) to erase it, anything else to stop: ")?;
+    write!(err, "Type the disk's name ({name}) to {} it, anything else to stop: ", e.verb)?;
     err.flush()?;
     let mut line = String::new();
     stdin.read_line(&mut line)?;
@@ -220,7 +240,7 @@ pub fn install(args: &InstallArgs) -> Result<()> {
     if plan.loses_data() && !args.yes {
         confirm(plan)?;
     }
-    let mut secrets = encryption_secrets(args, plan)?;
+    let mut secrets = encryption_secrets(args.into(), plan)?;
     secrets.pbkdf = Some(pbkdf_of(args.luks_pbkdf));
     install_signal_handlers();
     let mut sink = progress_sink(args.progress);
@@ -243,7 +263,7 @@ pub fn install(args: &InstallArgs) -> Result<()> {
         }
     };
     if let Some(key) = report.recovery_key() {
-        hand_over_recovery_key(args, key)?;
+        hand_over_recovery_key(args.recovery_key_file.as_deref(), key)?;
     }
     if let Some(path) = &args.answers_out {
         write_answers(path, &prepared)?;
@@ -288,16 +308,14 @@ pub fn pbkdf_of(c: crate::cli::PbkdfChoice) -> crate::luks::Pbkdf {
 }
 
 /// Reads the passphrase and PIN the plan's keyslots need.
-pub fn encryption_secrets(args: &InstallArgs, plan: &plan::Plan) -> Result<exec::encrypt::Secrets> {
+pub fn encryption_secrets(files: SecretFiles<'_>, plan: &plan::Plan) -> Result<exec::encrypt::Secrets> {
     use crate::plan::Unlock;
     use crate::secret::Secret;
     let needs = |u: Unlock| plan.partitions.iter().any(|p| p.luks.as_ref().is_some_and(|l| l.unlock.contains(&u)));
     let mut s = exec::encrypt::Secrets::default();
     if needs(Unlock::Passphrase) {
-        let path = args
-            .passphrase_file
-            .as_ref()
-            .ok_or_else(|| anyhow!("a passphrase is needed for the encrypted partitions: pass --passphrase-file FILE"))?;
+        let path =
+            files.passphrase.ok_or_else(|| anyhow!("a passphrase is needed for the encrypted partitions: pass --passphrase-file FILE"))?;
         let pass = Secret::from_file(path).with_context(|| format!("reading the passphrase from {}", path.display()))?;
         if pass.is_empty() {
             bail!("the passphrase in {} is empty", path.display());
@@ -305,14 +323,14 @@ pub fn encryption_secrets(args: &InstallArgs, plan: &plan::Plan) -> Result<exec:
         s.passphrase = Some(pass);
     }
     if needs(Unlock::Tpm2Pin) {
-        let path = args.pin_file.as_ref().ok_or_else(|| anyhow!("a PIN is needed for --encrypt=tpm2+pin: pass --pin-file FILE"))?;
+        let path = files.pin.ok_or_else(|| anyhow!("a PIN is needed for --encrypt=tpm2+pin: pass --pin-file FILE"))?;
         let pin = Secret::from_file(path).with_context(|| format!("reading the PIN from {}", path.display()))?;
         if pin.is_empty() {
             bail!("the PIN in {} is empty", path.display());
         }
         s.pin = Some(pin);
     }
-    if let (true, Some(path)) = (needs(Unlock::RecoveryKey), &args.recovery_key_file) {
+    if let (true, Some(path)) = (needs(Unlock::RecoveryKey), files.recovery_key) {
         // make sure the key can be kept before a keyslot exists that only it opens
         use std::os::unix::fs::OpenOptionsExt;
         std::fs::OpenOptions::new()
@@ -323,7 +341,7 @@ pub fn encryption_secrets(args: &InstallArgs, plan: &plan::Plan) -> Result<exec:
             .open(path)
             .with_context(|| format!("the recovery key cannot be written to {}; nothing was installed", path.display()))?;
     }
-    if needs(Unlock::RecoveryKey) && args.recovery_key_file.is_none() && !std::io::stdout().is_terminal() {
+    if needs(Unlock::RecoveryKey) && files.recovery_key.is_none() && !std::io::stdout().is_terminal() {
         bail!(
             "a recovery key will be made, and there is no terminal to show it on: pass --recovery-key-file FILE (kept with mode 0600, for escrow), or set RecoveryKey=no in the profile"
         );
@@ -333,9 +351,9 @@ pub fn encryption_secrets(args: &InstallArgs, plan: &plan::Plan) -> Result<exec:
 
 /// Writes the recovery key to --recovery-key-file (mode 0600), or shows it on the terminal
 /// as text and QR code. Nowhere else.
-pub fn hand_over_recovery_key(args: &InstallArgs, key: &crate::secret::Secret) -> Result<()> {
+pub fn hand_over_recovery_key(file: Option<&Path>, key: &crate::secret::Secret) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    if let Some(path) = &args.recovery_key_file {
+    if let Some(path) = file {
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create(true)

@@ -65,7 +65,7 @@ impl InstallerBackend {
                 .and_then(|o| o.pretty_name().map(str::to_string))
                 .filter(|_| self.opts.demo_target.is_none())
                 .unwrap_or_else(|| "imprint demo OS".into()),
-            size_bytes: crate::cmd::source_facts(&self.opts.source)
+            size_bytes: crate::install::source_facts(&self.opts.source)
                 .ok()
                 .and_then(|s| std::fs::File::open(&s.path).ok().and_then(|f| crate::disk::device_size(&f).ok()))
                 .unwrap_or(0),
@@ -93,7 +93,7 @@ impl InstallerBackend {
     }
 
     fn pcrs(&self) -> Vec<u32> {
-        crate::cmd::definition_dirs(self.opts.profile.as_deref(), &self.opts.definitions, None)
+        crate::install::definition_dirs(self.opts.profile.as_deref(), &self.opts.definitions, None)
             .ok()
             .and_then(|(_, enc)| enc.pcrs)
             .unwrap_or_else(|| vec![7])
@@ -142,7 +142,7 @@ impl InstallerBackend {
             row.verdict = Some(self.verdict(&row.path));
             rows.push(row);
         }
-        let source = crate::cmd::source_facts(&self.opts.source).ok().map(|s| s.path);
+        let source = crate::install::source_facts(&self.opts.source).ok().map(|s| s.path);
         let real = crate::disk::sysfs::list_disks(&crate::disk::sysfs::SysPaths::default(), source.as_deref()).unwrap_or_default();
         for d in real {
             let mut reasons = d.reasons.clone();

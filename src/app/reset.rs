@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use imprint_screens::reset::{Msg, Request, ResetFacts, ResetMenu, ResetStepView};
 
 use super::term::{Backend, Control, Replies};
-use crate::cli::{InstallArgs, ResetMenuArgs};
+use crate::cli::ResetMenuArgs;
 use crate::exec::{self, Event};
 use crate::profile::{conf, repart};
 use crate::reset::{self, ResetRequest, ResetStep, request};
@@ -37,7 +37,7 @@ impl ResetBackend {
         let no_profile = || (conf::ResetSpec { show_menu: true, pin: None }, conf::EncryptionSpec::default());
         let (dirs, (spec, encryption)) = match &a.profile {
             Some(p) => {
-                let dir = conf::find_profile(p, &crate::cmd::profile_search_path())?;
+                let dir = conf::find_profile(p, &crate::install::profile_search_path())?;
                 let spec = conf::load_profile(&dir)?;
                 let mut dirs = vec![spec.definitions_dir.clone()];
                 dirs.extend(a.definitions.iter().cloned());
@@ -54,7 +54,7 @@ impl ResetBackend {
         let definitions = repart::load_definitions(&dirs)?;
         let (target, now) = match &a.image {
             Some(i) => (i.clone(), true),
-            None => (crate::cmd::source_facts("auto").context("finding the disk this system runs from")?.path, false),
+            None => (crate::install::source_facts("auto").context("finding the disk this system runs from")?.path, false),
         };
         let paths = request::Paths { efivars: a.efivars.clone(), root: a.root.clone(), ..request::Paths::default() };
         Ok(ResetBackend { target, now, definitions, spec, encryption, tpm2_device: a.tpm2_device.clone(), paths, worker: None })
@@ -107,11 +107,11 @@ fn reset_now(
     tpm2_device: &str,
     replies: &Replies<Msg>,
 ) -> Result<()> {
-    crate::cmd::check_target(target, None)?;
+    crate::install::check_target(target, None)?;
     // Encrypted as the definitions (Encrypt=) and the profile ([Encryption]) say, with the same
     // decision an install and `imprint reset now` make.
-    let args = InstallArgs { target: target.to_path_buf(), tpm2_device: tpm2_device.to_string(), ..InstallArgs::unencrypted() };
-    let encryption = crate::cmd::encryption_plan(&args, encryption, &mut definitions);
+    let request = crate::install::EncryptionRequest { tpm2_device: tpm2_device.to_string(), ..Default::default() };
+    let encryption = crate::install::encryption_plan(&request, encryption, &mut definitions);
     let req = ResetRequest {
         target: target.to_path_buf(),
         definitions,
@@ -124,7 +124,7 @@ fn reset_now(
     let plan = reset::prepare(&req)?;
     // Refusals before anything is erased.
     menu_can_unlock(&plan.plan)?;
-    crate::cmd::check_encryption_ready(&args, &plan.plan)?;
+    crate::install::facts::check_encryption_ready(&plan.plan)?;
     let secrets = exec::encrypt::Secrets::default();
     let opts = reset::PerformOptions {
         cancel: &exec::CANCEL,

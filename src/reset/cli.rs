@@ -3,16 +3,16 @@
 //! systemd-factory-reset does).
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
 use super::request::{self, Paths, TpmClear};
 use super::{PerformOptions, ResetPlan, ResetRequest};
-use crate::cli::{InstallArgs, ProgressMode, ResetCommand, ResetNowArgs, ResetStateArgs};
+use crate::cli::{ProgressMode, ResetCommand, ResetNowArgs, ResetStateArgs};
 use crate::cmd;
 use crate::exec::{self, Event};
+use crate::install;
 use crate::profile::repart;
 use crate::units;
 
@@ -80,27 +80,20 @@ fn print_tpm(t: &TpmClear, paths: &Paths) {
     }
 }
 
-/// The install arguments the shared encryption code reads, from the reset's.
-fn as_install_args(a: &ResetNowArgs, target: &Path) -> InstallArgs {
-    InstallArgs {
-        target: target.to_path_buf(),
-        profile: a.profile.clone(),
-        definitions: a.definitions.clone(),
-        seed: a.seed,
-        yes: a.yes,
-        json: a.json,
-        progress: a.progress,
-        source: a.source.clone(),
-        encrypt: a.encrypt,
+/// The engine's encryption request, from the reset's arguments (as `install --encrypt` …).
+fn encryption_request(a: &ResetNowArgs) -> install::EncryptionRequest {
+    install::EncryptionRequest {
+        mode: a.encrypt,
         tpm2_device: a.tpm2_device.clone(),
-        tpm2_pcrs: a.tpm2_pcrs.clone(),
+        tpm2_pcrs: a.tpm2_pcrs.clone().map(|p| p.0),
         tpm2_public_key: a.tpm2_public_key.clone(),
-        recovery_key_file: a.recovery_key_file.clone(),
-        passphrase_file: a.passphrase_file.clone(),
-        pin_file: a.pin_file.clone(),
-        luks_pbkdf: a.luks_pbkdf,
-        ..InstallArgs::unencrypted()
+        use_uki_key: true,
+        recovery_key: None,
     }
+}
+
+fn secret_files(a: &ResetNowArgs) -> cmd::SecretFiles<'_> {
+    cmd::SecretFiles { passphrase: a.passphrase_file.as_deref(), pin: a.pin_file.as_deref(), recovery_key: a.recovery_key_file.as_deref() }
 }
 
 /// `imprint reset now`.
@@ -116,14 +109,13 @@ fn now(a: &ResetNowArgs) -> Result<()> {
             bail!("--target {}: not a block device (for an image file, use --image)", target.display());
         }
     }
-    if let Err(e) = cmd::check_target(target, None) {
+    if let Err(e) = install::check_target(target, None) {
         bail!("{e}; to reset the system that is running, use `imprint reset request` and reboot");
     }
-    let ia = as_install_args(a, target);
-    let (dirs, profile_enc) = cmd::definition_dirs(a.profile.as_deref(), &a.definitions, Some(meta.len()).filter(|s| *s > 0))?;
+    let (dirs, profile_enc) = install::definition_dirs(a.profile.as_deref(), &a.definitions, Some(meta.len()).filter(|s| *s > 0))?;
     let mut definitions = repart::load_definitions(&dirs)?;
-    let encryption = cmd::encryption_plan(&ia, &profile_enc, &mut definitions);
-    let source = a.source.as_deref().map(cmd::source_facts).transpose()?;
+    let encryption = install::encryption_plan(&encryption_request(a), &profile_enc, &mut definitions);
+    let source = a.source.as_deref().map(install::source_facts).transpose()?;
     let mut copy_file_sizes = BTreeMap::new();
     for d in &definitions {
         if let Some(repart::CopyBlocks::Path(p)) = &d.copy_blocks
@@ -159,8 +151,9 @@ fn now(a: &ResetNowArgs) -> Result<()> {
     if !a.yes {
         confirm(&plan)?;
     }
-    cmd::check_encryption_ready(&ia, &plan.plan)?;
-    let secrets = cmd::encryption_secrets(&ia, &plan.plan)?;
+    install::facts::check_encryption_ready(&plan.plan)?;
+    let mut secrets = cmd::encryption_secrets(secret_files(a), &plan.plan)?;
+    secrets.pbkdf = Some(cmd::pbkdf_of(a.luks_pbkdf));
     cmd::install_signal_handlers();
     let mut sink = cmd::progress_sink(a.progress);
     let pbkdf = match a.luks_pbkdf {
@@ -176,7 +169,7 @@ fn now(a: &ResetNowArgs) -> Result<()> {
         }
     };
     if let Some(key) = report.recreated.as_ref().and_then(|r| r.recovery_key.as_ref()) {
-        cmd::hand_over_recovery_key(&ia, key)?;
+        cmd::hand_over_recovery_key(a.recovery_key_file.as_deref(), key)?;
     }
     if a.json {
         if a.progress != ProgressMode::Json {
@@ -231,29 +224,17 @@ pub fn render(plan: &ResetPlan) -> String {
 }
 
 fn confirm(plan: &ResetPlan) -> Result<()> {
-    let stdin = std::io::stdin();
     let what: Vec<String> = plan.erase.iter().map(|e| e.describe()).collect();
-    if !stdin.is_terminal() {
-        bail!(
-            "{} would lose {}; pass --yes to confirm without a terminal",
+    cmd::confirm_erase(&cmd::Erase {
+        target: &plan.target,
+        size: plan.target_size,
+        heading: "A factory reset erases these partitions for good:",
+        what: &what,
+        verb: "reset",
+        without_terminal: format!(
+            "{} would lose {}",
             plan.target.display(),
             if what.is_empty() { "nothing, but its layout changes".to_string() } else { what.join(", ") }
-        );
-    }
-    let name = plan.target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let (model, serial) = cmd::describe_disk(&plan.target);
-    let mut err = std::io::stderr();
-    writeln!(err, "\nA factory reset erases these partitions for good:")?;
-    writeln!(err, "  {}  {}  model: {}  serial: {}", plan.target.display(), units::bytes(plan.target_size), model, serial)?;
-    for w in &what {
-        writeln!(err, "  - {w}")?;
-    }
-    write!(err, "Type the disk's name ({name}) to reset it, anything else to stop: ")?;
-    err.flush()?;
-    let mut line = String::new();
-    stdin.read_line(&mut line)?;
-    if line.trim() != name {
-        bail!("not confirmed; nothing was written");
-    }
-    Ok(())
+        ),
+    })
 }

@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
@@ -384,4 +385,45 @@ fn the_json_progress_stream_is_monotonic_and_reaches_the_total() {
     assert!(done.windows(2).all(|w| w[0] <= w[1]), "{done:?}");
     assert_eq!(*done.last().unwrap(), total, "{done:?}");
     assert_eq!(events.last().unwrap()["event"], "finished");
+}
+
+/// A disk replugged between the summary and the install comes back under the same name as
+/// another device: the device number differs, and the install is refused with nothing written.
+/// (Two loop devices; the name is a device node in a private folder that is re-made to point at
+/// the other one, as udev would re-make /dev/sdX.)
+#[test]
+fn a_device_node_that_names_another_disk_now_is_refused() {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let dir = tempfile::tempdir().unwrap();
+    let src = demo_source(dir.path());
+    let (a, b) = (dir.path().join("a.img"), dir.path().join("b.img"));
+    sparse_file(&a, 512 << 20);
+    sparse_file(&b, 512 << 20);
+    let (la, lb) = (Loop::attach(&a, &[]), Loop::attach(&b, &[]));
+    let node = dir.path().join("sdx");
+    let mknod = |dev: &Path| {
+        let _ = std::fs::remove_file(&node);
+        let m = std::fs::metadata(dev).unwrap();
+        assert!(m.file_type().is_block_device());
+        let rdev = m.rdev();
+        run_ok(Command::new("mknod").arg(&node).arg("b").arg(libc::major(rdev).to_string()).arg(libc::minor(rdev).to_string()));
+    };
+    mknod(&la.dev);
+    let mut req = request(dir.path(), &src, &node);
+    req.target_size = None;
+    let prepared = install::prepare(&req, &Host::default()).unwrap();
+    assert!(prepared.target.block_device);
+    mknod(&lb.dev);
+    let err = format!("{:#}", perform(&prepared, &mut Vec::new()).unwrap_err());
+    assert!(err.contains("changed since the plan was made") && err.contains("it is another device now"), "{err}");
+    assert_eq!(allocated(&a), 0);
+    assert_eq!(allocated(&b), 0);
+    // held: a second holder of the same disk is refused while the first writes
+    mknod(&la.dev);
+    let prepared = install::prepare(&req, &Host::default()).unwrap();
+    let held = std::fs::OpenOptions::new().write(true).custom_flags(libc::O_EXCL).open(&la.dev).unwrap();
+    let err = format!("{:#}", perform(&prepared, &mut Vec::new()).unwrap_err());
+    assert!(err.contains("in use by another program"), "{err}");
+    drop(held);
+    perform(&prepared, &mut Vec::new()).unwrap();
 }

@@ -145,3 +145,16 @@ fn only_the_front_ends_print() {
     // and they do print: the scanner works
     assert!(code_lines().iter().any(|(f, _, l)| f == "src/cmd.rs" && is_print(l)));
 }
+
+/// Front-ends build the engine's typed requests; the command line's argument struct stays with
+/// the command line (and the one front-end entry that takes it from there).
+#[test]
+fn no_one_talks_to_the_engine_in_command_line_arguments() {
+    let allowed = ["src/cli.rs", "src/cmd.rs", "src/main.rs", "src/app/mod.rs"];
+    let found: Vec<String> = code_lines()
+        .into_iter()
+        .filter(|(file, _, line)| line.contains("InstallArgs") && !allowed.contains(&file.as_str()))
+        .map(|(file, n, line)| format!("{file}:{n}: {}", line.trim()))
+        .collect();
+    assert!(found.is_empty(), "InstallArgs outside the command line (build an install::Request instead):\n{}", found.join("\n"));
+}

@@ -117,12 +117,13 @@ const ENTRIES: &str = "::/loader/entries";
 
 /// Rewrites (or removes) every `/loader/entries/*.conf` in the FAT file system at `offset` of
 /// `target`, adding `extra` words to each entry's options; returns one line per entry saying what
-/// was done. An ESP without entries is left alone.
-pub fn fix_entries(target: &Path, offset: u64, root: &RootSpec, extra: &[String]) -> Result<Vec<String>, TaskError> {
+/// was done; None for an ESP without `/loader/entries`, which is left alone (it does not boot
+/// the source, so its copy stays block for block the source's).
+pub fn fix_entries(target: &Path, offset: u64, root: &RootSpec, extra: &[String]) -> Result<Option<Vec<String>>, TaskError> {
     let img = format!("{}@@{offset}", target.display());
     // -b: one bare path a line; a missing folder is an error we take as "no entries"
     let Ok(listing) = task::run("mdir", ["-b", "-i", img.as_str(), ENTRIES]) else {
-        return Ok(vec!["no /loader/entries on the ESP: nothing to change".into()]);
+        return Ok(None);
     };
     let scratch = tempfile::tempdir().map_err(|e| TaskError { cmdline: "mktemp -d".into(), detail: e.to_string() })?;
     let mut done = Vec::new();
@@ -146,7 +147,7 @@ pub fn fix_entries(target: &Path, offset: u64, root: &RootSpec, extra: &[String]
             }
         }
     }
-    Ok(done)
+    Ok(Some(done))
 }
 
 /// Puts `bytes` at `path` (e.g. `::/imprint/answers.conf`) on the FAT file system at `offset` of
@@ -230,7 +231,7 @@ root=/dev/mapper/root rw console=tty0 console=ttyS0,115200\n"
         task::run("mcopy", ["-i", spec.as_str(), &live.display().to_string(), &inst.display().to_string(), "::/loader/entries/"]).unwrap();
         let u = Uuid::parse_str("0d9f7a3e-8a50-4f0e-9a57-2b7e2c1d6f11").unwrap();
         let root = RootSpec::Luks { luks_uuid: u, tpm2: true };
-        let done = fix_entries(&img, offset, &root, &[]).unwrap();
+        let done = fix_entries(&img, offset, &root, &[]).unwrap().expect("entries");
         assert_eq!(done.len(), 2, "{done:?}");
         let listing = task::run("mdir", ["-b", "-i", spec.as_str(), ENTRIES]).unwrap();
         assert!(!listing.contains("live-install"), "{listing}");

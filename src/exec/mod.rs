@@ -476,8 +476,12 @@ pub fn execute_on(
         // read-back (which compares the ESP with its source) and before the proof; a failure
         // here leaves a disk whose table and data are complete but whose entries name the source.
         st.begin("boot", "point the boot loader entries on the new ESP at the new root".into());
-        boot_entries = crate::boot::fix_entries(&target_path, esp_offset, &root, &esp.options).map_err(ExecError::Boot)?;
-        for (path, bytes) in &esp.files {
+        let fixed = crate::boot::fix_entries(&target_path, esp_offset, &root, &esp.options).map_err(ExecError::Boot)?;
+        // an ESP without entries does not boot the source: its copy stays the source's, block
+        // for block (nothing added to it either)
+        let files: &[(String, Vec<u8>)] = if fixed.is_some() { &esp.files } else { &[] };
+        boot_entries = fixed.unwrap_or_else(|| vec!["no /loader/entries on the ESP: nothing to change".into()]);
+        for (path, bytes) in files {
             let name = path.trim_start_matches("::");
             if crate::boot::put_file(&target_path, esp_offset, path, bytes).map_err(ExecError::Boot)? {
                 boot_entries.push(format!("wrote {name} on the ESP"));

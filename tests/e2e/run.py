@@ -303,6 +303,8 @@ class Console:
         self.screen = Console._Screen(COLS, ROWS)
         self.stream = pyte.Stream(self.screen)
         self.alive = True
+        self.fullscreen = False  # a program switched the console to the alternate screen
+        self.tail = ""
 
     def pump(self, seconds):
         """Reads what the VM writes for up to `seconds`."""
@@ -310,6 +312,9 @@ class Console:
         while True:
             try:
                 data = self.child.read_nonblocking(65536, timeout=max(0.05, min(0.2, end - time.time())))
+                if "\x1b[?1049h" in self.tail + data:
+                    self.fullscreen = True
+                self.tail = data[-16:]
                 self.stream.feed(data)
                 for a in self.screen.answers:
                     self.child.send(a)
@@ -383,7 +388,19 @@ def attended(args, top, check):
             "vars-live.fd", "attended-live.log", creds=[],
         )
         con = Console(live)
-        if not con.wait(r"Which language|Welche Sprache", T_BOOT):
+        # the page is drawn over the boot messages (ratatui skips cells it believes blank), and
+        # systemd's last messages scroll it: once a full-screen program started on the console
+        # (it switched to the alternate screen), ask for a clean screen (Ctrl-L) every few
+        # seconds until the page reads whole
+        end = time.time() + T_BOOT
+        while con.alive and time.time() < end:
+            if re.search(r"Which language|Welche Sprache", con.text()):
+                break
+            if con.fullscreen:
+                con.key(CTRL_L, 5)
+            else:
+                con.pump(2)
+        if not con.wait(r"Which language|Welche Sprache", 1):
             why = "the VM powered off" if not con.alive else "no installer page within %ds" % T_BOOT
             check(False, names[0], f"{why}; the screen:\n{con.text()}")
             fail_rest(1, "the installer did not appear")

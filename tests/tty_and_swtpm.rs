@@ -88,7 +88,7 @@ impl Demo {
         let stopped = stop.clone();
         let reader = std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
-            let mut answered = false;
+            let mut answered = 0;
             while !stopped.load(Ordering::SeqCst) {
                 let mut pfd = libc::pollfd { fd: reader.as_raw_fd(), events: libc::POLLIN, revents: 0 };
                 // SAFETY: one pollfd we own.
@@ -101,16 +101,27 @@ impl Demo {
                 };
                 let mut all = sink.lock().unwrap();
                 all.extend_from_slice(&buf[..n]);
-                if let Some(a) = answer
-                    && !answered
-                    && all.windows(4).any(|w| w == b"\x1b[6n")
-                {
-                    answered = true;
-                    let _ = writer.write_all(a);
+                // every query answered, as a terminal does
+                let asked = all.windows(4).filter(|w| *w == b"\x1b[6n").count();
+                if let Some(a) = answer {
+                    while answered < asked {
+                        answered += 1;
+                        let _ = writer.write_all(a);
+                    }
                 }
             }
         });
         Demo { child, master: Some(master), out, stop, reader: Some(reader), dir }
+    }
+
+    fn send(&self, bytes: &[u8]) {
+        let mut m = self.master.as_ref().unwrap();
+        m.write_all(bytes).unwrap();
+    }
+
+    fn still_running_after(&mut self, secs: u64) -> bool {
+        std::thread::sleep(Duration::from_secs(secs));
+        self.child.try_wait().unwrap().is_none()
     }
 
     /// Closes the terminal's other side (every descriptor of the master).
@@ -214,6 +225,22 @@ fn a_terminal_with_a_size_is_not_asked() {
     let demo = Demo::start(Some((24, 80)), None);
     demo.wait_for(FIRST_PAGE, 180);
     assert!(!demo.output().contains("\x1b[6n"), "imprint asked a terminal that has a size");
+}
+
+#[test]
+fn ctrl_l_clears_the_screen_and_draws_the_page_again() {
+    // a terminal that never answers a cursor-position query: the redraw must not ask one
+    let mut demo = Demo::start(Some((24, 80)), None);
+    demo.wait_for(FIRST_PAGE, 180);
+    let before = demo.output().len();
+    demo.send(b"\x0c");
+    assert!(demo.still_running_after(4), "imprint ended after Ctrl-L:\n{:?}", demo.output());
+    let after = demo.output()[before..].to_owned();
+    let cleared = after.split_once("\x1b[2J").map(|(_, rest)| rest.to_owned());
+    assert!(
+        cleared.is_some_and(|page| page.contains("Which") && page.contains("Deutsch")),
+        "no clear followed by the whole page after Ctrl-L: {after:?}"
+    );
 }
 
 fn started_demo_swtpm() -> (Demo, i32) {

@@ -3,8 +3,9 @@
 //! messages to a flow and carries out its requests.
 //!
 //! The loop blocks on one channel that both the input thread and the backends' workers send to,
-//! so an idle installer sleeps (no polling, no redraw timer); it redraws after each burst of
-//! inputs, on resize, and on Ctrl-L (the whole screen).
+//! so an idle installer sleeps (no redraw timer; the input thread wakes twice a second, see
+//! [`INPUT_POLL`]); it redraws after each burst of inputs, on resize, and on Ctrl-L (the whole
+//! screen).
 
 use std::sync::mpsc::{Receiver, Sender, channel};
 
@@ -67,6 +68,14 @@ where
     let redraw_asked = redraw.clone();
     std::thread::Builder::new().name("imprint-input".into()).spawn(move || {
         loop {
+            // poll, then read: a read() blocked in waiting holds crossterm's reader lock, and a
+            // cursor position query (ratatui's, on a resize) that cannot take the lock within 2 s
+            // fails and ends the installer; seen on the VM's serial console
+            match event::poll(INPUT_POLL) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(_) => break,
+            }
             let input = match event::read() {
                 Ok(Event::Key(k)) if is_redraw_key(&k) => {
                     redraw_asked.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -84,7 +93,11 @@ where
     })?;
     let result = drive(flow, backend, &replies, &rx, &mut |flow: &F| {
         if redraw.swap(false, std::sync::atomic::Ordering::SeqCst) {
-            terminal.clear()?;
+            // not Terminal::clear(): it asks the terminal where the cursor is, and a serial
+            // terminal may never answer. A blank frame empties ratatui's idea of the screen, the
+            // clear empties the screen, and the frame below is then drawn whole.
+            terminal.draw(|_| {})?;
+            imprint_screens::ratatui::backend::Backend::clear(terminal.backend_mut())?;
         }
         terminal.draw(|f| flow.draw(f))?;
         Ok(())
@@ -92,6 +105,10 @@ where
     imprint_screens::ratatui::restore();
     result
 }
+
+/// How long the input thread waits for input at a time: well under the 2 s a cursor position
+/// query waits for crossterm's reader lock.
+const INPUT_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Ctrl-L: draw the whole screen again.
 fn is_redraw_key(k: &KeyEvent) -> bool {

@@ -436,7 +436,7 @@ def attended(args, top, check):
             # keyboard: search "de", the exact name is picked
             step(r"Suche:", "the keyboard page (German)")
             con.type("de")
-            step(r"Gewählt: de(?![-\w])", "keymap de chosen")
+            step(r"Gew(?:ä|ae)hlt: de(?![-\w])", "keymap de chosen")
             con.key(ENTER)
             # disk: the blank second disk (the live disk cannot be chosen)
             step(r"passt|zu klein|nicht nutzbar", "the disk list", timeout=120)
@@ -449,7 +449,7 @@ def attended(args, top, check):
             # encryption: TPM, the first option, usable
             step(r"TPM \(entsperrt von selbst\)", "the encryption page")
             tpm_line = [l for l in con.text().splitlines() if "TPM (entsperrt von selbst)" in l]
-            if tpm_line and "nicht verfügbar" in tpm_line[0]:
+            if tpm_line and re.search(r"nicht verf(?:ü|ue)gbar", tpm_line[0]):
                 raise PageError("the VM's TPM is not available to the installer: " + tpm_line[0].strip())
             step(r"Sicherheitschip", "the TPM option selected (its explanation shown)")
             con.key(ENTER)

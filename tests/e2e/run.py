@@ -169,7 +169,7 @@ def unattended(args, top, check):
     with open(target, "wb") as f:
         f.truncate(TARGET_SIZE)
     tpm = Tpm(work)
-    started = time.time()
+    started = time.monotonic()
     names = ["unlocked by TPM without a password", "firstboot applied", "homed user exists"]
     try:
         # --- boot 1: the live image installs onto the blank disk and powers off --------------
@@ -182,18 +182,18 @@ def unattended(args, top, check):
         i = live.expect([r"imprint-live: installed onto [^\n]*", r"imprint-live: install failed[^\n]*", pexpect.TIMEOUT, pexpect.EOF], timeout=T_INSTALL)
         if i != 0:
             why = {1: live.after.strip() if isinstance(live.after, str) else "", 2: "timed out", 3: "the VM stopped"}[i]
-            log(f"unattended install did not finish: {why} (after {time.time() - started:.0f}s)")
+            log(f"unattended install did not finish: {why} (after {time.monotonic() - started:.0f}s)")
             for n in names:
                 check(False, n, f"the unattended install from the live image did not finish ({why}; see live.log)")
             live.terminate(force=True)
             return
-        log(f"installed after {time.time() - started:.0f}s; waiting for the power-off")
+        log(f"installed after {time.monotonic() - started:.0f}s; waiting for the power-off")
         live.expect(pexpect.EOF, timeout=300)
         live.close()
         tpm.stop()
 
         # --- boot 2: the installed disk alone, same TPM, fresh firmware variables ------------
-        t2 = time.time()
+        t2 = time.monotonic()
         tpm.start()
         vm = qemu(work, tpm, [f"file={target},format=raw,if=virtio"], "vars-installed.fd", "installed.log")
         prompt_seen = False
@@ -211,7 +211,7 @@ def unattended(args, top, check):
                 check(False, n, f"the installed system did not reach a login prompt ({why}; see installed.log)")
             vm.terminate(force=True)
             return
-        log(f"installed system at the login prompt after {time.time() - t2:.0f}s")
+        log(f"installed system at the login prompt after {time.monotonic() - t2:.0f}s")
         vm.sendline("root")
         vm.expect(r"Password: ")
         vm.sendline(ROOT_PASSWORD)
@@ -260,7 +260,7 @@ def unattended(args, top, check):
             vm.expect(pexpect.EOF, timeout=120)
         except pexpect.TIMEOUT:
             vm.terminate(force=True)
-        log(f"done in {time.time() - started:.0f}s")
+        log(f"done in {time.monotonic() - started:.0f}s")
         return
     finally:
         tpm.stop()
@@ -308,10 +308,10 @@ class Console:
 
     def pump(self, seconds):
         """Reads what the VM writes for up to `seconds`."""
-        end = time.time() + seconds
+        end = time.monotonic() + seconds
         while True:
             try:
-                data = self.child.read_nonblocking(65536, timeout=max(0.05, min(0.2, end - time.time())))
+                data = self.child.read_nonblocking(65536, timeout=max(0.05, min(0.2, end - time.monotonic())))
                 if "\x1b[?1049h" in self.tail + data:
                     self.fullscreen = True
                 self.tail = data[-16:]
@@ -324,7 +324,7 @@ class Console:
             except pexpect.EOF:
                 self.alive = False
                 return
-            if time.time() >= end:
+            if time.monotonic() >= end:
                 return
 
     def text(self):
@@ -336,12 +336,12 @@ class Console:
 
     def wait(self, pattern, timeout, flat=False):
         """Waits until the screen matches `pattern`; the match, or None (timed out or the VM stopped)."""
-        end = time.time() + timeout
+        end = time.monotonic() + timeout
         while True:
             m = re.search(pattern, self.flat() if flat else self.text())
             if m:
                 return m
-            if not self.alive or time.time() >= end:
+            if not self.alive or time.monotonic() >= end:
                 return None
             self.pump(0.5)
 
@@ -373,7 +373,7 @@ def attended(args, top, check):
     with open(target, "wb") as f:
         f.truncate(TARGET_SIZE)
     tpm = Tpm(work)
-    started = time.time()
+    started = time.monotonic()
 
     def fail_rest(start, why):
         for n in names[start:]:
@@ -392,8 +392,8 @@ def attended(args, top, check):
         # systemd's last messages scroll it: once a full-screen program started on the console
         # (it switched to the alternate screen), ask for a clean screen (Ctrl-L) every few
         # seconds until the page reads whole
-        end = time.time() + T_BOOT
-        while con.alive and time.time() < end:
+        end = time.monotonic() + T_BOOT
+        while con.alive and time.monotonic() < end:
             if re.search(r"Which language|Welche Sprache", con.text()):
                 break
             if con.fullscreen:
@@ -406,7 +406,7 @@ def attended(args, top, check):
             fail_rest(1, "the installer did not appear")
             live.terminate(force=True)
             return
-        t_page = time.time() - started
+        t_page = time.monotonic() - started
         # the bug this guards against: the VM powered itself off ~20 s after start. Stay on the
         # first page for a while and look again.
         con.pump(30)
@@ -469,12 +469,12 @@ def attended(args, top, check):
             con.type(name)
             con.key(ENTER, 3)
             # progress, then done
-            t_install = time.time()
+            t_install = time.monotonic()
             m = step(r"Das System ist installiert|Die Installation ist fehlgeschlagen", "the end of the install", timeout=T_INSTALL)
             if "fehlgeschlagen" in m.group(0):
                 raise PageError(f"the install failed; the screen:\n{con.text()}")
             done = con.text()
-            log(f"installed from the pages onto {name} in {time.time() - t_install:.0f}s")
+            log(f"installed from the pages onto {name} in {time.monotonic() - t_install:.0f}s")
             proofs_ok = "FEHLER" not in done and "fehlgeschlagen" not in done
             check(proofs_ok, names[1], f"German, keymap de, disk {name}, TPM, recovery group {n} typed back, done page reached"
                   + ("" if proofs_ok else f" with a failed check:\n{done}"))
@@ -499,7 +499,7 @@ def attended(args, top, check):
         demo_guid = demo_seed_disk_guid()
 
         # --- boot 2: the installed disk alone; no locale or keymap credentials ------------------
-        t2 = time.time()
+        t2 = time.monotonic()
         tpm.start()
         vm = qemu(work, tpm, [f"file={target},format=raw,if=virtio"], "vars-installed.fd", "attended-installed.log",
                   creds=credentials(install=False, locale=False))
@@ -507,9 +507,9 @@ def attended(args, top, check):
         wizard_pages = []
         prompt = False
         login = False
-        last, since, presses = "", time.time(), 0
-        end = time.time() + T_BOOT
-        while time.time() < end and con2.alive:
+        last, since, presses = "", time.monotonic(), 0
+        end = time.monotonic() + T_BOOT
+        while time.monotonic() < end and con2.alive:
             con2.pump(1)
             t = con2.text()
             if re.search(r"Please enter passphrase", t):
@@ -519,16 +519,16 @@ def attended(args, top, check):
                 login = True
                 break
             if t != last:
-                last, since = t, time.time()
+                last, since = t, time.monotonic()
             # the first-boot wizard asks what the installer should have handed over: note what it
             # asked, and answer with Enter (its defaults) whenever its screen stands still
             m = re.search(r"Which language|Welche Sprache|keyboard layout|Tastaturbelegung", t)
             if m:
                 wizard_pages.append(m.group(0))
-            if wizard_pages and time.time() - since > 4 and presses < 15:
+            if wizard_pages and time.monotonic() - since > 4 and presses < 15:
                 con2.key(ENTER, 1)
                 presses += 1
-                since = time.time()
+                since = time.monotonic()
         if prompt or not login:
             why = ("the initrd asked for a passphrase: the TPM did not unlock the root" if prompt
                    else "the installed system did not reach a login prompt (see attended-installed.log)")
@@ -536,7 +536,7 @@ def attended(args, top, check):
             check(False, names[3], why + f"; disk GUID {guid}")
             vm.terminate(force=True)
             return
-        log(f"installed system at the login prompt after {time.time() - t2:.0f}s")
+        log(f"installed system at the login prompt after {time.monotonic() - t2:.0f}s")
         vm.sendline("root")
         vm.expect(r"Password: ")
         vm.sendline(ROOT_PASSWORD)
@@ -573,7 +573,7 @@ def attended(args, top, check):
             vm.expect(pexpect.EOF, timeout=120)
         except pexpect.TIMEOUT:
             vm.terminate(force=True)
-        log(f"attended: done in {time.time() - started:.0f}s")
+        log(f"attended: done in {time.monotonic() - started:.0f}s")
     finally:
         tpm.stop()
 
@@ -620,7 +620,7 @@ def main():
             log(f"{what}: seen {why}")
 
     top = tempfile.mkdtemp(prefix="imprint-e2e.")
-    started = time.time()
+    started = time.monotonic()
     try:
         if args.scenario in ("all", "unattended"):
             unattended(args, top, check)
@@ -628,7 +628,7 @@ def main():
             attended(args, top, check)
     except Exception as e:  # the harness broke: say so, never a PASS
         check(False, "the VM test itself", f"{type(e).__name__}: {e}".splitlines()[0])
-    log(f"all scenarios in {time.time() - started:.0f}s")
+    log(f"all scenarios in {time.monotonic() - started:.0f}s")
     return report(results, top, args.keep)
 
 

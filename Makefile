@@ -38,7 +38,7 @@ bench: deps
 
 # The live USB image (live-image/README.md) and the whole-system VM test (docs/live-image.md).
 # Their Debian packages, installed when missing, as for `deps`.
-E2E_PACKAGES := mmdebstrap qemu-system-x86 ovmf swtpm swtpm-tools python3-pexpect mtools dosfstools e2fsprogs fdisk util-linux
+E2E_PACKAGES := mmdebstrap qemu-system-x86 ovmf swtpm swtpm-tools python3-pexpect python3-pyte mtools dosfstools e2fsprogs fdisk util-linux
 LIVE_IMAGE ?= live-image/out/imprint-live.img
 
 e2e-deps:

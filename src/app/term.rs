@@ -3,8 +3,9 @@
 //! messages to a flow and carries out its requests.
 //!
 //! The loop blocks on one channel that both the input thread and the backends' workers send to,
-//! so an idle installer sleeps (no polling, no redraw timer); it redraws after each burst of
-//! inputs, and on resize.
+//! so an idle installer sleeps (no redraw timer; the input thread wakes twice a second, see
+//! [`INPUT_POLL`]); it redraws after each burst of inputs, on resize, and on Ctrl-L (the whole
+//! screen).
 
 use std::sync::mpsc::{Receiver, Sender, channel};
 
@@ -58,11 +59,28 @@ where
 {
     let (tx, rx) = channel::<Input<F::Msg>>();
     let replies = Replies { tx: tx.clone() };
+    fix_size();
     let mut terminal = imprint_screens::ratatui::init();
     let keys = tx;
+    // Ctrl-L redraws the whole screen, as in a shell: on a serial console the kernel's and
+    // systemd's messages write over the page, and only cells that change are drawn again.
+    let redraw = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let redraw_asked = redraw.clone();
     std::thread::Builder::new().name("imprint-input".into()).spawn(move || {
         loop {
+            // poll, then read: a read() blocked in waiting holds crossterm's reader lock, and a
+            // cursor position query (ratatui's, on a resize) that cannot take the lock within 2 s
+            // fails and ends the installer; seen on the VM's serial console
+            match event::poll(INPUT_POLL) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(_) => break,
+            }
             let input = match event::read() {
+                Ok(Event::Key(k)) if is_redraw_key(&k) => {
+                    redraw_asked.store(true, std::sync::atomic::Ordering::SeqCst);
+                    Input::Resize
+                }
                 Ok(Event::Key(k)) => Input::Key(k),
                 Ok(Event::Resize(..)) => Input::Resize,
                 Ok(_) => continue,
@@ -74,11 +92,108 @@ where
         }
     })?;
     let result = drive(flow, backend, &replies, &rx, &mut |flow: &F| {
+        if redraw.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            // not Terminal::clear(): it asks the terminal where the cursor is, and a serial
+            // terminal may never answer. A blank frame empties ratatui's idea of the screen, the
+            // clear empties the screen, and the frame below is then drawn whole.
+            terminal.draw(|_| {})?;
+            imprint_screens::ratatui::backend::Backend::clear(terminal.backend_mut())?;
+        }
         terminal.draw(|f| flow.draw(f))?;
         Ok(())
     });
     imprint_screens::ratatui::restore();
     result
+}
+
+/// How long the input thread waits for input at a time: well under the 2 s a cursor position
+/// query waits for crossterm's reader lock.
+const INPUT_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Ctrl-L: draw the whole screen again.
+fn is_redraw_key(k: &KeyEvent) -> bool {
+    use imprint_screens::ratatui::crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
+    k.kind == KeyEventKind::Press && k.modifiers.contains(KeyModifiers::CONTROL) && matches!(k.code, KeyCode::Char('l' | 'L'))
+}
+
+/// How long [`fix_size`] waits for the terminal's answer to its cursor-position query.
+const SIZE_QUERY_TIMEOUT_MS: i32 = 500;
+
+/// A terminal that reports a size of 0x0 (a serial line nobody set the size of) gets one: the
+/// size the terminal itself reports (the cursor moved to 999;999, then a cursor-position query,
+/// `ESC[6n`, answered within [`SIZE_QUERY_TIMEOUT_MS`]), else 80x24; set on the tty
+/// (`TIOCSWINSZ`) so that every reader of the size sees it. systemd's tools do the same. Without
+/// it the pages would be drawn on a screen of no cells: nothing at all.
+pub fn fix_size() {
+    use std::os::fd::AsRawFd;
+    let Ok(tty) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty") else { return };
+    let fd = tty.as_raw_fd();
+    // SAFETY: winsize is plain data; TIOCGWINSZ fills it on an open tty.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: fd is open for the duration of the call.
+    if unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) } != 0 || (ws.ws_row > 0 && ws.ws_col > 0) {
+        return;
+    }
+    let (rows, cols) = query_size(fd).unwrap_or((24, 80));
+    ws.ws_row = rows;
+    ws.ws_col = cols;
+    // SAFETY: as above; TIOCSWINSZ reads the struct.
+    unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) };
+}
+
+/// Asks the terminal on `fd` for its size: saves the cursor, moves it as far as it goes, asks
+/// where it is, restores it. None when no well-formed answer comes in time.
+fn query_size(fd: std::os::fd::RawFd) -> Option<(u16, u16)> {
+    // SAFETY: termios is plain data, filled by tcgetattr on an open tty.
+    let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: fd is open.
+    if unsafe { libc::tcgetattr(fd, &mut saved) } != 0 {
+        return None;
+    }
+    let mut raw = saved;
+    // SAFETY: raw is a valid termios.
+    unsafe { libc::cfmakeraw(&mut raw) };
+    // SAFETY: fd is open, raw is valid.
+    if unsafe { libc::tcsetattr(fd, libc::TCSANOW, &raw) } != 0 {
+        return None;
+    }
+    let answer = (|| {
+        let ask = b"\x1b7\x1b[999;999H\x1b[6n\x1b8";
+        // SAFETY: writing a buffer we own to an open fd.
+        if unsafe { libc::write(fd, ask.as_ptr().cast(), ask.len()) } != ask.len() as isize {
+            return None;
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(SIZE_QUERY_TIMEOUT_MS as u64);
+        let mut got = Vec::new();
+        while !got.ends_with(b"R") && got.len() < 32 {
+            let left = deadline.saturating_duration_since(std::time::Instant::now()).as_millis() as i32;
+            let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+            // SAFETY: one pollfd we own.
+            if left <= 0 || unsafe { libc::poll(&mut pfd, 1, left) } <= 0 {
+                return None;
+            }
+            let mut b = [0u8; 1];
+            // SAFETY: reading into a buffer we own from an open fd.
+            if unsafe { libc::read(fd, b.as_mut_ptr().cast(), 1) } != 1 {
+                return None;
+            }
+            got.push(b[0]);
+        }
+        parse_cursor_report(&got)
+    })();
+    // SAFETY: restores the settings read above.
+    unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
+    answer
+}
+
+/// `ESC [ rows ; cols R` (anything before the ESC, e.g. a key typed meanwhile, is ignored) →
+/// (rows, cols), both at least 1.
+pub fn parse_cursor_report(b: &[u8]) -> Option<(u16, u16)> {
+    let start = b.iter().rposition(|&c| c == 0x1b)?;
+    let s = std::str::from_utf8(b.get(start + 1..)?).ok()?;
+    let (rows, cols) = s.strip_prefix('[')?.strip_suffix('R')?.split_once(';')?;
+    let (rows, cols): (u16, u16) = (rows.parse().ok()?, cols.parse().ok()?);
+    (rows > 0 && cols > 0).then_some((rows, cols))
 }
 
 /// The loop itself, with drawing passed in (tests drive it on a TestBackend).
@@ -148,5 +263,19 @@ impl Drop for StderrToFile {
         use std::os::fd::AsRawFd;
         // SAFETY: both descriptors are open.
         unsafe { libc::dup2(self.saved.as_raw_fd(), 2) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_cursor_report;
+
+    #[test]
+    fn cursor_reports() {
+        assert_eq!(parse_cursor_report(b"\x1b[24;80R"), Some((24, 80)));
+        assert_eq!(parse_cursor_report(b"x\x1b[50;132R"), Some((50, 132)));
+        assert_eq!(parse_cursor_report(b"\x1b[0;80R"), None);
+        assert_eq!(parse_cursor_report(b"\x1b[24R"), None);
+        assert_eq!(parse_cursor_report(b"24;80R"), None);
     }
 }

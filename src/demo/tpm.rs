@@ -1,14 +1,20 @@
 //! The demo's TPM: a software TPM (swtpm) on a free local port with its state in the demo's
 //! folder, so the encryption pages can be tried without touching the machine's own TPM. PCR 7 is
-//! extended once, standing in for the firmware's Secure Boot measurements. Stopped on drop.
+//! extended once, standing in for the firmware's Secure Boot measurements.
+//!
+//! swtpm runs in the foreground as imprint's child, never as a daemon: stopped on drop, and
+//! killed by the kernel when imprint dies in any other way (SIGKILL, a closed terminal), through
+//! `PR_SET_PDEATHSIG`.
 
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 pub struct DemoTpm {
     pub port: u16,
-    pid: i32,
+    child: Child,
 }
 
 impl DemoTpm {
@@ -22,28 +28,56 @@ impl DemoTpm {
             if port >= 65000 || TcpListener::bind(("127.0.0.1", port + 1)).is_err() {
                 continue;
             }
-            let pidfile = state.join("swtpm.pid");
-            let out = Command::new("swtpm")
-                .args(["socket", "--tpm2", "--server"])
+            // SAFETY: getpid is always safe.
+            let parent = unsafe { libc::getpid() };
+            let mut cmd = Command::new("swtpm");
+            cmd.args(["socket", "--tpm2", "--server"])
                 .arg(format!("type=tcp,port={port}"))
                 .arg("--ctrl")
                 .arg(format!("type=tcp,port={}", port + 1))
                 .arg("--tpmstate")
                 .arg(format!("dir={}", state.display()))
-                .args(["--flags", "not-need-init,startup-clear", "--daemon", "--pid"])
-                .arg(format!("file={}", pidfile.display()))
+                .args(["--flags", "not-need-init,startup-clear"])
                 .stdin(Stdio::null())
-                .output()
-                .map_err(|e| format!("swtpm: {e}"))?;
-            if !out.status.success() {
-                continue;
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            // SAFETY: only async-signal-safe calls between fork and exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    // imprint died before the line above: nobody is left to stop this swtpm
+                    if libc::getppid() != parent {
+                        libc::_exit(1);
+                    }
+                    Ok(())
+                });
             }
-            let pid = std::fs::read_to_string(&pidfile).ok().and_then(|p| p.trim().parse().ok()).ok_or("swtpm wrote no pid")?;
-            let tpm = DemoTpm { port, pid };
+            let child = cmd.spawn().map_err(|e| format!("swtpm: {e}"))?;
+            let mut tpm = DemoTpm { port, child };
+            if !tpm.listening() {
+                continue; // the port was taken meanwhile, or swtpm refused: try another (drop stops it)
+            }
             tpm.measure_secure_boot_state()?;
             return Ok(tpm);
         }
         Err("no free port for swtpm".into())
+    }
+
+    /// Waits until swtpm accepts connections on its port; false when it exited or never did.
+    fn listening(&mut self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return false;
+            }
+            if TcpStream::connect(("127.0.0.1", self.port + 1)).is_ok() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
     }
 
     pub fn tcti(&self) -> String {
@@ -53,7 +87,7 @@ impl DemoTpm {
     fn measure_secure_boot_state(&self) -> Result<(), String> {
         use sha2::{Digest, Sha256};
         let hex: String = Sha256::digest(b"imprint demo: Secure Boot state").iter().map(|b| format!("{b:02x}")).collect();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let st = Command::new("tpm2_pcrextend")
                 .arg(format!("7:sha256={hex}"))
@@ -66,17 +100,26 @@ impl DemoTpm {
             if st.success() {
                 return Ok(());
             }
-            if std::time::Instant::now() > deadline {
+            if Instant::now() > deadline {
                 return Err("the demo TPM did not answer".into());
             }
-            std::thread::sleep(std::time::Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(100));
         }
     }
 }
 
 impl Drop for DemoTpm {
     fn drop(&mut self) {
-        // SAFETY: kill(2) on the swtpm this guard started.
-        unsafe { libc::kill(self.pid, libc::SIGTERM) };
+        // SAFETY: kill(2) on the swtpm this guard started and has not reaped yet.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while matches!(self.child.try_wait(), Ok(None)) {
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }

@@ -1,17 +1,30 @@
 #!/usr/bin/env python3
-"""The whole-system test: the live image installs itself, unattended, onto a blank disk in a VM;
-the installed disk then boots alone and must unlock its root from the TPM and set itself up.
+"""The whole-system test, two scenarios, each on a blank disk in its own VM with its own TPM:
+
+- unattended: the live image installs itself (credentials ask for it); the installed disk then
+  boots alone and must unlock its root from the TPM and set itself up from credentials.
+- attended: the live image boots from its default entry with no credentials, stays up and shows
+  the installer on the serial console (whose size nobody set); the pages are driven key by key,
+  the screen read through a terminal emulator (pyte): German, the `de` keyboard, the blank disk,
+  TPM, the recovery-key group typed back, the disk's name typed, done, power off. The installed
+  disk then boots alone with no locale or keymap credentials: the root must unlock from the TPM,
+  and the installer's answers (German, `de`) must be in /etc; its disk GUID must not be the
+  demo seed's.
 
 QEMU under TCG (KVM hangs on the project's machines), q35, OVMF, a swtpm as the VM's TPM 2.0,
 the serial console driven with pexpect. Answers come as systemd credentials (SMBIOS type 11).
 Prints one line per check, PASS or FAIL and the reason, and exits non-zero on any failure. A
 check says PASS only for what it observed on the console.
 
-usage: tests/e2e/run.py [--image live-image/out/imprint-live.img] [--keep]
+usage: tests/e2e/run.py [--image live-image/out/imprint-live.img] [--scenario all|unattended|attended] [--keep]
 """
 
 import argparse
 import base64
+import hashlib
+import hmac
+import json
+import uuid
 import warnings
 
 with warnings.catch_warnings():
@@ -26,6 +39,19 @@ import tempfile
 import time
 
 import pexpect
+
+try:
+    import pyte
+except ImportError:
+    # Debian's python3-pyte (make e2e-deps) is pure Python; a python3 from elsewhere (pyenv) on
+    # PATH does not see Debian's packages: look there too
+    for d in ("/usr/lib/python3/dist-packages",):
+        if os.path.isdir(os.path.join(d, "pyte")) and d not in sys.path:
+            sys.path.append(d)
+    try:
+        import pyte
+    except ImportError:
+        pyte = None
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
@@ -49,7 +75,7 @@ def log(msg):
     print(f"e2e: {msg}", file=sys.stderr, flush=True)
 
 
-def credentials():
+def credentials(install=True, locale=True):
     hashed = crypt.crypt(ROOT_PASSWORD, crypt.mksalt(crypt.METHOD_SHA512))
     # homed refuses to create a home without a way in: the record carries a password (in its
     # secret section; imprint hashes it into the privileged section, as homectl does)
@@ -57,18 +83,18 @@ def credentials():
         '{"userName":"%s","realName":"Anna E2E","storage":"directory","disposition":"regular",'
         '"secret":{"password":["%s"]}}' % (EXPECT["user"], USER_PASSWORD)
     )
-    text = {
+    text = {}
+    if install:
         # the unattended install (live image)
-        "imprint.install": "auto",
-        "imprint.install.encrypt": "tpm2",
-        "imprint.install.tpm2-pcrs": "7",
-        # the first boot of the installed system
-        "firstboot.locale": EXPECT["locale"],
-        "firstboot.keymap": EXPECT["keymap"],
+        text.update({"imprint.install": "auto", "imprint.install.encrypt": "tpm2", "imprint.install.tpm2-pcrs": "7"})
+    if locale:
+        text.update({"firstboot.locale": EXPECT["locale"], "firstboot.keymap": EXPECT["keymap"]})
+    # the rest of the installed system's first boot
+    text.update({
         "firstboot.timezone": EXPECT["timezone"],
         "system.hostname": EXPECT["hostname"],
         "passwd.hashed-password.root": hashed,
-    }
+    })
     binary = {f"home.create.{EXPECT['user']}": user}
     args = []
     for k, v in text.items():
@@ -82,9 +108,9 @@ def credentials():
 class Tpm:
     """A swtpm for the VM, its state kept across the VM's boots."""
 
-    def __init__(self, work):
-        self.state = os.path.join(work, "tpm")
-        self.sock = os.path.join(work, "swtpm.sock")
+    def __init__(self, work, name="tpm"):
+        self.state = os.path.join(work, name)
+        self.sock = os.path.join(work, name + ".sock")
         os.makedirs(self.state)
         subprocess.run(
             ["swtpm_setup", "--tpm2", "--tpmstate", self.state, "--create-ek-cert", "--overwrite"],
@@ -115,7 +141,7 @@ class Tpm:
         self.proc = None
 
 
-def qemu(work, tpm, disks, vars_name, logname):
+def qemu(work, tpm, disks, vars_name, logname, creds=None):
     vars_file = os.path.join(work, vars_name)
     shutil.copy(OVMF_VARS, vars_file)  # fresh firmware variables for every machine start
     cmd = [
@@ -128,37 +154,22 @@ def qemu(work, tpm, disks, vars_name, logname):
     ]
     for d in disks:
         cmd += ["-drive", d]
-    cmd += credentials()
+    cmd += credentials() if creds is None else creds
     logf = open(os.path.join(work, logname), "w")
     child = pexpect.spawn(cmd[0], cmd[1:], encoding="utf-8", codec_errors="replace", timeout=T_BOOT, maxread=65536)
     child.logfile_read = logf
     return child
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--image", default=os.path.join(REPO, "live-image/out/imprint-live.img"))
-    ap.add_argument("--keep", action="store_true", help="keep the work folder (disks, logs)")
-    args = ap.parse_args()
-    if not os.path.exists(args.image):
-        print(f"FAIL no live image at {args.image}: run make live-image")
-        return 1
-
-    results = []
-
-    def check(ok, what, why=""):
-        # the report line is the issue's wording; what was seen goes to stderr either way
-        results.append(("PASS " + what) if ok else ("FAIL " + what + (f": {why}" if why else "")))
-        if why:
-            log(f"{what}: seen {why}")
-
-    work = tempfile.mkdtemp(prefix="imprint-e2e.")
-    log(f"work folder {work} (serial logs: live.log, installed.log)")
+def unattended(args, top, check):
+    work = os.path.join(top, "unattended")
+    os.makedirs(work)
+    log(f"unattended: work folder {work} (serial logs: live.log, installed.log)")
     target = os.path.join(work, "target.img")
     with open(target, "wb") as f:
         f.truncate(TARGET_SIZE)
     tpm = Tpm(work)
-    started = time.time()
+    started = time.monotonic()
     names = ["unlocked by TPM without a password", "firstboot applied", "homed user exists"]
     try:
         # --- boot 1: the live image installs onto the blank disk and powers off --------------
@@ -171,18 +182,18 @@ def main():
         i = live.expect([r"imprint-live: installed onto [^\n]*", r"imprint-live: install failed[^\n]*", pexpect.TIMEOUT, pexpect.EOF], timeout=T_INSTALL)
         if i != 0:
             why = {1: live.after.strip() if isinstance(live.after, str) else "", 2: "timed out", 3: "the VM stopped"}[i]
-            log(f"unattended install did not finish: {why} (after {time.time() - started:.0f}s)")
+            log(f"unattended install did not finish: {why} (after {time.monotonic() - started:.0f}s)")
             for n in names:
                 check(False, n, f"the unattended install from the live image did not finish ({why}; see live.log)")
             live.terminate(force=True)
-            return report(results, work, args.keep)
-        log(f"installed after {time.time() - started:.0f}s; waiting for the power-off")
+            return
+        log(f"installed after {time.monotonic() - started:.0f}s; waiting for the power-off")
         live.expect(pexpect.EOF, timeout=300)
         live.close()
         tpm.stop()
 
         # --- boot 2: the installed disk alone, same TPM, fresh firmware variables ------------
-        t2 = time.time()
+        t2 = time.monotonic()
         tpm.start()
         vm = qemu(work, tpm, [f"file={target},format=raw,if=virtio"], "vars-installed.fd", "installed.log")
         prompt_seen = False
@@ -193,14 +204,14 @@ def main():
             vm.terminate(force=True)
             check(False, names[1], "not reached (the root stayed locked)")
             check(False, names[2], "not reached (the root stayed locked)")
-            return report(results, work, args.keep)
+            return
         if i != 1:
             why = "timed out" if i == 2 else "the VM stopped"
             for n in names:
                 check(False, n, f"the installed system did not reach a login prompt ({why}; see installed.log)")
             vm.terminate(force=True)
-            return report(results, work, args.keep)
-        log(f"installed system at the login prompt after {time.time() - t2:.0f}s")
+            return
+        log(f"installed system at the login prompt after {time.monotonic() - t2:.0f}s")
         vm.sendline("root")
         vm.expect(r"Password: ")
         vm.sendline(ROOT_PASSWORD)
@@ -211,19 +222,8 @@ def main():
             check(False, names[1], why)
             check(False, names[2], "cannot log in to look")
             vm.terminate(force=True)
-            return report(results, work, args.keep)
-        vm.sendline("export PS1='E2E# ' TERM=dumb; stty -echo")
-        vm.expect(r"E2E# ")
-
-        def sh(cmd, timeout=60):
-            # the markers are quoted in the command, so its echo never matches them
-            vm.sendline(f'echo @@"B"; {cmd}; echo @@"E"')
-            try:
-                vm.expect(r"@@B\r*\n", timeout=timeout)
-                vm.expect(r"@@E", timeout=timeout)
-            except pexpect.TIMEOUT:
-                return f"(no answer to {cmd!r} within {timeout}s)"
-            return vm.before.replace("\r", "").strip()
+            return
+        sh = shell(vm)
 
         # 1. the root: on dm-crypt (LUKS2), opened in the initrd, and no passphrase was asked
         src = sh("findmnt -no SOURCE /")
@@ -260,10 +260,376 @@ def main():
             vm.expect(pexpect.EOF, timeout=120)
         except pexpect.TIMEOUT:
             vm.terminate(force=True)
-        log(f"done in {time.time() - started:.0f}s")
-        return report(results, work, args.keep)
+        log(f"done in {time.monotonic() - started:.0f}s")
+        return
     finally:
         tpm.stop()
+
+
+
+
+# --- the attended scenario ---------------------------------------------------------------------
+
+COLS, ROWS = 80, 24  # the pyte screen: what a serial terminal nobody configured answers
+
+
+def demo_seed_disk_guid():
+    """The disk GUID an install with the demo's seed gets (src/demo/mod.rs DEMO_SEED, derived as
+    src/plan/derive.rs and systemd-repart do: HMAC-SHA256(seed, "disk-uuid") as a v4 UUID)."""
+    src = open(os.path.join(REPO, "src/demo/mod.rs"), encoding="utf-8").read()
+    m = re.search(r'DEMO_SEED: uuid::Uuid = uuid::uuid!\("([0-9a-f-]{36})"\)', src)
+    if not m:
+        raise RuntimeError("DEMO_SEED not found in src/demo/mod.rs")
+    b = bytearray(hmac.new(uuid.UUID(m.group(1)).bytes, b"disk-uuid", hashlib.sha256).digest()[:16])
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    return str(uuid.UUID(bytes=bytes(b)))
+
+
+class Console:
+    """The VM's serial console as a person sees it: QEMU's output fed to a terminal emulator
+    (pyte) of COLS x ROWS; the terminal's answers (cursor-position reports) go back to the VM."""
+
+    class _Screen(pyte.Screen if pyte else object):
+        def __init__(self, cols, rows):
+            super().__init__(cols, rows)
+            self.answers = []
+
+        def write_process_input(self, data):
+            self.answers.append(data)
+
+    def __init__(self, child):
+        self.child = child
+        self.screen = Console._Screen(COLS, ROWS)
+        self.stream = pyte.Stream(self.screen)
+        self.alive = True
+        self.fullscreen = False  # a program switched the console to the alternate screen
+        self.tail = ""
+
+    def pump(self, seconds):
+        """Reads what the VM writes for up to `seconds`."""
+        end = time.monotonic() + seconds
+        while True:
+            try:
+                data = self.child.read_nonblocking(65536, timeout=max(0.05, min(0.2, end - time.monotonic())))
+                if "\x1b[?1049h" in self.tail + data:
+                    self.fullscreen = True
+                self.tail = data[-16:]
+                self.stream.feed(data)
+                for a in self.screen.answers:
+                    self.child.send(a)
+                self.screen.answers.clear()
+            except pexpect.TIMEOUT:
+                pass
+            except pexpect.EOF:
+                self.alive = False
+                return
+            if time.monotonic() >= end:
+                return
+
+    def text(self):
+        return "\n".join(line.rstrip() for line in self.screen.display).replace("\u2068", "").replace("\u2069", "")
+
+    def flat(self):
+        """The screen as one line (wrapped sentences joined)."""
+        return re.sub(r"\s+", " ", self.text())
+
+    def wait(self, pattern, timeout, flat=False):
+        """Waits until the screen matches `pattern`; the match, or None (timed out or the VM stopped)."""
+        end = time.monotonic() + timeout
+        while True:
+            m = re.search(pattern, self.flat() if flat else self.text())
+            if m:
+                return m
+            if not self.alive or time.monotonic() >= end:
+                return None
+            self.pump(0.5)
+
+    def key(self, k, settle=1.0):
+        self.child.send(k)
+        self.pump(settle)
+
+    def type(self, text):
+        for c in text:
+            self.key(c, 0.3)
+
+
+DOWN, ENTER, CTRL_L = "\x1b[B", "\r", "\x0c"
+
+
+def attended(args, top, check):
+    names = ["live image without credentials stays up with the installer on ttyS0",
+             "attended install from the pages on ttyS0",
+             "attended install unlocked by TPM",
+             "installer answers applied on first boot"]
+    work = os.path.join(top, "attended")
+    os.makedirs(work)
+    log(f"attended: work folder {work} (serial logs: attended-live.log, attended-installed.log)")
+    if pyte is None:
+        for n in names:
+            check(False, n, "python3-pyte is missing (make e2e-deps installs it)")
+        return
+    target = os.path.join(work, "target.img")
+    with open(target, "wb") as f:
+        f.truncate(TARGET_SIZE)
+    tpm = Tpm(work)
+    started = time.monotonic()
+
+    def fail_rest(start, why):
+        for n in names[start:]:
+            check(False, n, why)
+
+    try:
+        # --- boot 1: the live image, default entry, no credentials at all ---------------------
+        tpm.start()
+        live = qemu(
+            work, tpm,
+            [f"file={args.image},format=raw,if=virtio,snapshot=on", f"file={target},format=raw,if=virtio"],
+            "vars-live.fd", "attended-live.log", creds=[],
+        )
+        con = Console(live)
+        # the page is drawn over the boot messages (ratatui skips cells it believes blank), and
+        # systemd's last messages scroll it: once a full-screen program started on the console
+        # (it switched to the alternate screen), ask for a clean screen (Ctrl-L) every few
+        # seconds until the page reads whole
+        end = time.monotonic() + T_BOOT
+        while con.alive and time.monotonic() < end:
+            if re.search(r"Which language|Welche Sprache", con.text()):
+                break
+            if con.fullscreen:
+                con.key(CTRL_L, 5)
+            else:
+                con.pump(2)
+        if not con.wait(r"Which language|Welche Sprache", 1):
+            why = "the VM powered off" if not con.alive else "no installer page within %ds" % T_BOOT
+            check(False, names[0], f"{why}; the screen:\n{con.text()}")
+            fail_rest(1, "the installer did not appear")
+            live.terminate(force=True)
+            return
+        t_page = time.monotonic() - started
+        # the bug this guards against: the VM powered itself off ~20 s after start. Stay on the
+        # first page for a while and look again.
+        con.pump(30)
+        up = con.alive and re.search(r"Which language|Welche Sprache", con.text())
+        check(bool(up), names[0],
+              f"installer page on ttyS0 after {t_page:.0f}s; 30 s later: {'still up' if up else 'gone (VM stopped)' if not con.alive else 'page gone'}")
+        if not up:
+            fail_rest(1, "the live system did not stay up")
+            live.terminate(force=True)
+            return
+        con.key(CTRL_L, 2)  # a clean screen: systemd's and the kernel's messages wrote over it
+
+        def step(pattern, what, timeout=60, flat=True):
+            m = con.wait(pattern, timeout, flat=flat)
+            if not m:
+                raise PageError(f"{what}: not seen within {timeout}s; the screen:\n{con.text()}")
+            return m
+
+        try:
+            # language: move down until the page speaks German
+            for _ in range(len(["en", "de"]) + 1):
+                if re.search(r"Welche Sprache", con.text()):
+                    break
+                con.key(DOWN, 2)
+            step(r"Welche Sprache", "the German language page")
+            con.key(ENTER)
+            # keyboard: search "de", the exact name is picked
+            step(r"Suche:", "the keyboard page (German)")
+            con.type("de")
+            step(r"Gew(?:ä|ae)hlt: de(?![-\w])", "keymap de chosen")
+            con.key(ENTER)
+            # disk: the blank second disk (the live disk cannot be chosen)
+            step(r"passt|zu klein|nicht nutzbar", "the disk list", timeout=120)
+            for _ in range(6):
+                if re.search(r"Das System passt auf diese Festplatte", con.flat()):
+                    break
+                con.key(DOWN, 2)
+            step(r"Das System passt auf diese Festplatte", "the blank disk selected")
+            con.key(ENTER)
+            # encryption: TPM, the first option, usable
+            step(r"TPM \(entsperrt von selbst\)", "the encryption page")
+            tpm_line = [l for l in con.text().splitlines() if "TPM (entsperrt von selbst)" in l]
+            if tpm_line and re.search(r"nicht verf(?:ü|ue)gbar", tpm_line[0]):
+                raise PageError("the VM's TPM is not available to the installer: " + tpm_line[0].strip())
+            step(r"Sicherheitschip", "the TPM option selected (its explanation shown)")
+            con.key(ENTER)
+            # recovery key: read it, type back the group the page asks for
+            m = step(r"Gruppe (\d+):", "the recovery key page", timeout=120)
+            n = int(m.group(1))
+            km = re.search(r"(?:[a-z]{8}-\s*){7}[a-z]{8}", con.text())
+            if not km:
+                raise PageError(f"no recovery key readable on the screen:\n{con.text()}")
+            groups = re.sub(r"\s+", "", km.group(0)).split("-")
+            con.type(groups[n - 1])
+            con.key(ENTER, 2)
+            # summary: type the disk's name as the page asks
+            m = step(r"Namen der Festplatte, (\S+), ein", "the summary page", timeout=120)
+            name = m.group(1)
+            step(r"Nach der Installation", "the plan on the summary page", timeout=120)
+            con.type(name)
+            con.key(ENTER, 3)
+            # progress, then done
+            t_install = time.monotonic()
+            m = step(r"Das System ist installiert|Die Installation ist fehlgeschlagen", "the end of the install", timeout=T_INSTALL)
+            if "fehlgeschlagen" in m.group(0):
+                raise PageError(f"the install failed; the screen:\n{con.text()}")
+            done = con.text()
+            log(f"installed from the pages onto {name} in {time.monotonic() - t_install:.0f}s")
+            proofs_ok = "FEHLER" not in done and "fehlgeschlagen" not in done
+            check(proofs_ok, names[1], f"German, keymap de, disk {name}, TPM, recovery group {n} typed back, done page reached"
+                  + ("" if proofs_ok else f" with a failed check:\n{done}"))
+        except PageError as e:
+            check(False, names[1], str(e))
+            fail_rest(2, "the attended install did not finish")
+            live.terminate(force=True)
+            return
+        log("done page:\n" + done)
+        con.key("p", 2)  # power off from the done page
+        try:
+            live.expect(pexpect.EOF, timeout=300)
+        except pexpect.TIMEOUT:
+            log("the live system did not power off from the done page; stopping it")
+            live.terminate(force=True)
+        live.close()
+        tpm.stop()
+
+        # the disk GUID, read on the host: not the demo seed's
+        o = subprocess.run(["sfdisk", "--json", target], capture_output=True, text=True)
+        guid = json.loads(o.stdout)["partitiontable"].get("id", "").lower() if o.returncode == 0 else f"(sfdisk: {o.stderr.strip()})"
+        demo_guid = demo_seed_disk_guid()
+
+        # --- boot 2: the installed disk alone; no locale or keymap credentials ------------------
+        t2 = time.monotonic()
+        tpm.start()
+        vm = qemu(work, tpm, [f"file={target},format=raw,if=virtio"], "vars-installed.fd", "attended-installed.log",
+                  creds=credentials(install=False, locale=False))
+        con2 = Console(vm)
+        wizard_pages = []
+        prompt = False
+        login = False
+        last, since, presses = "", time.monotonic(), 0
+        end = time.monotonic() + T_BOOT
+        while time.monotonic() < end and con2.alive:
+            con2.pump(1)
+            t = con2.text()
+            if re.search(r"Please enter passphrase", t):
+                prompt = True
+                break
+            if re.search(r"\blogin: *$", t, re.M):
+                login = True
+                break
+            if t != last:
+                last, since = t, time.monotonic()
+            # the first-boot wizard asks what the installer should have handed over: note what it
+            # asked, and answer with Enter (its defaults) whenever its screen stands still
+            m = re.search(r"Which language|Welche Sprache|keyboard layout|Tastaturbelegung", t)
+            if m:
+                wizard_pages.append(m.group(0))
+            if wizard_pages and time.monotonic() - since > 4 and presses < 15:
+                con2.key(ENTER, 1)
+                presses += 1
+                since = time.monotonic()
+        if prompt or not login:
+            why = ("the initrd asked for a passphrase: the TPM did not unlock the root" if prompt
+                   else "the installed system did not reach a login prompt (see attended-installed.log)")
+            check(False, names[2], why)
+            check(False, names[3], why + f"; disk GUID {guid}")
+            vm.terminate(force=True)
+            return
+        log(f"installed system at the login prompt after {time.monotonic() - t2:.0f}s")
+        vm.sendline("root")
+        vm.expect(r"Password: ")
+        vm.sendline(ROOT_PASSWORD)
+        if vm.expect([r"#", r"Login incorrect", pexpect.TIMEOUT]) != 0:
+            why = "cannot log in as root (passwd.hashed-password.root)"
+            check(False, names[2], why)
+            check(False, names[3], why)
+            vm.terminate(force=True)
+            return
+        sh = shell(vm)
+        src = sh("findmnt -no SOURCE /")
+        kind = sh(f"lsblk -no TYPE {src} | head -1")
+        luks = sh("cryptsetup status root 2>&1 | sed -n 's/^ *type: *//p'")
+        tokens = sh("cryptsetup luksDump $(cryptsetup status root | sed -n 's/^ *device: *//p') | grep -c systemd-tpm2")
+        ok = kind == "crypt" and luks == "LUKS2" and tokens.strip() not in ("", "0")
+        check(ok, names[2], f"/ is {src} ({kind or 'unknown'}), type {luks or 'unknown'}, systemd-tpm2 tokens: {tokens or '0'}, no passphrase asked")
+
+        locale = sh("sed -n 's/^LANG=//p' /etc/locale.conf 2>/dev/null")
+        keymap = sh("sed -n 's/^KEYMAP=//p' /etc/vconsole.conf 2>/dev/null")
+        cmdline = sh("cat /proc/cmdline")
+        wrong = []
+        if locale != "de_DE.UTF-8":
+            wrong.append(f"/etc/locale.conf LANG={locale!r} (wanted 'de_DE.UTF-8')")
+        if keymap != "de":
+            wrong.append(f"/etc/vconsole.conf KEYMAP={keymap!r} (wanted 'de')")
+        if guid == demo_guid or not re.fullmatch(r"[0-9a-f-]{36}", guid):
+            wrong.append(f"disk GUID {guid} is the demo seed's ({demo_guid})" if guid == demo_guid else f"disk GUID unreadable: {guid}")
+        if wizard_pages:
+            wrong.append("the first-boot wizard asked again: " + ", ".join(dict.fromkeys(wizard_pages)))
+        seen = "; ".join(wrong) if wrong else f"LANG={locale}, KEYMAP={keymap}, disk GUID {guid} (demo seed's: {demo_guid})"
+        check(not wrong, names[3], seen + f" — kernel command line: {cmdline}")
+        vm.sendline("systemctl poweroff")
+        try:
+            vm.expect(pexpect.EOF, timeout=120)
+        except pexpect.TIMEOUT:
+            vm.terminate(force=True)
+        log(f"attended: done in {time.monotonic() - started:.0f}s")
+    finally:
+        tpm.stop()
+
+
+class PageError(Exception):
+    pass
+
+
+
+def shell(vm):
+    """After a root login on the serial console: a function that runs a command, returns its output."""
+    vm.sendline("export PS1='E2E# ' TERM=dumb; stty -echo")
+    vm.expect(r"E2E# ")
+
+    def sh(cmd, timeout=60):
+        # the markers are quoted in the command, so its echo never matches them
+        vm.sendline(f'echo @@"B"; {cmd}; echo @@"E"')
+        try:
+            vm.expect(r"@@B\r*\n", timeout=timeout)
+            vm.expect(r"@@E", timeout=timeout)
+        except pexpect.TIMEOUT:
+            return f"(no answer to {cmd!r} within {timeout}s)"
+        return vm.before.replace("\r", "").strip()
+
+    return sh
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--image", default=os.path.join(REPO, "live-image/out/imprint-live.img"))
+    ap.add_argument("--scenario", choices=["all", "unattended", "attended"], default="all")
+    ap.add_argument("--keep", action="store_true", help="keep the work folder (disks, logs)")
+    args = ap.parse_args()
+    if not os.path.exists(args.image):
+        print(f"FAIL no live image at {args.image}: run make live-image")
+        return 1
+
+    results = []
+
+    def check(ok, what, why=""):
+        # the report line is the issue's wording; what was seen goes to stderr either way
+        results.append(("PASS " + what) if ok else ("FAIL " + what + (f": {why}" if why else "")))
+        if why:
+            log(f"{what}: seen {why}")
+
+    top = tempfile.mkdtemp(prefix="imprint-e2e.")
+    started = time.monotonic()
+    try:
+        if args.scenario in ("all", "unattended"):
+            unattended(args, top, check)
+        if args.scenario in ("all", "attended"):
+            attended(args, top, check)
+    except Exception as e:  # the harness broke: say so, never a PASS
+        check(False, "the VM test itself", f"{type(e).__name__}: {e}".splitlines()[0])
+    log(f"all scenarios in {time.monotonic() - started:.0f}s")
+    return report(results, top, args.keep)
 
 
 def report(results, work, keep):

@@ -439,7 +439,14 @@ def attended(args, top, check):
             # keyboard: search "de", the exact name is picked
             step(r"Suche:", "the keyboard page (German)")
             con.type("de")
-            step(r"Gew(?:ä|ae)hlt: de(?![-\w])", "keymap de chosen")
+            # the search keeps the German suggestion (de-latin1-nodeadkeys) selected while it
+            # matches: move up the filtered list to the layout named exactly "de"
+            chosen = r"Gew(?:ä|ae)hlt: de(?![-\w])"
+            for _ in range(30):
+                if re.search(chosen, con.text()):
+                    break
+                con.key("\x1b[A", 1.5)
+            step(chosen, "keymap de chosen")
             con.key(ENTER)
             # disk: the blank second disk (the live disk cannot be chosen)
             step(r"passt|zu klein|nicht nutzbar", "the disk list", timeout=120)

@@ -313,6 +313,8 @@ class Console:
             try:
                 data = self.child.read_nonblocking(65536, timeout=max(0.05, min(0.2, end - time.monotonic())))
                 if "\x1b[?1049h" in self.tail + data:
+                    if not self.fullscreen:
+                        log("the console switched to the alternate screen")
                     self.fullscreen = True
                 self.tail = data[-16:]
                 self.stream.feed(data)
@@ -396,7 +398,7 @@ def attended(args, top, check):
         while con.alive and time.monotonic() < end:
             if re.search(r"Which language|Welche Sprache", con.text()):
                 break
-            if con.fullscreen:
+            if con.fullscreen or re.search(r"imprint \| ", con.text()):
                 con.key(CTRL_L, 5)
             else:
                 con.pump(2)
@@ -410,6 +412,8 @@ def attended(args, top, check):
         # the bug this guards against: the VM powered itself off ~20 s after start. Stay on the
         # first page for a while and look again.
         con.pump(30)
+        if con.alive:
+            con.key(CTRL_L, 5)  # a clean screen: systemd's and the kernel's messages wrote over it
         up = con.alive and re.search(r"Which language|Welche Sprache", con.text())
         check(bool(up), names[0],
               f"installer page on ttyS0 after {t_page:.0f}s; 30 s later: {'still up' if up else 'gone (VM stopped)' if not con.alive else 'page gone'}")
@@ -417,7 +421,6 @@ def attended(args, top, check):
             fail_rest(1, "the live system did not stay up")
             live.terminate(force=True)
             return
-        con.key(CTRL_L, 2)  # a clean screen: systemd's and the kernel's messages wrote over it
 
         def step(pattern, what, timeout=60, flat=True):
             m = con.wait(pattern, timeout, flat=flat)
@@ -436,7 +439,14 @@ def attended(args, top, check):
             # keyboard: search "de", the exact name is picked
             step(r"Suche:", "the keyboard page (German)")
             con.type("de")
-            step(r"Gew(?:ä|ae)hlt: de(?![-\w])", "keymap de chosen")
+            # the search keeps the German suggestion (de-latin1-nodeadkeys) selected while it
+            # matches: move up the filtered list to the layout named exactly "de"
+            chosen = r"Gew(?:ä|ae)hlt: de(?![-\w])"
+            for _ in range(30):
+                if re.search(chosen, con.text()):
+                    break
+                con.key("\x1b[A", 1.5)
+            step(chosen, "keymap de chosen")
             con.key(ENTER)
             # disk: the blank second disk (the live disk cannot be chosen)
             step(r"passt|zu klein|nicht nutzbar", "the disk list", timeout=120)

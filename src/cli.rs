@@ -297,7 +297,9 @@ pub struct InstallArgs {
     pub source: Option<String>,
     /// The disk or image file to install onto. Without it, at a terminal: the installer's pages,
     /// which ask for it (and for everything else not given here).
-    #[arg(long, value_name = "DEVICE|IMAGE", default_value_os_t = PathBuf::new(), hide_default_value = true)]
+    // not clap's PathBuf parser: it refuses the empty default, so `install` without --target failed
+    #[arg(long, value_name = "DEVICE|IMAGE", default_value_os_t = PathBuf::new(), hide_default_value = true,
+          value_parser = clap::builder::TypedValueParser::map(clap::builder::OsStringValueParser::new(), PathBuf::from))]
     pub target: PathBuf,
     /// Size of a target image file to create (bytes, or K/M/G/T in base 1024).
     #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]

@@ -535,6 +535,10 @@ def attended(args, top, check):
             m = re.search(r"Which language|Welche Sprache|keyboard layout|Tastaturbelegung", t)
             if m:
                 wizard_pages.append(m.group(0))
+            elif (con2.fullscreen or re.search(r"imprint \| ", t)) and time.monotonic() - since > 4:
+                # a page drawn over boot messages reads in pieces: draw it again, whole
+                con2.key(CTRL_L, 2)
+                since = time.monotonic()
             if wizard_pages and time.monotonic() - since > 4 and presses < 15:
                 con2.key(ENTER, 1)
                 presses += 1

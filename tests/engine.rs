@@ -427,3 +427,15 @@ fn a_device_node_that_names_another_disk_now_is_refused() {
     drop(held);
     perform(&prepared, &mut Vec::new()).unwrap();
 }
+
+/// `imprint install` without `--target` is the pages' entry (the live image's installer unit runs
+/// `imprint install --profile live`): the command line accepts it, and without a terminal it says
+/// what to do instead of failing in the argument parser.
+#[test]
+fn install_without_a_target_is_the_pages_entry() {
+    let out = imprint().args(["install", "--profile", "live"]).stdin(std::process::Stdio::null()).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("no terminal to ask on"), "{err}");
+    assert!(!err.contains("a value is required"), "{err}");
+}

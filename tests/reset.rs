@@ -746,6 +746,21 @@ fn token_types(meta: &serde_json::Value) -> Vec<String> {
     meta["tokens"].as_object().map(|t| t.values().filter_map(|v| v["type"].as_str().map(str::to_owned)).collect()).unwrap_or_default()
 }
 
+/// A kiosk profile in `dir`: an ESP and a `FactoryReset=yes` /home with `Encrypt=tpm2`, the
+/// menu shown, and `extra` sections (e.g. `[Encryption]`) in its profile.conf.
+fn kiosk_profile(dir: &Path, extra: &str) -> PathBuf {
+    let profile = dir.join("kiosk-test");
+    write_defs(
+        &profile.join("repart.d"),
+        &[
+            ("10-esp.conf", "[Partition]\nType=esp\nSizeMinBytes=64M\nSizeMaxBytes=64M\n"),
+            ("40-home.conf", "[Partition]\nType=home\nEncrypt=tpm2\nFactoryReset=yes\nSizeMinBytes=64M\n"),
+        ],
+    );
+    std::fs::write(profile.join("profile.conf"), format!("[Profile]\nName=kiosk-test\n\n{extra}[Reset]\nShowMenu=yes\n")).unwrap();
+    profile
+}
+
 /// Point 7 of issue 13: the kiosk menu's "factory reset" (on an image: at once) re-creates a
 /// `FactoryReset=yes` partition with `Encrypt=tpm2` as LUKS2 bound to the TPM again, through the
 /// menu's own backend (`app::reset::ResetBackend`, the code the TUI calls), not unencrypted.
@@ -758,19 +773,7 @@ fn the_kiosk_menu_reset_keeps_tpm_encryption() {
     let tpm = swtpm::Swtpm::start();
     tpm.extend(7, b"secure boot state");
     let dir = tempfile::tempdir().unwrap();
-    let profile = dir.path().join("kiosk-test");
-    write_defs(
-        &profile.join("repart.d"),
-        &[
-            ("10-esp.conf", "[Partition]\nType=esp\nSizeMinBytes=64M\nSizeMaxBytes=64M\n"),
-            ("40-home.conf", "[Partition]\nType=home\nEncrypt=tpm2\nFactoryReset=yes\nSizeMinBytes=64M\n"),
-        ],
-    );
-    std::fs::write(
-        profile.join("profile.conf"),
-        "[Profile]\nName=kiosk-test\n\n[Encryption]\nPCRs=7\nRecoveryKey=no\n\n[Reset]\nShowMenu=yes\n",
-    )
-    .unwrap();
+    let profile = kiosk_profile(dir.path(), "[Encryption]\nPCRs=7\nRecoveryKey=no\n\n");
     let img = dir.path().join("img");
     run_ok(
         imprint()
@@ -840,16 +843,8 @@ fn the_kiosk_menu_refuses_an_encryption_it_cannot_hand_over() {
     let tpm = swtpm::Swtpm::start();
     tpm.extend(7, b"secure boot state");
     let dir = tempfile::tempdir().unwrap();
-    let profile = dir.path().join("kiosk-test");
-    write_defs(
-        &profile.join("repart.d"),
-        &[
-            ("10-esp.conf", "[Partition]\nType=esp\nSizeMinBytes=64M\nSizeMaxBytes=64M\n"),
-            ("40-home.conf", "[Partition]\nType=home\nEncrypt=tpm2\nFactoryReset=yes\nSizeMinBytes=64M\n"),
-        ],
-    );
     // no RecoveryKey=: a TPM install gets a recovery key, which the menu cannot show
-    std::fs::write(profile.join("profile.conf"), "[Profile]\nName=kiosk-test\n\n[Reset]\nShowMenu=yes\n").unwrap();
+    let profile = kiosk_profile(dir.path(), "");
     let img = dir.path().join("img");
     run_ok(
         imprint()

@@ -128,7 +128,9 @@ mcopy -i "$esp" "$root/usr/lib/systemd/boot/efi/systemd-bootx64.efi" ::/EFI/syst
 mcopy -i "$esp" "$root/boot/vmlinuz-$kver" ::/imprint/vmlinuz
 mcopy -i "$esp" "$root/boot/initrd.img-$kver" ::/imprint/initrd.img
 console="console=tty0 console=ttyS0,115200"
-live="root=PARTUUID=$ROOT_PARTUUID ro systemd.volatile=state imprint.live $console"
+# loglevel=4: the kernel's notes (partition rescans while the installer writes the disk, …) stay
+# off the console, where they would write over the installer's page; warnings still show
+live="root=PARTUUID=$ROOT_PARTUUID ro systemd.volatile=state imprint.live loglevel=4 $console"
 printf 'default imprint-live.conf\ntimeout 3\nconsole-mode keep\n' > "$work/loader.conf"
 printf 'title imprint live (Debian 12)\nlinux /imprint/vmlinuz\ninitrd /imprint/initrd.img\noptions %s\n' "$live" > "$work/imprint-live.conf"
 printf 'title imprint live: unattended install onto the blank disk\nlinux /imprint/vmlinuz\ninitrd /imprint/initrd.img\noptions %s imprint.install=auto\n' "$live" > "$work/imprint-live-install.conf"

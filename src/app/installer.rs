@@ -459,6 +459,7 @@ mod tests {
         loop {
             match rx.recv_timeout(std::time::Duration::from_secs(120)).expect("an answer from the backend") {
                 Input::Msg(Msg::Progress(_) | Msg::Log(_)) | Input::Key(_) | Input::Resize => {}
+                Input::Lost(why) => panic!("lost: {why}"),
                 Input::Msg(m) => return m,
             }
         }

@@ -86,6 +86,7 @@ fn next(rx: &std::sync::mpsc::Receiver<Input<Msg>>) -> Result<Msg> {
         match rx.recv()? {
             Input::Msg(m) => return Ok(m),
             Input::Key(_) | Input::Resize => continue,
+            Input::Lost(why) => anyhow::bail!("the terminal cannot be read any more ({why})"),
         }
     }
 }

@@ -18,6 +18,10 @@ pub enum Input<M> {
     Key(KeyEvent),
     Resize,
     Msg(M),
+    /// The terminal can no longer be read (hung up, gone): the loop ends with this error, so
+    /// that the unit running the installer starts it again instead of leaving a page that no key
+    /// reaches.
+    Lost(String),
 }
 
 /// Where a backend sends its answers; cheap to clone into a worker thread.
@@ -74,7 +78,10 @@ where
             match event::poll(INPUT_POLL) {
                 Ok(true) => {}
                 Ok(false) => continue,
-                Err(_) => break,
+                Err(e) => {
+                    let _ = keys.send(Input::Lost(format!("waiting for a key: {e}")));
+                    break;
+                }
             }
             let input = match event::read() {
                 Ok(Event::Key(k)) if is_redraw_key(&k) => {
@@ -84,9 +91,10 @@ where
                 Ok(Event::Key(k)) => Input::Key(k),
                 Ok(Event::Resize(..)) => Input::Resize,
                 Ok(_) => continue,
-                Err(_) => break,
+                Err(e) => Input::Lost(format!("reading a key: {e}")),
             };
-            if keys.send(input).is_err() {
+            let lost = matches!(input, Input::Lost(_));
+            if keys.send(input).is_err() || lost {
                 break;
             }
         }
@@ -224,6 +232,7 @@ where
                 Input::Key(k) => flow.key(k),
                 Input::Msg(m) => flow.message(m),
                 Input::Resize => Vec::new(),
+                Input::Lost(why) => anyhow::bail!("the terminal cannot be read any more ({why})"),
             });
             input = rx.try_recv().ok();
         }
@@ -268,7 +277,52 @@ impl Drop for StderrToFile {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_cursor_report;
+    use super::*;
+    use imprint_screens::ratatui::Frame;
+
+    /// A flow of one page that counts its draws.
+    struct Counter(std::rc::Rc<std::cell::Cell<u32>>);
+    impl Flow for Counter {
+        type Request = ();
+        type Msg = ();
+        fn start(&mut self) -> Vec<()> {
+            Vec::new()
+        }
+        fn key(&mut self, _: KeyEvent) -> Vec<()> {
+            Vec::new()
+        }
+        fn message(&mut self, _: ()) -> Vec<()> {
+            Vec::new()
+        }
+        fn draw(&self, _: &mut Frame) {}
+        fn ui(&self) -> imprint_screens::Ui {
+            imprint_screens::Ui::default()
+        }
+    }
+    struct Nothing;
+    impl Backend<Counter> for Nothing {
+        fn handle(&mut self, _: (), _: &Replies<()>) -> Control {
+            Control::Continue
+        }
+    }
+
+    /// A terminal that cannot be read any more ends the loop with an error (the unit starts the
+    /// installer again) instead of leaving a page no key reaches.
+    #[test]
+    fn a_lost_terminal_ends_the_loop() {
+        let draws = std::rc::Rc::new(std::cell::Cell::new(0));
+        let mut flow = Counter(draws.clone());
+        let (replies, tx, rx) = channel_pair::<()>();
+        tx.send(Input::Resize).unwrap();
+        tx.send(Input::Lost("waiting for a key: Input/output error".into())).unwrap();
+        let err = drive(&mut flow, &mut Nothing, &replies, &rx, &mut |f: &Counter| {
+            f.0.set(f.0.get() + 1);
+            Ok(())
+        })
+        .expect_err("the loop ends");
+        assert!(err.to_string().contains("cannot be read any more (waiting for a key: Input/output error)"), "{err}");
+        assert_eq!(draws.get(), 1, "drawn once, before the inputs");
+    }
 
     #[test]
     fn cursor_reports() {

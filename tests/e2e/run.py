@@ -359,6 +359,14 @@ class Console:
 DOWN, ENTER, CTRL_L = "\x1b[B", "\r", "\x0c"
 
 
+def page_whole(con):
+    """The installer's page fills the screen as drawn: its title on the first row, its key line on
+    the last. Boot or kernel messages written after it scroll it (the title goes) or leave lines
+    below its key line."""
+    rows = con.text().split("\n")
+    return len(rows) == ROWS and "imprint | " in rows[0] and re.search(r"Ctrl-C|Strg-C", rows[-1]) is not None
+
+
 def attended(args, top, check):
     names = ["live image without credentials stays up with the installer on ttyS0",
              "attended install from the pages on ttyS0",
@@ -390,35 +398,27 @@ def attended(args, top, check):
             "vars-live.fd", "attended-live.log", creds=[],
         )
         con = Console(live)
-        # the page is drawn over the boot messages (ratatui skips cells it believes blank), and
-        # systemd's last messages scroll it: once a full-screen program started on the console
-        # (it switched to the alternate screen), ask for a clean screen (Ctrl-L) every few
-        # seconds until the page reads whole
-        end = time.monotonic() + T_BOOT
-        while con.alive and time.monotonic() < end:
-            if re.search(r"Which language|Welche Sprache", con.text()):
-                break
-            if con.fullscreen or re.search(r"imprint \| ", con.text()):
-                con.key(CTRL_L, 5)
-            else:
-                con.pump(2)
-        if not con.wait(r"Which language|Welche Sprache", 1):
-            why = "the VM powered off" if not con.alive else "no installer page within %ds" % T_BOOT
+        # the page as a person at the serial console sees it: no Ctrl-L. The installer starts once
+        # the boot is done (imprint-installer@.service), so systemd's status lines come before
+        # it, and loglevel=4 keeps the kernel's notes off the console; a page scrolled or written
+        # over by them (its title gone, its key line moved up) fails here.
+        if not con.wait(r"Which language|Welche Sprache", T_BOOT) or not page_whole(con):
+            why = ("the VM powered off" if not con.alive else "no installer page within %ds" % T_BOOT
+                   if not con.fullscreen else "the installer's page is not whole (written over)")
             check(False, names[0], f"{why}; the screen:\n{con.text()}")
-            fail_rest(1, "the installer did not appear")
+            fail_rest(1, "the installer did not appear whole")
             live.terminate(force=True)
             return
         t_page = time.monotonic() - started
         # the bug this guards against: the VM powered itself off ~20 s after start. Stay on the
-        # first page for a while and look again.
+        # first page for a while and look again: the page still whole, nothing wrote over it.
         con.pump(30)
-        if con.alive:
-            con.key(CTRL_L, 5)  # a clean screen: systemd's and the kernel's messages wrote over it
-        up = con.alive and re.search(r"Which language|Welche Sprache", con.text())
+        up = con.alive and re.search(r"Which language|Welche Sprache", con.text()) and page_whole(con)
         check(bool(up), names[0],
-              f"installer page on ttyS0 after {t_page:.0f}s; 30 s later: {'still up' if up else 'gone (VM stopped)' if not con.alive else 'page gone'}")
+              f"installer page on ttyS0 after {t_page:.0f}s, whole; 30 s later: {'still up and whole' if up else 'gone (VM stopped)' if not con.alive else 'not whole'}"
+              + ("" if up else f"; the screen:\n{con.text()}"))
         if not up:
-            fail_rest(1, "the live system did not stay up")
+            fail_rest(1, "the live system did not stay up with the page whole")
             live.terminate(force=True)
             return
 

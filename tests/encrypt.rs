@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use common::swtpm::Swtpm;
-use common::{part_range, sfdisk_json, sh, sha256_range, sparse_file, write_defs};
+use common::{part_range, pe, sfdisk_json, sh, sha256_range, sparse_file, write_defs};
 
 const SEED: &str = "0d5e7c4a-2b1f-4e3d-9c8b-7a6f5e4d3c2b";
 
@@ -233,35 +233,6 @@ fn tpm_status_reports_problems_with_advice_and_readiness() {
     let out = run(common::imprint().args(["tpm", "status", "--tpm2-device", "swtpm:host=127.0.0.1,port=1"]));
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("What to do:"));
-}
-
-/// A minimal PE file with the given sections (enough for a UKI's section table).
-fn pe(sections: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut v = vec![0u8; 0x40];
-    v[..2].copy_from_slice(b"MZ");
-    v[0x3c..0x40].copy_from_slice(&0x40u32.to_le_bytes());
-    v.extend_from_slice(b"PE\0\0");
-    let mut coff = [0u8; 20];
-    coff[2..4].copy_from_slice(&(sections.len() as u16).to_le_bytes());
-    v.extend_from_slice(&coff);
-    let mut data_at = v.len() + 40 * sections.len();
-    let (mut table, mut payload) = (Vec::new(), Vec::new());
-    for (name, body) in sections {
-        let mut h = [0u8; 40];
-        h[..name.len()].copy_from_slice(name.as_bytes());
-        let padded = body.len().div_ceil(16) * 16;
-        h[8..12].copy_from_slice(&(body.len() as u32).to_le_bytes());
-        h[16..20].copy_from_slice(&(padded as u32).to_le_bytes());
-        h[20..24].copy_from_slice(&(data_at as u32).to_le_bytes());
-        table.extend_from_slice(&h);
-        let mut b = body.to_vec();
-        b.resize(padded, 0);
-        data_at += padded;
-        payload.extend_from_slice(&b);
-    }
-    v.extend_from_slice(&table);
-    v.extend_from_slice(&payload);
-    v
 }
 
 /// The source ESP's unified kernel image carries the key that signs PCR 11 policies: the plan

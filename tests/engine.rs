@@ -439,3 +439,148 @@ fn install_without_a_target_is_the_pages_entry() {
     assert!(err.contains("no terminal to ask on"), "{err}");
     assert!(!err.contains("a value is required"), "{err}");
 }
+
+/// A unified kernel image on the source ESP, and no Type #1 entries.
+fn add_uki(src: &Path) {
+    let off = esp_offset(src);
+    let img = format!("{}@@{off}", src.display());
+    let dir = tempfile::tempdir().unwrap();
+    let uki = dir.path().join("os.efi");
+    std::fs::write(&uki, pe(&[(".linux", b"kernel"), (".cmdline", b"root=PARTUUID=x rw")])).unwrap();
+    run_ok(Command::new("mmd").args(["-i", &img, "::/EFI", "::/EFI/Linux"]));
+    run_ok(Command::new("mcopy").args(["-i", &img, &uki.display().to_string(), "::/EFI/Linux/os_1.0.efi"]));
+}
+
+/// The installed ESP's `/loader/credentials/NAME.cred` files, copied into a folder as systemd 252
+/// puts what systemd-stub passes (`/run/credentials/@encrypted/NAME`).
+fn encrypted_credentials(target: &Path, into: &Path) -> Vec<String> {
+    let img = format!("{}@@{}", target.display(), esp_offset(target));
+    let listing = String::from_utf8(run_ok(Command::new("mdir").args(["-b", "-i", &img, "::/loader/credentials"])).stdout).unwrap();
+    std::fs::create_dir_all(into).unwrap();
+    let mut names = Vec::new();
+    for path in listing.lines().map(str::trim).filter(|l| l.ends_with(".cred")) {
+        let name = path.rsplit('/').next().unwrap().trim_end_matches(".cred").to_string();
+        run_ok(Command::new("mcopy").args(["-i", &img, path]).arg(into.join(&name)));
+        names.push(name);
+    }
+    names.sort();
+    names
+}
+
+fn systemd_creds_decrypt(file: &Path, name: &str, tpm: &str) -> std::process::Output {
+    Command::new("systemd-creds")
+        .arg("decrypt")
+        .arg(format!("--name={name}"))
+        .arg(format!("--tpm2-device={tpm}"))
+        .arg(file)
+        .arg("-")
+        .output()
+        .unwrap()
+}
+
+/// An ESP that boots a UKI (whose command line is signed into it): the answers go next to it as
+/// `/loader/credentials/*.cred` in systemd-creds' format, sealed to this TPM's PCR 7 as the root
+/// is. systemd-creds 252 decrypts each under its own name with this TPM, refuses it under another
+/// name and after PCR 7 changed; imprint's first boot reads them from where systemd 252 puts them.
+#[test]
+fn first_boot_answers_go_next_to_a_uki_sealed_to_the_tpm() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = demo_source(dir.path());
+    add_uki(&src);
+    let target = dir.path().join("t.img");
+    let tpm = common::swtpm::Swtpm::start();
+    tpm.extend(7, b"secure boot state");
+    let mut req = request(dir.path(), &src, &target);
+    req.encryption.mode = Some(EncryptionMode::Tpm2);
+    req.encryption.tpm2_device = tpm.tcti();
+    req.encryption.recovery_key = Some(false);
+    req.firstboot.locale = Some("de_DE.UTF-8".into());
+    req.firstboot.keymap = Some("de".into());
+    req.firstboot.timezone = Some("Europe/Berlin".into());
+    req.firstboot.hostname = Some("kiosk-7".into());
+    let prepared = install::prepare(&req, &Host::default()).unwrap();
+    let report = perform(&prepared, &mut Vec::new()).unwrap();
+    let said = report.exec.boot_entries.join("\n");
+    assert!(said.contains("wrote /loader/credentials/firstboot.locale.cred (sealed to the TPM2 (PCR 7)), for os_1.0.efi"), "{said}");
+
+    // swtpm has no resource manager and each client leaves a session behind: "reboot" it (the
+    // same firmware measures the same Secure Boot state into PCR 7) before every two clients
+    let boot = || {
+        tpm.power_cycle();
+        tpm.extend(7, b"secure boot state");
+    };
+    let enc = dir.path().join("encrypted");
+    let names = encrypted_credentials(&target, &enc);
+    assert_eq!(names, ["firstboot.keymap", "firstboot.locale", "firstboot.timezone", "system.hostname"]);
+    // systemd's own tool: each value is the answer, under its own name only
+    for (name, value) in [
+        ("firstboot.locale", "de_DE.UTF-8"),
+        ("firstboot.keymap", "de"),
+        ("firstboot.timezone", "Europe/Berlin"),
+        ("system.hostname", "kiosk-7"),
+    ] {
+        boot();
+        let out = systemd_creds_decrypt(&enc.join(name), name, &tpm.tcti());
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), value);
+    }
+    boot();
+    let out = systemd_creds_decrypt(&enc.join("firstboot.locale"), "firstboot.keymap", &tpm.tcti());
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("does not match"));
+    // the answers file on the ESP goes with them
+    let img = format!("{}@@{}", target.display(), esp_offset(&target));
+    run_ok(Command::new("mtype").args(["-i", &img, "::/imprint/answers.conf"]));
+
+    // imprint's first boot reads them, decrypted by systemd-creds (two, for swtpm's sake)
+    let two = dir.path().join("two");
+    std::fs::create_dir(&two).unwrap();
+    for name in ["firstboot.locale", "system.hostname"] {
+        std::fs::copy(enc.join(name), two.join(name)).unwrap();
+    }
+    boot();
+    let got = imprint::firstboot::creds::read_encrypted(&two, &tpm.tcti()).unwrap();
+    assert_eq!((got.locale.as_deref(), got.keymap.as_deref(), got.hostname.as_deref()), (Some("de_DE.UTF-8"), None, Some("kiosk-7")));
+    // sealed, not only encrypted: another Secure Boot state cannot read them, and the error names
+    // the credential
+    boot();
+    tpm.extend(7, b"a new db entry");
+    let err = anyhow::Error::new(imprint::firstboot::creds::read_encrypted(&two, &tpm.tcti()).unwrap_err());
+    let msg = format!("{err:#}");
+    assert!(msg.contains("systemd-creds decrypt") && msg.contains("/two/system.hostname"), "{msg}");
+}
+
+/// Without a TPM2 the answers next to a UKI use systemd's key for machines without one (which
+/// systemd refuses on a machine that has a TPM2); without a UKI no credential is written.
+#[test]
+fn without_a_tpm_the_credentials_use_systemds_no_tpm_key_and_without_a_uki_there_are_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = demo_source(dir.path());
+    add_loader_entry(&src);
+    let target = dir.path().join("t.img");
+    let mut req = request(dir.path(), &src, &target);
+    req.firstboot.keymap = Some("de".into());
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    req.encryption.tpm2_device = format!("swtpm:host=127.0.0.1,port={closed}");
+    let report = perform(&install::prepare(&req, &Host::default()).unwrap(), &mut Vec::new()).unwrap();
+    assert!(!report.exec.boot_entries.join("\n").contains("/loader/credentials"), "{:?}", report.exec.boot_entries);
+    let img = format!("{}@@{}", target.display(), esp_offset(&target));
+    assert!(!Command::new("mdir").args(["-b", "-i", &img, "::/loader/credentials"]).output().unwrap().status.success());
+
+    add_uki(&src);
+    let target = dir.path().join("t2.img");
+    let mut req = request(dir.path(), &src, &target);
+    req.firstboot.keymap = Some("de".into());
+    req.encryption.tpm2_device = format!("swtpm:host=127.0.0.1,port={closed}");
+    let report = perform(&install::prepare(&req, &Host::default()).unwrap(), &mut Vec::new()).unwrap();
+    let said = report.exec.boot_entries.join("\n");
+    assert!(said.contains("wrote /loader/credentials/firstboot.keymap.cred (with systemd's key for machines without a TPM2)"), "{said}");
+    // both kinds of entry get the answers: the Type #1 entry on its command line too
+    assert!(said.contains("systemd.set_credential=firstboot.keymap:de"), "{said}");
+    let enc = dir.path().join("encrypted");
+    assert_eq!(encrypted_credentials(&target, &enc), ["firstboot.keymap"]);
+    // this machine has no /dev/tpmrm0: systemd-creds accepts the no-TPM key here
+    assert!(!Path::new("/dev/tpmrm0").exists());
+    let out = systemd_creds_decrypt(&enc.join("firstboot.keymap"), "firstboot.keymap", "auto");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "de");
+}

@@ -61,6 +61,8 @@ fn forced_args(root: &Path) -> FirstbootArgs {
         root_password_file: None,
         root_shell: None,
         credentials_dir: None,
+        encrypted_credentials_dir: None,
+        tpm2_device: "auto".into(),
         force: true,
         via: firstboot::cli::Via::Files,
         prompt: false,
@@ -522,4 +524,53 @@ fn the_command_line_applies_credentials_and_arguments() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Mars/Olympus"), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(snapshot(&root), before);
+}
+
+/// `systemd-creds encrypt --with-key=tpm2-absent --name=NAME` of `value` into `dir/NAME`.
+fn encrypted_credential(dir: &Path, name: &str, value: &str) {
+    let mut child = Command::new("systemd-creds")
+        .args(["encrypt", &format!("--name={name}"), "--with-key=tpm2-absent", "-"])
+        .arg(dir.join(name))
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(value.as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+/// Encrypted credentials (what systemd 252 keeps in /run/credentials/@encrypted) answer what
+/// plain ones leave open; plain ones win; a link, an oversized file or one encrypted under
+/// another name is refused by name.
+#[test]
+fn encrypted_credentials_fill_what_plain_ones_leave_open() {
+    let d = tempfile::tempdir().unwrap();
+    let (plain, enc) = (d.path().join("plain"), d.path().join("enc"));
+    std::fs::create_dir(&plain).unwrap();
+    std::fs::create_dir(&enc).unwrap();
+    std::fs::write(plain.join("firstboot.keymap"), "us").unwrap();
+    encrypted_credential(&enc, "firstboot.keymap", "de");
+    encrypted_credential(&enc, "firstboot.locale", "de_DE.UTF-8\n");
+    encrypted_credential(&enc, "system.hostname", "kiosk-7");
+    let args =
+        FirstbootArgs { credentials_dir: Some(plain.clone()), encrypted_credentials_dir: Some(enc.clone()), ..forced_args(d.path()) };
+    let ans = firstboot::cli::answers(&args).unwrap();
+    assert_eq!(
+        (ans.keymap.as_deref(), ans.locale.as_deref(), ans.hostname.as_deref(), ans.timezone.as_deref()),
+        (Some("us"), Some("de_DE.UTF-8"), Some("kiosk-7"), None)
+    );
+
+    let refused = |what: &str| {
+        let e = firstboot::cli::answers(&args).unwrap_err();
+        let chain = error_chain(&e);
+        assert!(chain.contains("firstboot.timezone") && chain.contains(what), "{chain}");
+        std::fs::remove_file(enc.join("firstboot.timezone")).unwrap();
+    };
+    std::os::unix::fs::symlink(enc.join("firstboot.locale"), enc.join("firstboot.timezone")).unwrap();
+    refused("is not a regular file");
+    std::fs::File::create(enc.join("firstboot.timezone")).unwrap().set_len(3 << 20).unwrap();
+    refused("an encrypted credential is at most");
+    std::fs::copy(enc.join("system.hostname"), enc.join("firstboot.timezone")).unwrap();
+    refused("does not match");
 }

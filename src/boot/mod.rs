@@ -15,6 +15,8 @@
 
 use std::path::Path;
 
+pub mod creds;
+
 use uuid::Uuid;
 
 use crate::plan::{Action, Content, Plan, Unlock};
@@ -158,11 +160,17 @@ pub fn put_file(target: &Path, offset: u64, path: &str, bytes: &[u8]) -> Result<
     if task::run("mdir", ["-b", "-i", img.as_str(), "::/"]).is_err() {
         return Ok(false);
     }
-    if let Some((dir, _)) = path.rsplit_once('/')
-        && dir != "::"
-        && task::run("mdir", ["-b", "-i", img.as_str(), dir]).is_err()
-    {
-        task::run("mmd", ["-i", img.as_str(), dir])?;
+    // each missing folder on the way, outermost first (`::/loader`, then `::/loader/credentials`)
+    if let Some((dir, _)) = path.rsplit_once('/') {
+        let mut at = 0;
+        while let Some(i) = dir[at..].find('/').map(|i| i + at) {
+            let next = dir[i + 1..].find('/').map_or(dir.len(), |j| i + 1 + j);
+            let folder = &dir[..next];
+            if task::run("mdir", ["-b", "-i", img.as_str(), folder]).is_err() {
+                task::run("mmd", ["-i", img.as_str(), folder])?;
+            }
+            at = next;
+        }
     }
     let scratch = tempfile::tempdir().map_err(|e| TaskError { cmdline: "mktemp -d".into(), detail: e.to_string() })?;
     let local = scratch.path().join("file");
@@ -278,5 +286,8 @@ root=/dev/mapper/root rw console=tty0 console=ttyS0,115200\n"
         std::fs::File::create(&blank).unwrap().set_len(1 << 20).unwrap();
         assert!(!put_file(&blank, 0, "::/imprint/answers.conf", b"x").unwrap());
         assert_eq!(task::run("mtype", ["-i", spec.as_str(), "::/imprint/answers.conf"]).unwrap(), "[Install]\nSeed=y\n");
+        // folders two deep are made one after the other
+        assert!(put_file(&img, 0, "::/loader/credentials/a.cred", b"z").unwrap());
+        assert_eq!(task::run("mtype", ["-i", spec.as_str(), "::/loader/credentials/a.cred"]).unwrap(), "z");
     }
 }

@@ -114,11 +114,27 @@ impl std::fmt::Display for Proof {
 /// What an install adds to the new ESP besides fixing its entries: words for every entry's
 /// command line (credentials for the first boot, the initrd's keymap) and files (the answers
 /// record).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct EspAdditions {
     pub options: Vec<String>,
     /// (path on the ESP, e.g. `::/imprint/answers.conf`, contents)
     pub files: Vec<(String, Vec<u8>)>,
+    /// (name, value) credentials for the first boot of a system that boots a UKI: written
+    /// encrypted to `/loader/credentials/` when the ESP has `/EFI/Linux/*.efi` (see
+    /// [`crate::boot::creds`]).
+    pub credentials: Vec<(String, String)>,
+    pub credential_key: crate::boot::creds::CredKey,
+}
+
+impl Default for EspAdditions {
+    fn default() -> Self {
+        EspAdditions {
+            options: Vec::new(),
+            files: Vec::new(),
+            credentials: Vec::new(),
+            credential_key: crate::boot::creds::CredKey::Auto { device: "auto".into() },
+        }
+    }
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -477,10 +493,22 @@ pub fn execute_on(
         // here leaves a disk whose table and data are complete but whose entries name the source.
         st.begin("boot", "point the boot loader entries on the new ESP at the new root".into());
         let fixed = crate::boot::fix_entries(&target_path, esp_offset, &root, &esp.options).map_err(ExecError::Boot)?;
-        // an ESP without entries does not boot the source: its copy stays the source's, block
-        // for block (nothing added to it either)
-        let files: &[(String, Vec<u8>)] = if fixed.is_some() { &esp.files } else { &[] };
-        boot_entries = fixed.unwrap_or_else(|| vec!["no /loader/entries on the ESP: nothing to change".into()]);
+        // UKIs carry their command line inside: the answers go next to them, as credentials
+        let ukis = crate::boot::creds::ukis(&target_path, esp_offset);
+        // an ESP with neither entries nor UKIs does not boot the source: its copy stays the
+        // source's, block for block (nothing added to it either)
+        let boots = fixed.is_some() || !ukis.is_empty();
+        let files: &[(String, Vec<u8>)] = if boots { &esp.files } else { &[] };
+        boot_entries = match fixed {
+            Some(lines) => lines,
+            None if boots => vec!["no /loader/entries on the ESP: no Type #1 entry to change".into()],
+            None => vec!["no /loader/entries and no /EFI/Linux/*.efi on the ESP: nothing to change".into()],
+        };
+        if !ukis.is_empty() && !esp.credentials.is_empty() {
+            let lines =
+                crate::boot::creds::write(&target_path, esp_offset, &esp.credentials, &esp.credential_key).map_err(ExecError::Boot)?;
+            boot_entries.extend(lines.into_iter().map(|l| format!("{l}, for {}", ukis.join(", "))));
+        }
         for (path, bytes) in files {
             let name = path.trim_start_matches("::");
             if crate::boot::put_file(&target_path, esp_offset, path, bytes).map_err(ExecError::Boot)? {

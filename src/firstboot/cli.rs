@@ -37,6 +37,15 @@ pub struct FirstbootArgs {
     /// Read firstboot.* and passwd.*.root credentials from here (default: $CREDENTIALS_DIRECTORY).
     #[arg(long, value_name = "DIR")]
     pub credentials_dir: Option<PathBuf>,
+    /// Also read those credentials encrypted (systemd-creds' format) from here, decrypted by
+    /// systemd-creds: /run/credentials/@encrypted, where systemd 252 puts what systemd-stub
+    /// passes from the ESP's /loader/credentials/ (the installer's answers next to a UKI).
+    /// Plain credentials win over encrypted ones of the same name.
+    #[arg(long, value_name = "DIR")]
+    pub encrypted_credentials_dir: Option<PathBuf>,
+    /// The TPM2 the encrypted credentials are sealed to (systemd-creds' --tpm2-device=).
+    #[arg(long, value_name = "DEVICE", default_value = "auto")]
+    pub tpm2_device: String,
     /// Replace settings the target already has.
     #[arg(long)]
     pub force: bool,
@@ -85,8 +94,12 @@ pub fn answers(args: &FirstbootArgs) -> Result<Answers, FirstbootError> {
         root_shell: args.root_shell.clone(),
         machine_id: true,
     };
-    Ok(match credentials_dir(args) {
+    let given = match credentials_dir(args) {
         Some(d) => given.or(super::creds::read(&d)?),
+        None => given,
+    };
+    Ok(match &args.encrypted_credentials_dir {
+        Some(d) => given.or(super::creds::read_encrypted(d, &args.tpm2_device)?),
         None => given,
     })
 }

@@ -27,30 +27,86 @@ fn read_secret(dir: &Path, name: &str) -> Result<Option<Secret>, FirstbootError>
     }
 }
 
-fn read_text(dir: &Path, name: &str) -> Result<Option<String>, FirstbootError> {
-    let Some(s) = read_secret(dir, name)? else { return Ok(None) };
+/// Reads one credential by name: None when there is none.
+type Reader<'a> = dyn Fn(&str) -> Result<Option<Secret>, FirstbootError> + 'a;
+
+fn text_of(get: &Reader, name: &str) -> Result<Option<String>, FirstbootError> {
+    let Some(s) = get(name)? else { return Ok(None) };
     let text = std::str::from_utf8(s.expose()).map_err(|_| FirstbootError::CredentialNotText(name.to_string()))?;
     Ok(Some(text.to_string()))
 }
 
 /// The answers found in credentials folder `dir`. `machine_id` is false.
 pub fn read(dir: &Path) -> Result<Answers, FirstbootError> {
-    let root_password = match read_text(dir, HASHED_PASSWORD)? {
-        Some(h) => Some(RootPassword::Hashed(h)),
-        None => read_secret(dir, PLAINTEXT_PASSWORD)?.map(RootPassword::Plain),
+    read_with(&|name: &str| read_secret(dir, name))
+}
+
+/// The answers found as encrypted credentials in `dir` (systemd 252 puts those systemd-stub
+/// passes, from the ESP's `/loader/credentials/`, in `/run/credentials/@encrypted`), each
+/// decrypted by `systemd-creds decrypt --name=<name>` into memory: systemd's own check of the
+/// name, the TPM2 policy and the authentication tag. `tpm2_device`: systemd-creds'
+/// `--tpm2-device=` (`auto`, or a TCTI in tests).
+pub fn read_encrypted(dir: &Path, tpm2_device: &str) -> Result<Answers, FirstbootError> {
+    read_with(&|name: &str| decrypt(dir, name, tpm2_device))
+}
+
+/// The largest encrypted credential systemd accepts (1 MiB of data, base64, and its header) with
+/// room to spare; anything larger is refused before it is read.
+const ENCRYPTED_MAX: u64 = 2 << 20;
+
+fn decrypt(dir: &Path, name: &str, tpm2_device: &str) -> Result<Option<Secret>, FirstbootError> {
+    let path = dir.join(name);
+    let bad = |msg: String| FirstbootError::Credential { name: name.to_string(), source: std::io::Error::other(msg) };
+    let meta = match std::fs::symlink_metadata(&path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(FirstbootError::Credential { name: name.to_string(), source }),
     };
-    let hostname = match read_text(dir, FIRSTBOOT_HOSTNAME)? {
+    if !meta.is_file() {
+        return Err(bad(format!("{} is not a regular file", path.display())));
+    }
+    if meta.len() > ENCRYPTED_MAX {
+        return Err(bad(format!("{} is {} bytes; an encrypted credential is at most {ENCRYPTED_MAX}", path.display(), meta.len())));
+    }
+    let out = std::process::Command::new("systemd-creds")
+        .arg("decrypt")
+        .arg(format!("--name={name}"))
+        .arg(format!("--tpm2-device={tpm2_device}"))
+        .arg(&path)
+        .arg("-")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| bad(format!("cannot run systemd-creds: {e}")))?;
+    let mut bytes = out.stdout;
+    if bytes.last() == Some(&b'\n') {
+        bytes.pop(); // one trailing newline, as for a credential file
+    }
+    let value = Secret::new(bytes);
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stderr);
+        let why = why.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string();
+        return Err(bad(format!("systemd-creds decrypt {}: {} — {why}", path.display(), out.status)));
+    }
+    Ok(Some(value))
+}
+
+fn read_with(get: &Reader) -> Result<Answers, FirstbootError> {
+    let root_password = match text_of(get, HASHED_PASSWORD)? {
+        Some(h) => Some(RootPassword::Hashed(h)),
+        None => get(PLAINTEXT_PASSWORD)?.map(RootPassword::Plain),
+    };
+    let hostname = match text_of(get, FIRSTBOOT_HOSTNAME)? {
         Some(h) => Some(h),
-        None => read_text(dir, SYSTEM_HOSTNAME)?,
+        None => text_of(get, SYSTEM_HOSTNAME)?,
     };
     Ok(Answers {
-        locale: read_text(dir, LOCALE)?,
-        locale_messages: read_text(dir, LOCALE_MESSAGES)?,
-        keymap: read_text(dir, KEYMAP)?,
-        timezone: read_text(dir, TIMEZONE)?,
+        locale: text_of(get, LOCALE)?,
+        locale_messages: text_of(get, LOCALE_MESSAGES)?,
+        keymap: text_of(get, KEYMAP)?,
+        timezone: text_of(get, TIMEZONE)?,
         hostname,
         root_password,
-        root_shell: read_text(dir, SHELL)?,
+        root_shell: text_of(get, SHELL)?,
         machine_id: false,
     })
 }

@@ -121,22 +121,28 @@ impl FirstbootAnswers {
         Ok(())
     }
 
-    /// The kernel command line words that carry the answers: one `systemd.set_credential=` per
-    /// answer (systemd puts them in the system's credentials on the installed system's first
-    /// boot) and `rd.vconsole.keymap=`, so the initrd's unlock prompt uses the chosen keymap.
-    pub fn kernel_words(&self) -> Vec<String> {
-        let mut v = Vec::new();
+    /// The answers as systemd credentials (name, value): `firstboot.locale`, `firstboot.keymap`,
+    /// `firstboot.timezone` and `system.hostname` (PID 1 sets the host name from it;
+    /// systemd-firstboot before v261 reads only this one).
+    pub fn credentials(&self) -> Vec<(String, String)> {
         use crate::firstboot::creds;
-        let mut cred = |name: &str, value: &Option<String>| {
-            if let Some(x) = value {
-                v.push(format!("systemd.set_credential={name}:{x}"));
-            }
-        };
-        cred(creds::LOCALE, &self.locale);
-        cred(creds::KEYMAP, &self.keymap);
-        cred(creds::TIMEZONE, &self.timezone);
-        // PID 1 sets the host name from it; systemd-firstboot before v261 reads only this one
-        cred(creds::SYSTEM_HOSTNAME, &self.hostname);
+        [
+            (creds::LOCALE, &self.locale),
+            (creds::KEYMAP, &self.keymap),
+            (creds::TIMEZONE, &self.timezone),
+            (creds::SYSTEM_HOSTNAME, &self.hostname),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.as_ref().map(|v| (name.to_string(), v.clone())))
+        .collect()
+    }
+
+    /// The kernel command line words that carry the answers on Type #1 entries: one
+    /// `systemd.set_credential=` per answer (systemd puts them in the system's credentials on the
+    /// installed system's first boot) and `rd.vconsole.keymap=`, so the initrd's unlock prompt uses
+    /// the chosen keymap.
+    pub fn kernel_words(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.credentials().into_iter().map(|(name, x)| format!("systemd.set_credential={name}:{x}")).collect();
         if let Some(k) = &self.keymap {
             v.push(format!("rd.vconsole.keymap={k}"));
         }
@@ -194,6 +200,24 @@ impl Prepared {
         EspAdditions {
             options: self.request.firstboot.kernel_words(),
             files: vec![(answers::ESP_PATH.to_string(), answers::to_ini(&self.request, self.plan.disk_guid).into_bytes())],
+            credentials: self.request.firstboot.credentials(),
+            credential_key: self.credential_key(),
+        }
+    }
+
+    /// What the answers next to a UKI are sealed to: the TPM2 and PCRs the root is sealed to
+    /// when the install binds it to a TPM2 by PCRs, else PCR 7 of the TPM2 the request names if
+    /// one answers then, else systemd's key for machines without one.
+    fn credential_key(&self) -> crate::boot::creds::CredKey {
+        use crate::boot::creds::CredKey;
+        let tpm_unlock = self
+            .plan
+            .partitions
+            .iter()
+            .any(|p| p.luks.as_ref().is_some_and(|l| l.unlock.iter().any(|u| matches!(u, plan::Unlock::Tpm2 | plan::Unlock::Tpm2Pin))));
+        match &self.plan.encryption {
+            Some(e) if tpm_unlock && !e.tpm2_pcrs.is_empty() => CredKey::Tpm2 { device: e.tpm2_device.clone(), pcrs: e.tpm2_pcrs.clone() },
+            _ => CredKey::Auto { device: self.request.encryption.tpm2_device.clone() },
         }
     }
 

@@ -160,3 +160,32 @@ pub fn run_in_mount_namespace(script: &str, dir: &std::path::Path, timeout_secs:
     }
     out
 }
+
+/// A minimal PE file with the given sections (enough for a UKI's section table).
+pub fn pe(sections: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut v = vec![0u8; 0x40];
+    v[..2].copy_from_slice(b"MZ");
+    v[0x3c..0x40].copy_from_slice(&0x40u32.to_le_bytes());
+    v.extend_from_slice(b"PE\0\0");
+    let mut coff = [0u8; 20];
+    coff[2..4].copy_from_slice(&(sections.len() as u16).to_le_bytes());
+    v.extend_from_slice(&coff);
+    let mut data_at = v.len() + 40 * sections.len();
+    let (mut table, mut payload) = (Vec::new(), Vec::new());
+    for (name, body) in sections {
+        let mut h = [0u8; 40];
+        h[..name.len()].copy_from_slice(name.as_bytes());
+        let padded = body.len().div_ceil(16) * 16;
+        h[8..12].copy_from_slice(&(body.len() as u32).to_le_bytes());
+        h[16..20].copy_from_slice(&(padded as u32).to_le_bytes());
+        h[20..24].copy_from_slice(&(data_at as u32).to_le_bytes());
+        table.extend_from_slice(&h);
+        let mut b = body.to_vec();
+        b.resize(padded, 0);
+        data_at += padded;
+        payload.extend_from_slice(&b);
+    }
+    v.extend_from_slice(&table);
+    v.extend_from_slice(&payload);
+    v
+}

@@ -107,6 +107,16 @@ impl Swtpm {
         c
     }
 
+    /// A reboot as the TPM sees it: an orderly `TPM2_Shutdown(CLEAR)` (without it the reset counts
+    /// toward dictionary-attack lockout), reset (`swtpm_ioctl -i`: PCRs back to zero, every loaded
+    /// session and object gone, as swtpm without a resource manager needs after a few clients)
+    /// and `TPM2_Startup(CLEAR)`. The persistent state (seeds) stays.
+    pub fn power_cycle(&self) {
+        run_ok(self.tool("tpm2_shutdown").arg("-c"));
+        run_ok(Command::new("swtpm_ioctl").arg("--tcp").arg(format!("127.0.0.1:{}", self.port + 1)).arg("-i"));
+        run_ok(self.tool("tpm2_startup").arg("-c"));
+    }
+
     /// Extends a SHA-256 PCR with the SHA-256 of `data` (`tpm2_pcrextend N:sha256=…`).
     pub fn extend(&self, pcr: u32, data: &[u8]) {
         use sha2::{Digest, Sha256};

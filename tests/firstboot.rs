@@ -574,3 +574,36 @@ fn encrypted_credentials_fill_what_plain_ones_leave_open() {
     std::fs::copy(enc.join("system.hostname"), enc.join("firstboot.timezone")).unwrap();
     refused("does not match");
 }
+
+/// The systemd 252 drop-in's command line (a shell line, since 252 has no ImportCredential=):
+/// run with `imprint` swapped for `echo` and /run/credentials/ for a scratch folder, it passes
+/// --no-user always, @system as --credentials-dir and @encrypted as --encrypted-credentials-dir
+/// when each exists, and $CREDENTIALS_DIRECTORY when @system does not.
+#[test]
+fn the_systemd_252_drop_in_hands_over_both_credential_folders() {
+    let unit =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/live-image/units/imprint-firstboot.service.d/systemd-252.conf"))
+            .unwrap();
+    let exec = unit.lines().filter_map(|l| l.strip_prefix("ExecStart=")).find(|l| !l.is_empty()).expect("an ExecStart= with a command");
+    let script = exec.strip_prefix("/bin/sh -c '").and_then(|s| s.strip_suffix('\'')).expect("/bin/sh -c '…'");
+    let d = tempfile::tempdir().unwrap();
+    let run = d.path().join("run");
+    let script =
+        script.replace("$$", "$").replace("/run/credentials", &run.display().to_string()).replace("exec /usr/bin/imprint", "exec echo");
+    let go = |env: Option<&str>| {
+        let mut c = Command::new("sh");
+        c.arg("-c").arg(&script).env_remove("CREDENTIALS_DIRECTORY");
+        if let Some(e) = env {
+            c.env("CREDENTIALS_DIRECTORY", e);
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap().trim().replace(&run.display().to_string(), "RUN")
+    };
+    assert_eq!(go(None), "firstboot --no-user");
+    assert_eq!(go(Some("/cd")), "firstboot --no-user --credentials-dir /cd");
+    std::fs::create_dir_all(run.join("@encrypted")).unwrap();
+    assert_eq!(go(Some("/cd")), "firstboot --no-user --credentials-dir /cd --encrypted-credentials-dir RUN/@encrypted");
+    std::fs::create_dir_all(run.join("@system")).unwrap();
+    assert_eq!(go(Some("/cd")), "firstboot --no-user --credentials-dir RUN/@system --encrypted-credentials-dir RUN/@encrypted");
+}

@@ -331,15 +331,23 @@ pub fn encryption_secrets(files: SecretFiles<'_>, plan: &plan::Plan) -> Result<e
         s.pin = Some(pin);
     }
     if let (true, Some(path)) = (needs(Unlock::RecoveryKey), files.recovery_key) {
-        // make sure the key can be kept before a keyslot exists that only it opens
+        // make sure the key can be kept before a keyslot exists that only it opens: a new file,
+        // mode 0600, never one that exists (its mode and readers are someone else's) and never
+        // through a symbolic link
         use std::os::unix::fs::OpenOptionsExt;
         std::fs::OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(path)
-            .with_context(|| format!("the recovery key cannot be written to {}; nothing was installed", path.display()))?;
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => anyhow!(
+                    "the recovery key file {} exists (or is a link); imprint writes the key only to a new file it creates with mode 0600: remove it or name another; nothing was installed",
+                    path.display()
+                ),
+                _ => anyhow::Error::new(e).context(format!("the recovery key cannot be written to {}; nothing was installed", path.display())),
+            })?;
     }
     if needs(Unlock::RecoveryKey) && files.recovery_key.is_none() && !std::io::stdout().is_terminal() {
         bail!(
@@ -354,13 +362,28 @@ pub fn encryption_secrets(files: SecretFiles<'_>, plan: &plan::Plan) -> Result<e
 pub fn hand_over_recovery_key(file: Option<&Path>, key: &crate::secret::Secret) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     if let Some(path) = file {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(path)
-            .with_context(|| format!("writing the recovery key to {}", path.display()))?;
+        // the empty file made before the install (see secrets()): opened without following a
+        // link, and only while it is still an empty regular file; put back to 0600 whatever
+        // happened to its mode meanwhile
+        use std::os::unix::fs::PermissionsExt;
+        let what = || format!("writing the recovery key to {}", path.display());
+        // O_NONBLOCK: a FIFO put there meanwhile fails to open instead of blocking
+        let mut f = match std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(path)
+                .with_context(what)?,
+            Err(e) => return Err(anyhow::Error::new(e).context(what())),
+        };
+        let meta = f.metadata().with_context(what)?;
+        if !meta.is_file() || meta.len() != 0 {
+            bail!("{}: it is no longer the empty file imprint made for the key; the key was not written there", what());
+        }
+        f.set_permissions(std::fs::Permissions::from_mode(0o600)).with_context(what)?;
         f.write_all(key.expose())?;
         f.write_all(b"\n")?;
         f.sync_all()?;

@@ -205,6 +205,25 @@ fn a_tpm_that_measured_nothing_is_refused_with_advice_and_nothing_is_written() {
     assert!(text.contains("the recovery key cannot be written") && text.contains("nothing was installed"), "{text}");
     assert_eq!(sha256_range(&target, 0, 1 << 30), before);
 
+    // a recovery key file that exists is never reused (its mode and readers are someone else's),
+    // and a link is never followed: both refused, the file and the link's target untouched
+    use std::os::unix::fs::PermissionsExt;
+    let existing = dir.path().join("existing");
+    std::fs::write(&existing, "theirs").unwrap();
+    std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(dir.path().join("elsewhere"), &link).unwrap();
+    for path in [&existing, &link] {
+        let out = run(install(&defs, &src, &target, &["--tpm2-device", &tpm.tcti(), "--recovery-key-file"]).arg(path));
+        let text = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success());
+        assert!(text.contains("exists (or is a link)") && text.contains("nothing was installed"), "{text}");
+        assert_eq!(sha256_range(&target, 0, 1 << 30), before);
+    }
+    assert_eq!(std::fs::read_to_string(&existing).unwrap(), "theirs");
+    assert_eq!(std::fs::metadata(&existing).unwrap().permissions().mode() & 0o777, 0o644);
+    assert!(!dir.path().join("elsewhere").exists(), "the link was followed");
+
     // and with no terminal and no --recovery-key-file there is nowhere to show the key
     let out = run(&mut install(&defs, &src, &target, &["--tpm2-device", &tpm.tcti()]));
     let text = String::from_utf8_lossy(&out.stderr).into_owned();

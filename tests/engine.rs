@@ -43,6 +43,15 @@ fn perform(p: &install::Prepared, events: &mut Vec<Event>) -> anyhow::Result<ins
     install::perform(p, &Secrets::default(), &cancel, &mut |e: &Event| events.push(e.clone()))
 }
 
+/// [`request`], the root sealed to `tpm` (PCR 7 as the profile says), no recovery key.
+fn tpm_request(dir: &Path, source: &Path, target: &Path, tpm: &common::swtpm::Swtpm) -> Request {
+    let mut r = request(dir, source, target);
+    r.encryption.mode = Some(EncryptionMode::Tpm2);
+    r.encryption.tpm2_device = tpm.tcti();
+    r.encryption.recovery_key = Some(false);
+    r
+}
+
 /// The ESP's byte offset on an installed image.
 fn esp_offset(img: &Path) -> u64 {
     part_range(&sfdisk_json(img), 1).0
@@ -332,10 +341,7 @@ fn a_pcr_changed_before_the_proof_fails_the_tpm_proof() {
     let target = dir.path().join("t.img");
     let tpm = common::swtpm::Swtpm::start();
     tpm.extend(7, b"secure boot state");
-    let mut req = request(dir.path(), &src, &target);
-    req.encryption.mode = Some(EncryptionMode::Tpm2);
-    req.encryption.tpm2_device = tpm.tcti();
-    req.encryption.recovery_key = Some(false);
+    let req = tpm_request(dir.path(), &src, &target, &tpm);
     let prepared = install::prepare(&req, &Host::default()).unwrap();
     let err = install::perform(&prepared, &Secrets::default(), &AtomicBool::new(false), &mut |e: &Event| {
         if let Event::StepStarted { name, .. } = e
@@ -349,10 +355,7 @@ fn a_pcr_changed_before_the_proof_fails_the_tpm_proof() {
     assert!(msg.contains("partition 3 (root-x86-64)") && msg.contains("the PCR values differ from those at enrollment"), "{msg}");
     // the same install without the change proves the TPM unseals
     let target = dir.path().join("t2.img");
-    let mut req = request(dir.path(), &src, &target);
-    req.encryption.mode = Some(EncryptionMode::Tpm2);
-    req.encryption.tpm2_device = tpm.tcti();
-    req.encryption.recovery_key = Some(false);
+    let req = tpm_request(dir.path(), &src, &target, &tpm);
     let prepared = install::prepare(&req, &Host::default()).unwrap();
     let report = perform(&prepared, &mut Vec::new()).unwrap();
     assert!(report.proofs().iter().any(|p| matches!(p, Proof::TpmUnseals { partition: 3, pin: false, .. })), "{:?}", report.proofs());
@@ -490,10 +493,7 @@ fn first_boot_answers_go_next_to_a_uki_sealed_to_the_tpm() {
     let target = dir.path().join("t.img");
     let tpm = common::swtpm::Swtpm::start();
     tpm.extend(7, b"secure boot state");
-    let mut req = request(dir.path(), &src, &target);
-    req.encryption.mode = Some(EncryptionMode::Tpm2);
-    req.encryption.tpm2_device = tpm.tcti();
-    req.encryption.recovery_key = Some(false);
+    let mut req = tpm_request(dir.path(), &src, &target, &tpm);
     req.firstboot.locale = Some("de_DE.UTF-8".into());
     req.firstboot.keymap = Some("de".into());
     req.firstboot.timezone = Some("Europe/Berlin".into());

@@ -4,7 +4,8 @@
 - unattended: the live image installs itself (credentials ask for it); the installed disk then
   boots alone and must unlock its root from the TPM and set itself up from credentials.
 - attended: the live image boots from its default entry with no credentials, stays up and shows
-  the installer on the serial console (whose size nobody set); the pages are driven key by key,
+  the installer on the serial console (whose size nobody set) and on tty1 (read from QEMU's
+  screendump with the kernel's console font); the pages are driven key by key on ttyS0,
   the screen read through a terminal emulator (pyte): German, the `de` keyboard, the blank disk,
   TPM, the recovery-key group typed back, the disk's name typed, done, power off. The installed
   disk then boots alone with no locale or keymap credentials: the root must unlock from the TPM,
@@ -21,6 +22,7 @@ usage: tests/e2e/run.py [--image live-image/out/imprint-live.img] [--scenario al
 
 import argparse
 import base64
+import lzma
 import hashlib
 import hmac
 import json
@@ -33,6 +35,8 @@ with warnings.catch_warnings():
 import os
 import re
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -150,7 +154,9 @@ def qemu(work, tpm, disks, vars_name, logname, creds=None):
         "-drive", f"if=pflash,format=raw,unit=1,file={vars_file}",
         "-chardev", f"socket,id=chrtpm,path={tpm.sock}",
         "-tpmdev", "emulator,id=tpm0,chardev=chrtpm", "-device", "tpm-tis,tpmdev=tpm0",
-        "-display", "none", "-serial", "stdio", "-monitor", "none", "-nic", "none", "-no-reboot",
+        "-display", "none", "-serial", "stdio", "-nic", "none", "-no-reboot",
+        # the monitor, for screendump: what the VGA screen (tty1) shows
+        "-monitor", f"unix:{os.path.join(work, logname + '.monitor')},server=on,wait=off",
     ]
     for d in disks:
         cmd += ["-drive", d]
@@ -359,6 +365,78 @@ class Console:
 DOWN, ENTER, CTRL_L = "\x1b[B", "\r", "\x0c"
 
 
+def screendump(work, logname, path):
+    """Has QEMU (through the monitor of the VM whose serial log is `logname`) write its VGA screen
+    to `path` as PPM."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(30)
+    sock.connect(os.path.join(work, logname + ".monitor"))
+    buf = b""
+    while b"(qemu)" not in buf:
+        buf += sock.recv(4096)
+    sock.sendall(f"screendump {path}\n".encode())
+    buf = b""
+    while b"(qemu)" not in buf:
+        buf += sock.recv(4096)
+    sock.close()
+
+
+def vt_text(ppm, font):
+    """The text on a Linux framebuffer console's screendump: every 8x16 cell read back by its
+    glyph in `font` (pixels unlike the cell's most common colour are ink); a cell no glyph
+    matches is '?'."""
+    with open(ppm, "rb") as f:
+        data = f.read()
+    parts = data.split(maxsplit=4)
+    if parts[0] != b"P6" or int(parts[3]) != 255:
+        raise RuntimeError(f"{ppm}: not a binary 8-bit PPM")
+    w, h, px = int(parts[1]), int(parts[2]), parts[4]
+    lines = []
+    for row in range(h // 16):
+        line = []
+        for col in range(w // 8):
+            cell = [px[((row * 16 + y) * w + col * 8 + x) * 3:((row * 16 + y) * w + col * 8 + x) * 3 + 3]
+                    for y in range(16) for x in range(8)]
+            bg = max(set(cell), key=cell.count)
+            bits = bytes(sum(1 << (7 - x) for x in range(8) if cell[y * 8 + x] != bg) for y in range(16))
+            if not any(bits):
+                line.append(" ")
+            else:
+                line.append(font.get(bits, "?"))
+        lines.append("".join(line).rstrip())
+    return "\n".join(lines)
+
+
+def kernel_font(image, work):
+    """The font the live system's console draws with: the kernel's built-in VGA 8x16 font, read out
+    of the live image's kernel (its ESP's /imprint/vmlinuz, xz-compressed inside): 256 glyphs of
+    16 bytes after the header {0, 0, 4096, 0}, told from other data by a blank space and
+    distinct, non-blank printable ASCII glyphs. {glyph: character} in code page 437."""
+    o = subprocess.run(["sfdisk", "--json", image], capture_output=True, text=True, check=True)
+    esp = json.loads(o.stdout)["partitiontable"]["partitions"][0]
+    out = os.path.join(work, "vmlinuz")
+    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+    subprocess.run(["mcopy", "-n", "-i", f"{image}@@{esp['start'] * 512}", "::/imprint/vmlinuz", out], env=env, check=True)
+    with open(out, "rb") as f:
+        kernel = f.read()
+    at = kernel.find(b"\xfd7zXZ\x00")
+    if at < 0:
+        raise RuntimeError("the live kernel is not xz-compressed: its console font cannot be read")
+    data = lzma.LZMADecompressor().decompress(kernel[at:])
+    head = b"\0" * 8 + struct.pack("<I", 4096) + b"\0" * 4
+    i = data.find(head)
+    while i >= 0:
+        glyphs = [data[i + 16 + g * 16:i + 32 + g * 16] for g in range(256)]
+        printable = glyphs[0x21:0x7F]
+        if glyphs[0x20] == bytes(16) and all(any(g) for g in printable) and len(set(printable)) == len(printable):
+            font = {}
+            for g in range(256):
+                font.setdefault(glyphs[g], bytes([g]).decode("cp437"))
+            return font
+        i = data.find(head, i + 1)
+    raise RuntimeError("no 8x16 console font found in the live kernel")
+
+
 def page_whole(con):
     """The installer's page fills the screen as drawn: its title on the first row, its key line on
     the last. Boot or kernel messages written after it scroll it (the title goes) or leave lines
@@ -368,7 +446,7 @@ def page_whole(con):
 
 
 def attended(args, top, check):
-    names = ["live image without credentials stays up with the installer on ttyS0",
+    names = ["live image without credentials stays up with the installer on tty1 and ttyS0",
              "attended install from the pages on ttyS0",
              "attended install unlocked by TPM",
              "installer answers applied on first boot"]
@@ -414,9 +492,24 @@ def attended(args, top, check):
         # first page for a while and look again: the page still whole, nothing wrote over it.
         con.pump(30)
         up = con.alive and re.search(r"Which language|Welche Sprache", con.text()) and page_whole(con)
-        check(bool(up), names[0],
+        # tty1, the screen a person at the machine sees: QEMU's screendump of it, read back cell
+        # by cell with the kernel's own console font
+        vt, vt_ok = "", False
+        if up:
+            try:
+                ppm = os.path.join(work, "tty1.ppm")
+                screendump(work, "attended-live.log", ppm)
+                vt = vt_text(ppm, kernel_font(args.image, work))
+                rows = vt.split("\n")
+                vt_ok = ("imprint | " in rows[0] and re.search(r"Which language", vt) is not None
+                         and any("Ctrl-C" in r for r in rows[-3:]))
+            except (OSError, RuntimeError, subprocess.CalledProcessError) as e:
+                vt = f"(tty1 could not be read: {e})"
+        check(bool(up) and vt_ok, names[0],
               f"installer page on ttyS0 after {t_page:.0f}s, whole; 30 s later: {'still up and whole' if up else 'gone (VM stopped)' if not con.alive else 'not whole'}"
-              + ("" if up else f"; the screen:\n{con.text()}"))
+              + ("" if up else f"; the screen:\n{con.text()}")
+              + (f"; tty1 shows the same page, whole ({len(vt.split(chr(10)))} rows read from the screen)" if vt_ok
+                 else f"; tty1 does not show the page whole:\n{vt}" if up else ""))
         if not up:
             fail_rest(1, "the live system did not stay up with the page whole")
             live.terminate(force=True)

@@ -5,6 +5,8 @@ use clap::Parser;
 use imprint::cli::{Cli, Command};
 
 fn main() {
+    // no core dumps and no ptrace of a process that holds keys
+    imprint::secret::protect_process();
     // tpm2-tss writes its own warnings to stderr on every expected failure (a changed PCR, a
     // wrong PIN); imprint reports those itself. Set before any thread exists.
     if std::env::var_os("TSS2_LOG").is_none() {

@@ -347,3 +347,45 @@ fn the_recovery_key_is_shown_on_the_terminal_as_text_and_qr() {
     ok(&common::run_with_stdin(Command::new("cryptsetup").args(["open", "--test-passphrase", "--key-file=-"]).arg(&usr), key.as_bytes()));
     assert_not_in_file(&target, &key);
 }
+
+/// imprint holds keys: its process makes no core file and another process of the same user
+/// cannot read its memory. Run as nobody, blocked opening a FIFO given as its answers file, its
+/// /proc entries belong to root (the kernel's sign of a non-dumpable process) and its core limit
+/// is 0.
+#[test]
+fn the_process_is_not_dumpable() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let fifo = dir.path().join("answers.conf");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: mkfifo with a NUL-terminated path we own.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o666) }, 0);
+    std::fs::set_permissions(&fifo, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let mut child = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_imprint"))
+        .args(["install", "--yes", "--answers"])
+        .arg(&fifo)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("setpriv (util-linux)");
+    let proc = PathBuf::from(format!("/proc/{}", child.id()));
+    // wait until setpriv has become imprint (blocked in open() on the FIFO)
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::fs::read_link(proc.join("exe")).map(|e| !e.ends_with("imprint")).unwrap_or(true) {
+        assert!(std::time::Instant::now() < deadline, "imprint did not start");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let status = std::fs::read_to_string(proc.join("status")).unwrap();
+    let owner = std::fs::metadata(proc.join("environ")).unwrap().uid();
+    let limits = std::fs::read_to_string(proc.join("limits")).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(status.lines().any(|l| l.starts_with("Uid:") && l.contains("65534")), "{status}");
+    assert_eq!(owner, 0, "/proc/PID/environ of imprint run as nobody belongs to uid {owner}: the process is dumpable");
+    let core = limits.lines().find(|l| l.starts_with("Max core file size")).unwrap();
+    assert!(core.split_whitespace().nth(4) == Some("0") && core.split_whitespace().nth(5) == Some("0"), "{core}");
+}

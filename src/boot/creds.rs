@@ -80,7 +80,6 @@ pub fn ukis(target: &std::path::Path, offset: u64) -> Vec<String> {
 /// `value` encrypted as credential `name` by systemd-creds (its base64 text, as
 /// `LoadCredentialEncrypted=` and systemd-stub read it). `key` must be resolved.
 pub fn encrypt(name: &str, value: &str, key: &CredKey) -> Result<Vec<u8>, TaskError> {
-    use std::io::Write;
     let mut args = vec!["encrypt".to_string(), format!("--name={name}")];
     match key {
         CredKey::Tpm2 { device, pcrs } => {
@@ -93,26 +92,11 @@ pub fn encrypt(name: &str, value: &str, key: &CredKey) -> Result<Vec<u8>, TaskEr
         CredKey::Auto { .. } => unreachable!("resolve() the key first"),
     }
     args.extend(["-".to_string(), "-".to_string()]);
-    let cmdline = format!("systemd-creds {}", args.join(" "));
-    let fail = |detail: String| TaskError { cmdline: cmdline.clone(), detail };
-    let mut child = std::process::Command::new("systemd-creds")
-        .args(&args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| fail(format!("cannot run: {e}")))?;
-    let mut stdin = child.stdin.take().expect("piped");
-    stdin.write_all(value.as_bytes()).map_err(|e| fail(format!("writing the value: {e}")))?;
-    drop(stdin);
-    let out = child.wait_with_output().map_err(|e| fail(e.to_string()))?;
-    if !out.status.success() {
-        return Err(fail(format!("{} — {}", out.status, String::from_utf8_lossy(&out.stderr).trim())));
+    let out = crate::task::run_with_input("systemd-creds", &args, value.as_bytes())?;
+    if out.is_empty() {
+        return Err(TaskError { cmdline: format!("systemd-creds {}", args.join(" ")), detail: "no output".into() });
     }
-    if out.stdout.is_empty() {
-        return Err(fail("no output".into()));
-    }
-    Ok(out.stdout)
+    Ok(out)
 }
 
 /// Writes each (name, value) as `/loader/credentials/<name>.cred` on the FAT file system at

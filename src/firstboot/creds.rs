@@ -68,25 +68,12 @@ fn decrypt(dir: &Path, name: &str, tpm2_device: &str) -> Result<Option<Secret>, 
     if meta.len() > ENCRYPTED_MAX {
         return Err(bad(format!("{} is {} bytes; an encrypted credential is at most {ENCRYPTED_MAX}", path.display(), meta.len())));
     }
-    let out = std::process::Command::new("systemd-creds")
-        .arg("decrypt")
-        .arg(format!("--name={name}"))
-        .arg(format!("--tpm2-device={tpm2_device}"))
-        .arg(&path)
-        .arg("-")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| bad(format!("cannot run systemd-creds: {e}")))?;
-    let mut bytes = out.stdout;
+    let args = ["decrypt".into(), format!("--name={name}"), format!("--tpm2-device={tpm2_device}"), path.display().to_string(), "-".into()];
+    let mut bytes = crate::task::run_with_input("systemd-creds", &args, b"").map_err(|e| bad(e.to_string()))?;
     if bytes.last() == Some(&b'\n') {
         bytes.pop(); // one trailing newline, as for a credential file
     }
     let value = Secret::new(bytes);
-    if !out.status.success() {
-        let why = String::from_utf8_lossy(&out.stderr);
-        let why = why.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string();
-        return Err(bad(format!("systemd-creds decrypt {}: {} — {why}", path.display(), out.status)));
-    }
     Ok(Some(value))
 }
 

@@ -21,6 +21,20 @@ nix::ioctl_write_ptr_bad!(blkdiscard, nix::request_code_none!(0x12, 119), [u64; 
 nix::ioctl_write_ptr_bad!(blkzeroout, nix::request_code_none!(0x12, 127), [u64; 2]);
 nix::ioctl_none!(blkrrpart, 0x12, 95);
 
+/// Whether two paths name the same disk or file: devices by their device number (however the
+/// path is spelled: `/dev/sda`, `/dev/disk/by-id/…`, a copy of the node), anything else by
+/// inode. False when either cannot be looked at.
+pub fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) else { return false };
+    let dev = |m: &std::fs::Metadata| m.file_type().is_block_device() || m.file_type().is_char_device();
+    match (dev(&ma), dev(&mb)) {
+        (true, true) => ma.rdev() == mb.rdev() && ma.file_type().is_block_device() == mb.file_type().is_block_device(),
+        (false, false) => ma.dev() == mb.dev() && ma.ino() == mb.ino(),
+        _ => false,
+    }
+}
+
 pub fn is_block_device(f: &File) -> io::Result<bool> {
     Ok(f.metadata()?.file_type().is_block_device())
 }

@@ -11,6 +11,8 @@ use gpt::partition::Partition;
 use gpt::partition_types::{OperatingSystem, Type};
 use uuid::Uuid;
 
+use super::gptread;
+
 use crate::plan::{ExistingPartition, ExistingTable, PlannedPartition, TargetContent};
 
 fn lb(sector: u32) -> io::Result<LogicalBlockSize> {
@@ -42,39 +44,43 @@ pub fn probe_sector_size(f: &File) -> u32 {
     512
 }
 
-/// Reads the GPT of `f` (primary header, or the backup when the primary is damaged).
+/// Reads the GPT of `f` (the primary, or the backup when the primary fails a check), every
+/// field checked ([`super::gptread`]). A table that is there but damaged beyond use is an
+/// `InvalidData` error saying what is wrong.
 pub fn read_gpt(f: &File, sector: u32) -> io::Result<Option<ExistingTable>> {
-    let dev = f.try_clone()?;
-    let disk = match gpt::GptConfig::new().writable(false).logical_block_size(lb(sector)?).open_from_device(dev) {
-        Ok(d) => d,
-        Err(gpt::GptError::Header(_)) | Err(gpt::GptError::Io(_)) => return Ok(None),
-        Err(e) => return Err(gpt_err(e)),
-    };
-    let h = disk.header();
-    let mut partitions: Vec<ExistingPartition> = disk
-        .partitions()
-        .iter()
-        .filter(|(_, p)| p.is_used())
-        .map(|(n, p)| ExistingPartition {
-            number: *n,
-            type_uuid: p.part_type_guid.guid,
-            uuid: p.part_guid,
-            label: p.name.clone(),
-            first_lba: p.first_lba,
-            last_lba: p.last_lba,
-            flags: p.flags,
+    let size = crate::disk::device_size(f)?;
+    let Some(t) = gptread::read(f, size, sector)? else { return Ok(None) };
+    let partitions = t
+        .entries
+        .into_iter()
+        .map(|e| ExistingPartition {
+            number: e.number,
+            type_uuid: e.type_uuid,
+            uuid: e.uuid,
+            label: e.name,
+            first_lba: e.first_lba,
+            last_lba: e.last_lba,
+            flags: e.flags,
         })
         .collect();
-    partitions.sort_by_key(|p| p.number);
-    Ok(Some(ExistingTable { disk_guid: *disk.guid(), first_usable_lba: h.first_usable, last_usable_lba: h.last_usable, partitions }))
+    Ok(Some(ExistingTable {
+        disk_guid: t.header.disk_guid,
+        first_usable_lba: t.header.first_usable,
+        last_usable_lba: t.header.last_usable,
+        partitions,
+    }))
 }
 
 /// What `f` holds: a GPT, something else that would be destroyed, or nothing.
 pub fn probe_content(f: &File, sector: u32) -> io::Result<TargetContent> {
     // The gpt crate falls back to the backup header when the primary is damaged, so a table
     // whose primary was lost (or not yet written) is still seen as a table.
-    if let Some(t) = read_gpt(f, sector)? {
-        return Ok(TargetContent::Gpt(t));
+    match read_gpt(f, sector) {
+        Ok(Some(t)) => return Ok(TargetContent::Gpt(t)),
+        Ok(None) => {}
+        // a table that fails the checks is still something the install would destroy
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => return Ok(TargetContent::Other { what: format!("a damaged GPT ({e})") }),
+        Err(e) => return Err(e),
     }
     let mut head = vec![0u8; 128 * 1024];
     let n = read_up_to(f, &mut head, 0)?;
@@ -264,31 +270,40 @@ pub struct EntryPatch {
 /// entries and header (each header's CRCs recomputed), synced after each half. A kill between
 /// the halves leaves a valid primary table with the old entry, which readers use.
 pub fn patch_partition(f: &File, sector: u32, number: u32, patch: &EntryPatch) -> io::Result<()> {
-    let lbs = lb(sector)?;
-    let disk = gpt::GptConfig::new().writable(false).logical_block_size(lbs).open_from_device(f.try_clone()?).map_err(gpt_err)?;
-    let mut part = disk
-        .partitions()
-        .get(&number)
-        .filter(|p| p.is_used())
-        .cloned()
-        .ok_or_else(|| io::Error::other(format!("no partition {number} in the GPT")))?;
-    if patch.label.encode_utf16().count() > 36 {
-        return Err(io::Error::other(format!("label '{}' is longer than the 36 UTF-16 units a GPT entry holds", patch.label)));
+    let s = u64::from(sector);
+    let size = crate::disk::device_size(f)?;
+    let t = gptread::read(f, size, sector)?.ok_or_else(|| io::Error::other("no GPT on the disk"))?;
+    let (other_header, other_array) = t.other.clone().ok_or_else(|| {
+        io::Error::other(format!(
+            "the GPT has one good copy only ({}); repair it (e.g. sfdisk --relocate) before an update changes it",
+            t.problem.as_deref().unwrap_or("the other copy differs")
+        ))
+    })?;
+    if !t.entries.iter().any(|e| e.number == number) {
+        return Err(io::Error::other(format!("no partition {number} in the GPT")));
     }
-    part.name = patch.label.clone();
-    part.flags = patch.flags;
-    if let Some(u) = patch.uuid {
-        part.part_guid = u;
+    let name = gptread::encode_name(&patch.label)
+        .ok_or_else(|| io::Error::other(format!("label '{}' is longer than the 36 UTF-16 units a GPT entry holds", patch.label)))?;
+    let (primary, backup) = match t.from {
+        gptread::Copy::Primary => ((t.header, t.array), (other_header, other_array)),
+        gptread::Copy::Backup => ((other_header, other_array), (t.header, t.array)),
+    };
+    // backup first: a kill between the halves leaves the primary as it was, and readers use it
+    for (mut h, mut array) in [backup, primary] {
+        let at = (number as usize - 1) * h.entry_size as usize;
+        let entry = &mut array[at..at + h.entry_size as usize];
+        if let Some(u) = patch.uuid {
+            entry[16..32].copy_from_slice(&u.to_bytes_le());
+        }
+        entry[48..56].copy_from_slice(&patch.flags.to_le_bytes());
+        entry[56..128].copy_from_slice(&name);
+        h.entries_crc = crc32fast::hash(&array);
+        h.raw[88..92].copy_from_slice(&h.entries_crc.to_le_bytes());
+        let crc = gptread::header_crc(&h.raw);
+        h.raw[16..20].copy_from_slice(&crc.to_le_bytes());
+        f.write_all_at(&array[at..at + h.entry_size as usize], h.entries_lba * s + at as u64)?;
+        f.write_all_at(&h.raw, h.my_lba * s)?;
+        f.sync_all()?;
     }
-    let mut primary = disk.primary_header().map_err(gpt_err)?.clone();
-    let mut backup = disk.backup_header().map_err(gpt_err)?.clone();
-    drop(disk);
-    let mut dev = f.try_clone()?;
-    part.write_to_device(&mut dev, u64::from(number) - 1, backup.part_start, lbs, backup.part_size)?;
-    backup.write_backup(&mut dev, lbs).map_err(gpt_err)?;
-    f.sync_all()?;
-    part.write_to_device(&mut dev, u64::from(number) - 1, primary.part_start, lbs, primary.part_size)?;
-    primary.write_primary(&mut dev, lbs).map_err(gpt_err)?;
-    dev.flush()?;
-    f.sync_all()
+    Ok(())
 }

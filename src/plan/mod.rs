@@ -597,7 +597,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, PlanError> {
     if let Err(e) = lay.run() {
         // The smallest disk that would do: what the partitions need, plus what the table and
         // alignment cost on this target.
-        let overhead = t.size.saturating_sub(lay.end - lay.start);
+        let overhead = t.size.saturating_sub(lay.end.saturating_sub(lay.start));
         let needed = if existing.is_some() { e.needed_disk_size.max(t.size + 1) } else { e.needed_disk_size.max(overhead) };
         return Err(PlanError::TooSmall { target: t.path.clone(), needed, available: t.size });
     }

@@ -269,9 +269,12 @@ pub enum TpmCommand {
 pub struct TpmStatusArgs {
     #[arg(long, value_name = "auto|TCTI", default_value = "auto")]
     pub tpm2_device: String,
-    /// The PCRs a policy would bind to, joined with '+'.
+    /// The PCRs a policy would bind to, joined with '+' ('none' for none).
     #[arg(long, value_name = "PCRS", value_parser = parse_pcrs_arg, default_value = "7")]
     pub tpm2_pcrs: PcrList,
+    /// The EFI variables, to tell whether Secure Boot is on (efivarfs, or a folder for tests).
+    #[arg(long, value_name = "DIR", default_value = crate::reset::efi::DEFAULT_EFIVARS)]
+    pub efivars: PathBuf,
     #[arg(long, value_name = "sha256|sha1", default_value = "sha256")]
     pub pcr_bank: String,
     #[arg(long)]
@@ -291,6 +294,10 @@ pub enum ProgressMode {
 
 #[derive(Debug, Args)]
 pub struct InstallArgs {
+    /// The EFI variables (efivarfs, or a folder for tests): whether Secure Boot is on decides
+    /// whether a PCR 7 policy is warned about.
+    #[arg(long, value_name = "DIR", default_value = crate::reset::efi::DEFAULT_EFIVARS)]
+    pub efivars: PathBuf,
     /// What to copy from: `auto` (the disk holding the running system), an image file or a
     /// block device. Needed by CopyBlocks=auto.
     #[arg(long, value_name = "auto|IMAGE|DEVICE")]
@@ -304,7 +311,8 @@ pub struct InstallArgs {
     /// Size of a target image file to create (bytes, or K/M/G/T in base 1024).
     #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
     pub target_size: Option<u64>,
-    /// An installer profile: a name from installer-profiles/ or a folder.
+    /// An installer profile: a name from /etc/imprint/profiles, /run/imprint/profiles or
+    /// /usr/share/imprint/profiles, or a folder given by a path containing '/'.
     #[arg(long, value_name = "NAME|DIR")]
     pub profile: Option<String>,
     /// repart.d folders to read instead of (or with) the profile's; repeatable.
@@ -389,6 +397,7 @@ impl InstallArgs {
     /// Arguments with no encryption settings, for callers that fill in the rest (the demo).
     pub fn unencrypted() -> Self {
         InstallArgs {
+            efivars: PathBuf::from(crate::reset::efi::DEFAULT_EFIVARS),
             source: None,
             target: PathBuf::new(),
             target_size: None,

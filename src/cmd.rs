@@ -224,8 +224,8 @@ pub fn progress_sink(mode: ProgressMode) -> impl FnMut(&Event) {
 pub fn install(args: &InstallArgs) -> Result<()> {
     let req = install_request(args)?;
     // a dry run shows the plan on any machine; the TPM is asked only before writing
-    let prepared =
-        if args.dry_run { install::plan_for(&req, &install::Host::default())? } else { install::prepare(&req, &install::Host::default())? };
+    let host = install::Host { efivars: args.efivars.clone(), ..install::Host::default() };
+    let prepared = if args.dry_run { install::plan_for(&req, &host)? } else { install::prepare(&req, &host)? };
     let (plan, seed) = (&prepared.plan, prepared.seed);
     if args.dry_run {
         if args.json {
@@ -418,7 +418,10 @@ pub fn tpm_status(args: &crate::cli::TpmStatusArgs) -> Result<()> {
         "sha1" => crate::tpm::PcrBank::Sha1,
         other => bail!("invalid --pcr-bank '{other}': expected sha256 or sha1"),
     };
-    let status = crate::tpm::status(&dev, &args.tpm2_pcrs.0, bank);
+    let mut status = crate::tpm::status(&dev, &args.tpm2_pcrs.0, bank);
+    if status.problems.is_empty() {
+        status.check_policy(&args.efivars, false);
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&status)?);
     } else {
@@ -434,6 +437,9 @@ pub fn tpm_status(args: &crate::cli::TpmStatusArgs) -> Result<()> {
         }
         for p in &status.problems {
             println!("Problem: {}\n  What to do: {}", p.message, p.advice);
+        }
+        for p in &status.warnings {
+            println!("Warning: {}\n  What to do: {}", p.message, p.advice);
         }
     }
     if !status.problems.is_empty() {

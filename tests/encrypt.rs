@@ -72,9 +72,16 @@ fn tpm2_install_unlocks_with_systemd_cryptsetup_and_decrypts_to_the_source() {
     // systemd-cryptsetup can only name the default port, so this TPM lives there
     let tpm = Swtpm::start_default_port();
     tpm.extend(7, b"secure boot state");
-    let out =
-        run(install(&defs, &src, &target, &["--tpm2-device", &tpm.tcti(), "--recovery-key-file"]).arg(&key_file).arg("--verify=readback"));
+    // a test double of efivarfs that says Secure Boot is off
+    let efivars = secure_boot_vars(dir.path(), false);
+    let out = run(install(&defs, &src, &target, &["--tpm2-device", &tpm.tcti(), "--recovery-key-file"])
+        .arg(&key_file)
+        .arg("--verify=readback")
+        .arg("--efivars")
+        .arg(&efivars));
     let text = ok(&out);
+    // PCR 7 alone with Secure Boot off is said, and the install goes on (issue 14 point 7)
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Secure Boot is off: PCR 7 then records only that"), "{text}");
 
     // the proof was made and reported
     let proofs: Vec<String> = String::from_utf8_lossy(&out.stdout)
@@ -232,6 +239,15 @@ fn a_tpm_that_measured_nothing_is_refused_with_advice_and_nothing_is_written() {
     assert_eq!(sha256_range(&target, 0, 1 << 30), before);
 }
 
+/// A folder standing in for efivarfs (a test double: EFI variables cannot be set here) holding
+/// `SecureBoot` as the firmware writes it: 4 bytes of attributes, then 1 (on) or 0 (off).
+fn secure_boot_vars(dir: &Path, on: bool) -> PathBuf {
+    let d = dir.join(if on { "efivars-sb-on" } else { "efivars-sb-off" });
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("SecureBoot-8be4df61-93ca-11d0-aa0d-00e098032b8c"), [6, 0, 0, 0, u8::from(on)]).unwrap();
+    d
+}
+
 #[test]
 fn tpm_status_reports_problems_with_advice_and_readiness() {
     let tpm = Swtpm::start();
@@ -249,6 +265,27 @@ fn tpm_status_reports_problems_with_advice_and_readiness() {
     let (ready, s) = status("7");
     assert!(ready, "{s:#}");
     assert!(s["problems"].as_array().unwrap().is_empty());
+
+    // PCR 7 alone is warned about unless Secure Boot is on; no PCRs only when asked for by name
+    let dir = tempfile::tempdir().unwrap();
+    let warned = |pcrs: &str, efivars: &Path| {
+        let out = run(common::imprint()
+            .args(["tpm", "status", "--json", "--tpm2-device", &tpm.tcti(), "--tpm2-pcrs", pcrs, "--efivars"])
+            .arg(efivars));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        s["warnings"].as_array().unwrap().iter().map(|w| w["message"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    let (off, on) = (secure_boot_vars(dir.path(), false), secure_boot_vars(dir.path(), true));
+    assert!(warned("7", &off)[0].starts_with("Secure Boot is off: PCR 7 then records only that"));
+    assert!(warned("7", &dir.path().join("no-efivars"))[0].contains("Secure Boot is not known to be on"));
+    assert_eq!(warned("7", &on), Vec::<String>::new());
+    assert!(warned("none", &on)[0].starts_with("The key is sealed to no PCRs"));
+    let out = run(common::imprint().args(["tpm", "status", "--tpm2-device", &tpm.tcti(), "--tpm2-pcrs", ""]));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("write 'none' if that is what you want"));
+    let out = run(common::imprint().args(["tpm", "status", "--tpm2-device", &tpm.tcti(), "--efivars"]).arg(&off));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Warning: Secure Boot is off"));
     let out = run(common::imprint().args(["tpm", "status", "--tpm2-device", "swtpm:host=127.0.0.1,port=1"]));
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("What to do:"));

@@ -124,7 +124,8 @@ fn reset_now(
     let plan = reset::prepare(&req)?;
     // Refusals before anything is erased.
     menu_can_unlock(&plan.plan)?;
-    crate::install::facts::check_encryption_ready(&plan.plan)?;
+    // (the kiosk re-creates what its profile decided at install; a weak policy was said then)
+    crate::install::facts::check_encryption_ready(&plan.plan, Path::new(crate::reset::efi::DEFAULT_EFIVARS))?;
     let secrets = exec::encrypt::Secrets::default();
     let opts = reset::PerformOptions {
         cancel: &exec::CANCEL,

@@ -12,17 +12,16 @@ use crate::disk::{self, sysfs, table};
 use crate::plan::{self, EncryptionMode, PlanRequest, SourceFacts, TargetContent, TargetFacts};
 use crate::profile::{conf, repart};
 
-/// Where profile names are looked up, in order.
+/// Where profile names are looked up, in order: only folders root owns, the administrator's
+/// first. Never the current folder or a variable from the environment: `imprint reset
+/// --profile kiosk` run from a folder someone else can write must not load their profile (no
+/// PIN, their definitions). A profile anywhere else is given by its path.
 pub fn profile_search_path() -> Vec<PathBuf> {
-    let mut v = Vec::new();
-    if let Some(dir) = std::env::var_os("IMPRINT_PROFILES_DIR") {
-        v.push(PathBuf::from(dir));
-    }
-    v.push(PathBuf::from("installer-profiles"));
-    v.push(PathBuf::from("/etc/imprint/profiles"));
-    v.push(PathBuf::from("/usr/share/imprint/profiles"));
-    v
+    PROFILE_DIRS.iter().map(PathBuf::from).collect()
 }
+
+/// The folders of [`profile_search_path`].
+pub const PROFILE_DIRS: &[&str] = &["/etc/imprint/profiles", "/run/imprint/profiles", "/usr/share/imprint/profiles"];
 
 /// The repart.d folders an install reads: the profile's, then any `definitions`.
 ///
@@ -77,7 +76,9 @@ pub fn source_facts(source: &str) -> Result<SourceFacts> {
     };
     let f = File::open(&path).with_context(|| format!("opening the source {}", path.display()))?;
     let sector = if disk::is_block_device(&f)? { disk::logical_sector_size(&f)? } else { table::probe_sector_size(&f) };
-    let t = table::read_gpt(&f, sector)?.ok_or_else(|| anyhow!("the source {} has no GPT partition table", path.display()))?;
+    let t = table::read_gpt(&f, sector)
+        .with_context(|| format!("reading the partition table of the source {}", path.display()))?
+        .ok_or_else(|| anyhow!("the source {} has no GPT partition table", path.display()))?;
     Ok(SourceFacts { path, sector_size: sector, partitions: t.partitions, preferred })
 }
 
@@ -271,19 +272,21 @@ pub fn check_target(target: &Path, source: Option<&Path>) -> Result<()> {
 }
 
 /// The TPM readiness check for a plan with TPM keyslots: refuses with the reason and what to do.
-pub fn check_encryption_ready(plan: &plan::Plan) -> Result<()> {
+/// Returns the warnings about a weak policy (no PCRs; PCR 7 alone while Secure Boot, as the
+/// EFI variables in `efivars` say, is not on), each with what to do, for the front-end to show.
+pub fn check_encryption_ready(plan: &plan::Plan, efivars: &Path) -> Result<Vec<String>> {
     use crate::plan::Unlock;
-    let Some(enc) = &plan.encryption else { return Ok(()) };
+    let Some(enc) = &plan.encryption else { return Ok(Vec::new()) };
     let tpm_used = plan
         .partitions
         .iter()
         .any(|p| p.luks.as_ref().is_some_and(|l| l.unlock.iter().any(|u| matches!(u, Unlock::Tpm2 | Unlock::Tpm2Pin))));
     if !tpm_used {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let dev: crate::tpm::Device = enc.tpm2_device.parse().map_err(|_| anyhow!("invalid TPM device '{}'", enc.tpm2_device))?;
     let bank = if enc.pcr_bank == "sha1" { crate::tpm::PcrBank::Sha1 } else { crate::tpm::PcrBank::Sha256 };
-    let status = crate::tpm::status(&dev, &enc.tpm2_pcrs, bank);
+    let mut status = crate::tpm::status(&dev, &enc.tpm2_pcrs, bank);
     if !status.problems.is_empty() {
         let lines: Vec<String> = status.problems.iter().map(|p| format!("{} ({})", p.message, p.advice)).collect();
         bail!(
@@ -291,5 +294,7 @@ pub fn check_encryption_ready(plan: &plan::Plan) -> Result<()> {
             lines.join("; ")
         );
     }
-    Ok(())
+    let signed = enc.public_key.is_some() || enc.public_key_pem.is_some();
+    status.check_policy(efivars, signed);
+    Ok(status.warnings.iter().map(|w| format!("{} {}", w.message, w.advice)).collect())
 }

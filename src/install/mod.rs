@@ -173,11 +173,14 @@ impl Request {
 pub struct Host {
     /// Folders profile names are looked up in, in order.
     pub profile_search_path: Vec<PathBuf>,
+    /// The EFI variables (efivarfs; a folder standing in for it in tests): whether Secure Boot
+    /// is on decides whether a PCR 7 policy is warned about.
+    pub efivars: PathBuf,
 }
 
 impl Default for Host {
     fn default() -> Self {
-        Host { profile_search_path: profile_search_path() }
+        Host { profile_search_path: profile_search_path(), efivars: PathBuf::from(crate::reset::efi::DEFAULT_EFIVARS) }
     }
 }
 
@@ -192,6 +195,9 @@ pub struct Prepared {
     pub target: Identity,
     /// What the target held then (for a before/after view).
     pub target_content: plan::TargetContent,
+    /// What the person should know before confirming (a weak TPM policy, with what to do);
+    /// [`perform`] also reports each as an [`Event::Warning`] first.
+    pub warnings: Vec<String>,
 }
 
 impl Prepared {
@@ -251,8 +257,8 @@ impl Report {
 /// Checks and plans `req`: every refusal, the TPM's readiness for the plan's TPM keyslots, the
 /// plan with encryption, and the target's identity. Writes nothing.
 pub fn prepare(req: &Request, host: &Host) -> Result<Prepared> {
-    let prepared = plan_for(req, host)?;
-    facts::check_encryption_ready(&prepared.plan)?;
+    let mut prepared = plan_for(req, host)?;
+    prepared.warnings = facts::check_encryption_ready(&prepared.plan, &host.efivars)?;
     Ok(prepared)
 }
 
@@ -275,13 +281,16 @@ pub fn plan_for(req: &Request, host: &Host) -> Result<Prepared> {
         .with_context(|| format!("reading what identifies {}", req.target.display()))?;
     let mut request = req.clone();
     request.seed = Some(seed);
-    Ok(Prepared { request, seed, plan, target: identity, target_content: target.content })
+    Ok(Prepared { request, seed, plan, target: identity, target_content: target.content, warnings: Vec::new() })
 }
 
 /// Carries out the prepared plan: holds the target (exclusively, checked to be the one
 /// inspected), writes, proves, and returns what it proved. `on_event` receives the progress.
 pub fn perform(prepared: &Prepared, secrets: &Secrets, cancel: &AtomicBool, on_event: &mut dyn FnMut(&Event)) -> Result<Report> {
     let plan = &prepared.plan;
+    for message in &prepared.warnings {
+        on_event(&Event::Warning { message: message.clone() });
+    }
     let create = plan.create_image.then_some(plan.target_size);
     let held = Held::open(&prepared.target, create, |f| {
         let sector =

@@ -190,9 +190,15 @@ pub struct EncryptionSpec {
     pub recovery_key: Option<bool>,
 }
 
-/// PCR lists as systemd writes them: `7`, `7+11`, `7,11`; indexes 0 to 23.
+/// PCR lists as systemd writes them: `7`, `7+11`, `7,11`; indexes 0 to 23. No PCRs at all is
+/// said with `none`: an empty value is refused, so sealing to nothing is never an accident.
 pub fn parse_pcrs(v: &str) -> Result<Vec<u32>, String> {
     if v.trim().is_empty() {
+        return Err("an empty PCR list would seal the key to this TPM alone, so anything booted on this machine could unseal it; \
+                    list PCRs (e.g. 7 or 7+11), or write 'none' if that is what you want"
+            .into());
+    }
+    if v.trim() == "none" {
         return Ok(Vec::new());
     }
     let mut out: Vec<u32> = Vec::new();
@@ -328,6 +334,12 @@ pub fn load_profile(dir: &Path) -> Result<ProfileSpec, ConfigError> {
     }
     repart::load_definitions(std::slice::from_ref(&definitions_dir))?;
     Ok(ProfileSpec { name, description, dir: dir.to_path_buf(), matches, definitions_dir, encryption, reset })
+}
+
+/// Checks the text of a `profile.conf` (`main` names it in errors) without reading its folder:
+/// what `load_profile` checks of the file itself.
+pub fn check_profile_text(main: &Path, text: &str) -> Result<(), ConfigError> {
+    parse_profile(main, &ini::parse_str(main, text)?).map(|_| ())
 }
 
 /// Resolves what the user typed: a folder if it contains `/`, else the first
@@ -757,6 +769,16 @@ mod tests {
     fn parse(text: &str) -> Result<Parsed, ConfigError> {
         let path = Path::new("/p/profile.conf");
         parse_profile(path, &ini::parse_str(path, text).unwrap())
+    }
+
+    #[test]
+    fn an_empty_pcr_list_is_refused_and_none_must_be_said() {
+        let err = parse("[Profile]\nName=k\n[Encryption]\nPCRs=\n").unwrap_err().to_string();
+        assert!(err.starts_with("/p/profile.conf:4: invalid PCRs='': an empty PCR list would seal the key to this TPM alone"), "{err}");
+        assert!(err.contains("write 'none'"), "{err}");
+        let (_, _, _, enc, _) = parse("[Profile]\nName=k\n[Encryption]\nPCRs=none\n").unwrap();
+        assert_eq!(enc.pcrs, Some(vec![]));
+        assert_eq!(parse_pcrs("7+11"), Ok(vec![7, 11]));
     }
 
     #[test]

@@ -151,7 +151,9 @@ fn now(a: &ResetNowArgs) -> Result<()> {
     if !a.yes {
         confirm(&plan)?;
     }
-    install::facts::check_encryption_ready(&plan.plan)?;
+    for w in install::facts::check_encryption_ready(&plan.plan, Path::new(crate::reset::efi::DEFAULT_EFIVARS))? {
+        eprintln!("warning: {w}");
+    }
     let mut secrets = cmd::encryption_secrets(secret_files(a), &plan.plan)?;
     secrets.pbkdf = Some(cmd::pbkdf_of(a.luks_pbkdf));
     cmd::install_signal_handlers();

@@ -25,6 +25,8 @@ pub enum ProblemKind {
     PcrsUnset,
     /// Anything else the TPM answered.
     Error,
+    /// (A warning) the policy binds to little: no PCRs, or PCR 7 without Secure Boot.
+    WeakPolicy,
 }
 
 /// One problem: what is wrong, and what to do.
@@ -52,9 +54,68 @@ pub struct TpmStatus {
     pub max_auth_fail: Option<u32>,
     /// Empty when the TPM can be used.
     pub problems: Vec<Problem>,
+    /// Whether Secure Boot is on, as the EFI variable `SecureBoot` says (None: no EFI variables,
+    /// or not asked: see [`TpmStatus::check_policy`]).
+    pub secure_boot: Option<bool>,
+    /// What the TPM can do but the policy protects weakly: said, and the install goes on.
+    pub warnings: Vec<Problem>,
+}
+
+/// The EFI global variables' vendor GUID (`SecureBoot-8be4df61-…`).
+const EFI_GLOBAL: &str = "8be4df61-93ca-11d0-aa0d-00e098032b8c";
+
+/// Whether Secure Boot is on, from the `SecureBoot` variable in `efivars` (efivarfs, or a
+/// folder standing in for it in tests): None when there are no EFI variables or it is unset.
+pub fn secure_boot(efivars: &std::path::Path) -> Option<bool> {
+    let path = efivars.join(format!("SecureBoot-{EFI_GLOBAL}"));
+    let mut b = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(std::fs::File::open(path).ok()?, 16), &mut b).ok()?;
+    // 4 bytes of attributes, then one byte: 1 on, 0 off
+    b.get(4).map(|v| *v == 1)
+}
+
+/// Warnings about a policy that the TPM can seal to but that protects little: no PCRs and no
+/// signed policy (any OS booted on this machine unseals), or PCR 7 alone while Secure Boot is
+/// not known to be on (PCR 7 then records only that it is off, the same for any OS booted the
+/// same way).
+pub fn policy_warnings(pcrs: &[u32], signed_policy: bool, secure_boot: Option<bool>) -> Vec<Problem> {
+    let mut out = Vec::new();
+    if pcrs.is_empty() && !signed_policy {
+        out.push(Problem {
+            kind: ProblemKind::WeakPolicy,
+            message: "The key is sealed to no PCRs: whatever boots on this machine can unseal it, so the TPM protects the disk only \
+                      once it has left the machine."
+                .into(),
+            advice: "Bind to PCR 7 with Secure Boot on (and PCR 11 with a signed policy where the OS ships one), or add a PIN \
+                     (--encrypt=tpm2+pin)."
+                .into(),
+        });
+    } else if !signed_policy && pcrs.iter().all(|p| *p == 7) && secure_boot != Some(true) {
+        let state = match secure_boot {
+            Some(false) => "Secure Boot is off",
+            _ => "Secure Boot is not known to be on (no SecureBoot EFI variable)",
+        };
+        out.push(Problem {
+            kind: ProblemKind::WeakPolicy,
+            message: format!(
+                "{state}: PCR 7 then records only that, so any operating system booted the same way on this machine can unseal the \
+                 disk key."
+            ),
+            advice: "Turn on Secure Boot in the firmware setup before installing, bind to more PCRs, or add a PIN (--encrypt=tpm2+pin)."
+                .into(),
+        });
+    }
+    out
 }
 
 impl TpmStatus {
+    /// Reads the Secure Boot state from `efivars` and adds [`policy_warnings`] for this status's
+    /// PCRs (`signed_policy`: a signed PCR 11 policy is bound too).
+    pub fn check_policy(&mut self, efivars: &std::path::Path, signed_policy: bool) {
+        self.secure_boot = secure_boot(efivars);
+        self.warnings = policy_warnings(&self.pcrs, signed_policy, self.secure_boot);
+    }
+
     /// No problems: sealing to `pcrs` in `bank` will protect the disk key.
     pub fn ready(&self) -> bool {
         self.problems.is_empty()
@@ -76,6 +137,8 @@ pub fn status(dev: &Device, pcrs: &[u32], bank: PcrBank) -> TpmStatus {
         lockout_counter: None,
         max_auth_fail: None,
         problems: Vec::new(),
+        secure_boot: None,
+        warnings: Vec::new(),
     };
     let mut tpm = match Tpm::open(dev) {
         Ok(t) => t,

@@ -8,9 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn imprint() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_imprint"));
-    c.env("IMPRINT_PROFILES_DIR", Path::new(env!("CARGO_MANIFEST_DIR")).join("installer-profiles"));
-    c
+    Command::new(env!("CARGO_BIN_EXE_imprint"))
 }
 
 /// Runs a command and returns its output; panics with everything it printed if it fails.

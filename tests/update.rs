@@ -28,6 +28,8 @@ struct Behavior {
     delay: Duration,
     /// Answer Range requests with the whole file (200).
     ignore_range: bool,
+    /// Answer every request with a 302 to this base URL + the path.
+    redirect_to: Option<String>,
 }
 
 struct Server {
@@ -110,6 +112,10 @@ fn serve(
     }
     // a GET has no body: what the reader buffered beyond the headers is nothing
     let conn = reader.get_mut();
+    if let Some(base) = behavior.lock().unwrap().redirect_to.clone() {
+        let head = format!("HTTP/1.1 302 Found\r\nLocation: {base}{path}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        return conn.write_all(head.as_bytes());
+    }
     let data = files.lock().unwrap().get(&path).cloned();
     let Some(data) = data else {
         conn.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
@@ -428,6 +434,51 @@ fn older_version_only_when_named() {
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(f.label(2), "usr_2.0");
     assert_eq!(f.label(1), "usr_3.0");
+}
+
+/// Issue 14 point 11: naming a version does not lift MinVersion=.
+#[test]
+fn a_named_version_below_min_version_is_refused() {
+    let f = fixture(&["usr_1.0", "_empty"], 8, MIB as usize, "");
+    let t = f.defs.join("50-usr.transfer");
+    let text0 = std::fs::read_to_string(&t).unwrap();
+    std::fs::write(&t, text0.replace("[Source]", "[Transfer]\nMinVersion=3.0\n\n[Source]")).unwrap();
+    let before = f.image_hash();
+    let o = f.run(&["apply", "2.0"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("version 2.0 is below 50-usr's MinVersion=3.0"), "{}", text(&o));
+    assert_eq!(f.image_hash(), before);
+}
+
+/// Issue 14 point 3: one update at a time. While another holds the system's update lock (here
+/// this test, through the library), `apply` and `vacuum` refuse with its pid before reading a
+/// target, and write nothing; once it is released, apply runs.
+#[test]
+fn a_second_update_of_the_same_system_is_refused_while_one_runs() {
+    let f = fixture(&["usr_1.0", "_empty"], 8, MIB as usize, "");
+    let opts = imprint::update::Options {
+        definitions: Some(f.defs.clone()),
+        root: PathBuf::from("/"),
+        image: Some(f.image.clone()),
+        keyring: None,
+        running_version: None,
+        today: "2026-12-06".into(),
+    };
+    let before = f.image_hash();
+    let held = imprint::update::lock::UpdateLock::acquire(&opts).unwrap();
+    for verb in [&["apply"][..], &["vacuum"][..]] {
+        let o = f.run(verb);
+        assert!(!o.status.success(), "{}", text(&o));
+        let want = format!("another update of {} is running (pid {})", f.image.display(), std::process::id());
+        assert!(text(&o).contains(&want), "want {want:?}:\n{}", text(&o));
+    }
+    // reading (list, check) needs no lock
+    assert!(f.run(&["list"]).status.success());
+    assert_eq!(f.image_hash(), before);
+    drop(held);
+    let o = f.run(&["apply"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(f.label(2), "usr_2.0");
 }
 
 #[test]
@@ -987,4 +1038,28 @@ fn partition_target_on_a_block_device_gets_its_current_symlink() {
     let ups = parent.components().count() - 1;
     let expected = (0..ups).fold(PathBuf::new(), |p, _| p.join("..")).join(format!("{}p2", lo.dev.display()).trim_start_matches('/'));
     assert_eq!(link, expected, "{}", text(&o));
+}
+
+/// Issue 14 point 11: a redirect from https to http is refused (the update is not downgraded to
+/// an unprotected transport), and the mirror's credentials in the URL appear in no output.
+#[test]
+fn https_never_redirects_to_http_and_url_credentials_are_not_shown() {
+    let pki = tempfile::tempdir().unwrap();
+    let (ca, _, cfg) = test_pki(pki.path());
+    let f = fixture(&["usr_1.0", "_empty"], 8, MIB as usize, "");
+    let running = f.slot_hash(1);
+    let tls = Server::start_with(Some(cfg));
+    tls.behavior.lock().unwrap().redirect_to = Some(f.server.url().trim_end_matches("/os").to_string());
+    let https = tls.url().replace("https://", "https://fleet:s3cret-mirror-pw@");
+    let transfer = std::fs::read_to_string(f.defs.join("50-usr.transfer")).unwrap().replace(&f.server.url(), &https);
+    std::fs::write(f.defs.join("50-usr.transfer"), transfer).unwrap();
+    for verb in [&["apply"][..], &["check"][..], &["apply", "--json"][..]] {
+        let mut c = f.cmd(verb);
+        let o = c.env("SSL_CERT_FILE", &ca).output().unwrap();
+        assert!(!o.status.success(), "{}", text(&o));
+        assert!(text(&o).contains("refusing a redirect from https to http://127.0.0.1:"), "{}", text(&o));
+        assert!(!text(&o).contains("s3cret-mirror-pw") && !text(&o).contains("fleet:"), "credentials shown:\n{}", text(&o));
+    }
+    assert_eq!(f.label(2), "_empty");
+    assert_eq!(f.slot_hash(1), running);
 }

@@ -21,8 +21,9 @@ impl UpdateBackend {
         UpdateBackend { opts: update::cli::options(args), worker: None, running_system: args.image.is_none() }
     }
 
-    fn load(opts: &Options) -> anyhow::Result<(Context, Fetcher)> {
-        let mut ctx = Context::load(opts)?;
+    /// Reads targets and offers; with the update lock (held until the context drops) to write.
+    fn load(opts: &Options, write: bool) -> anyhow::Result<(Context, Fetcher)> {
+        let mut ctx = if write { Context::load_locked(opts)? } else { Context::load(opts)? };
         let f = Fetcher::new()?;
         ctx.fetch_offers(&f, opts)?;
         Ok((ctx, f))
@@ -58,11 +59,11 @@ impl Backend<Updater> for UpdateBackend {
     fn handle(&mut self, request: Request, replies: &Replies<Msg>) -> Control {
         match request {
             Request::Check => self.spawn(replies, |opts, _| {
-                let (ctx, _) = UpdateBackend::load(opts)?;
+                let (ctx, _) = UpdateBackend::load(opts, false)?;
                 Ok(Msg::Versions(versions(&ctx)))
             }),
             Request::Apply(version) => self.spawn(replies, move |opts, replies| {
-                let (mut ctx, fetcher) = UpdateBackend::load(opts)?;
+                let (mut ctx, fetcher) = UpdateBackend::load(opts, true)?;
                 let cancel = || exec::CANCEL.load(Ordering::SeqCst);
                 let mut emit = |e: Event| {
                     if let Event::Progress { run_bytes_done, run_bytes_total, rate_bytes_per_sec, .. } = e {

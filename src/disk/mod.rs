@@ -4,6 +4,7 @@
 //! profiles; it takes and returns plain data (offsets, sizes, [`crate::plan`] types).
 
 pub mod copy;
+pub mod gptread;
 pub mod hold;
 pub mod mountinfo;
 pub mod sysfs;

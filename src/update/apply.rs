@@ -137,6 +137,9 @@ pub fn apply(
     cancel: &dyn Fn() -> bool,
     emit: &mut dyn FnMut(Event),
 ) -> Result<Option<Applied>, UpdateError> {
+    if ctx.lock.is_none() {
+        return Err(UpdateError::NotLocked);
+    }
     let Some(version) = ctx.candidate(requested)? else { return Ok(None) };
     let todo: Vec<usize> = (0..ctx.transfers.len()).filter(|k| !ctx.transfers[*k].target.has(&version)).collect();
     let target_desc = ctx.transfers.first().map(|l| l.target.path.display().to_string()).unwrap_or_default();

@@ -22,9 +22,10 @@ pub fn options(c: &UpdateCommonArgs) -> Options {
     }
 }
 
-fn load(c: &UpdateCommonArgs, offers: bool) -> Result<(Context, Options, Option<Fetcher>)> {
+/// Reads the definitions and targets (with the update lock when `write`), and the offers.
+fn load(c: &UpdateCommonArgs, offers: bool, write: bool) -> Result<(Context, Options, Option<Fetcher>)> {
     let opts = options(c);
-    let mut ctx = Context::load(&opts)?;
+    let mut ctx = if write { Context::load_locked(&opts)? } else { Context::load(&opts)? };
     let fetcher = if offers {
         let f = Fetcher::new().context("setting up HTTP")?;
         ctx.fetch_offers(&f, &opts)?;
@@ -40,7 +41,7 @@ pub fn run(verb: &UpdateVerb) -> Result<i32> {
     match verb {
         UpdateVerb::List { version, common } => list(common, version.as_deref()),
         UpdateVerb::Check(c) => {
-            let (ctx, _, _) = load(c, true)?;
+            let (ctx, _, _) = load(c, true, false)?;
             let cand = ctx.candidate(None)?;
             if c.json {
                 println!("{}", serde_json::json!({ "candidate": cand }));
@@ -53,11 +54,8 @@ pub fn run(verb: &UpdateVerb) -> Result<i32> {
         }
         UpdateVerb::Apply { version, common, progress } => apply(common, version.as_deref(), *progress),
         UpdateVerb::Vacuum(c) => {
-            let (mut ctx, _, _) = load(c, false)?;
-            let mut removed = Vec::new();
-            for l in &mut ctx.transfers {
-                removed.extend(super::vacuum_one(l, 0, None)?);
-            }
+            let (mut ctx, _, _) = load(c, false, true)?;
+            let removed = super::vacuum(&mut ctx)?;
             if c.json {
                 println!("{}", serde_json::to_string_pretty(&removed)?);
             } else if removed.is_empty() {
@@ -70,7 +68,7 @@ pub fn run(verb: &UpdateVerb) -> Result<i32> {
             Ok(0)
         }
         UpdateVerb::Pending(c) => {
-            let (ctx, _, _) = load(c, false)?;
+            let (ctx, _, _) = load(c, false, false)?;
             let p = super::pending(&ctx);
             if c.json {
                 println!(
@@ -95,7 +93,7 @@ fn describe(l: &super::Location) -> String {
 }
 
 fn list(c: &UpdateCommonArgs, version: Option<&str>) -> Result<i32> {
-    let (ctx, _, _) = load(c, true)?;
+    let (ctx, _, _) = load(c, true, false)?;
     if let Some(v) = version {
         return list_one(&ctx, c.json, v);
     }
@@ -165,7 +163,7 @@ fn list_one(ctx: &Context, json: bool, v: &str) -> Result<i32> {
 
 fn apply(c: &UpdateCommonArgs, version: Option<&str>, progress: ProgressMode) -> Result<i32> {
     crate::cmd::install_signal_handlers();
-    let (mut ctx, _, fetcher) = load(c, true)?;
+    let (mut ctx, _, fetcher) = load(c, true, true)?;
     let fetcher = fetcher.expect("offers were fetched");
     let mode = if c.json { ProgressMode::Json } else { progress };
     let mut sink = crate::cmd::progress_sink(mode);

@@ -20,24 +20,60 @@ const CHUNK: usize = 1 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error("{url}: {why}")]
+    #[error("{}: {}", redact(url), redact(why))]
     Http { url: String, why: String },
-    #[error("{url}: TLS: {why}")]
+    #[error("{}: {}", redact(url), redact(why))]
+    Redirect { url: String, why: String },
+    #[error("{}: TLS: {}", redact(url), redact(why))]
     Tls { url: String, why: String },
-    #[error("{url}: HTTP status {status}")]
+    #[error("{}: HTTP status {status}", redact(url))]
     Status { url: String, status: u16 },
-    #[error("{url}: {size} bytes do not fit the {limit} bytes available")]
+    #[error("{}: {size} bytes do not fit the {limit} bytes available", redact(url))]
     TooLarge { url: String, size: u64, limit: u64 },
-    #[error("{url}: the server sent {got} bytes, more than the {announced} it announced")]
+    #[error("{}: the server sent {got} bytes, more than the {announced} it announced", redact(url))]
     LongerThanAnnounced { url: String, got: u64, announced: u64 },
-    #[error("{url}: gave up after {attempts} attempts: {why}")]
+    #[error("{}: gave up after {attempts} attempts: {}", redact(url), redact(why))]
     GaveUp { url: String, attempts: u32, why: String },
-    #[error("{url}: {source}")]
+    #[error("{}: {source}", redact(url))]
     Target { url: String, source: io::Error },
     #[error("reading {path}: {source}")]
     Local { path: String, source: io::Error },
     #[error("interrupted")]
     Cancelled,
+}
+
+/// `text` with the user and password of every URL in it taken out (`https://user:pw@host/` →
+/// `https://host/`), for errors, events and logs: a mirror's credentials are a secret.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let end = tail.find(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace() || c == ')' || c == '"').unwrap_or(tail.len());
+        match tail[..end].rfind('@') {
+            Some(a) => rest = &tail[a + 1..],
+            None => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The redirect rule: at most 10, and never from https to http (a redirect must not take the
+/// transport's protection away).
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let downgrade = attempt.previous().iter().any(|u| u.scheme() == "https") && attempt.url().scheme() != "https";
+        if downgrade {
+            let to = redact(attempt.url().as_str());
+            attempt.error(format!("refusing a redirect from https to {to}"))
+        } else if attempt.previous().len() >= 10 {
+            attempt.error("more than 10 redirects")
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 /// How downloads are retried.
@@ -94,6 +130,7 @@ impl Fetcher {
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(15))
             .user_agent(concat!("imprint/", env!("CARGO_PKG_VERSION")))
+            .redirect(redirect_policy())
             .build()
             .map_err(|e| FetchError::Http { url: String::new(), why: e.to_string() })?;
         Ok(Fetcher { client, retry: RetryPolicy::default() })
@@ -113,7 +150,9 @@ impl Fetcher {
         for _ in 0..self.retry.attempts {
             match self.try_get_small(url) {
                 Ok(r) => return Ok(r),
-                Err(e @ (FetchError::Status { .. } | FetchError::TooLarge { .. } | FetchError::Tls { .. })) => return Err(e),
+                Err(e @ (FetchError::Status { .. } | FetchError::TooLarge { .. } | FetchError::Tls { .. } | FetchError::Redirect { .. })) => {
+                    return Err(e);
+                }
                 Err(e) => last = e.to_string(),
             }
             std::thread::sleep(backoff);
@@ -123,9 +162,10 @@ impl Fetcher {
     }
 
     fn try_get_small(&self, url: &str) -> Result<Option<Vec<u8>>, FetchError> {
-        let herr = |e: reqwest::Error| match is_tls(&e) {
-            true => FetchError::Tls { url: url.into(), why: error_chain(&e) },
-            false => FetchError::Http { url: url.into(), why: error_chain(&e) },
+        let herr = |e: reqwest::Error| match (is_tls(&e), e.is_redirect()) {
+            (true, _) => FetchError::Tls { url: url.into(), why: error_chain(&e) },
+            (false, true) => FetchError::Redirect { url: url.into(), why: error_chain(&e) },
+            _ => FetchError::Http { url: url.into(), why: error_chain(&e) },
         };
         let resp = self.client.get(url).send().map_err(herr)?;
         if resp.status() == reqwest::StatusCode::NOT_FOUND {
@@ -181,7 +221,7 @@ impl Fetcher {
                     if failures >= self.retry.attempts {
                         return Err(FetchError::GaveUp { url: url.into(), attempts: failures, why });
                     }
-                    on_retry(&format!("{url}: {why}; resuming at byte {} in {} ms", st.done, backoff.as_millis()));
+                    on_retry(&redact(&format!("{url}: {why}; resuming at byte {} in {} ms", st.done, backoff.as_millis())));
                     std::thread::sleep(backoff);
                     backoff = (backoff * 2).min(self.retry.max_backoff);
                     st.resumes += 1;
@@ -195,10 +235,16 @@ impl Fetcher {
         if st.done > 0 {
             req = req.header(reqwest::header::RANGE, format!("bytes={}-", st.done));
         }
-        let mut resp = req.send().map_err(|e| match is_tls(&e) {
-            // a certificate that is not trusted now will not be trusted in a second
-            true => Attempt::Fatal(FetchError::Tls { url: url.into(), why: error_chain(&e) }),
-            false => Attempt::Retry(error_chain(&e)),
+        let mut resp = req.send().map_err(|e| {
+            if is_tls(&e) {
+                // a certificate that is not trusted now will not be trusted in a second
+                Attempt::Fatal(FetchError::Tls { url: url.into(), why: error_chain(&e) })
+            } else if e.is_redirect() {
+                // nor is a redirect refused by rule
+                Attempt::Fatal(FetchError::Redirect { url: url.into(), why: error_chain(&e) })
+            } else {
+                Attempt::Retry(error_chain(&e))
+            }
         })?;
         let status = resp.status();
         let len = resp.content_length();
@@ -359,4 +405,19 @@ fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
 /// `x`: permission denied").
 pub(super) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     crate::errtext::chain(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn credentials_in_urls_are_redacted() {
+        assert_eq!(redact("https://fleet:s3cret@mirror.example/os/SHA256SUMS"), "https://mirror.example/os/SHA256SUMS");
+        assert_eq!(
+            redact("error sending request for url (http://u:p@127.0.0.1:80/a) via https://x@y/z"),
+            "error sending request for url (http://127.0.0.1:80/a) via https://y/z"
+        );
+        assert_eq!(redact("http://host/a@b and file:///x"), "http://host/a@b and file:///x");
+    }
 }

@@ -25,6 +25,7 @@ pub mod tree;
 pub mod version;
 
 mod apply;
+pub mod lock;
 mod offers;
 mod target;
 mod vacuum;
@@ -40,7 +41,7 @@ use transfer::{Specifiers, Transfer};
 use uuid::Uuid;
 
 pub use apply::{Applied, InstalledInto, apply, new_flags};
-pub use vacuum::{Removed, vacuum_one};
+pub use vacuum::{Removed, vacuum};
 
 /// The label of a free partition slot.
 pub const EMPTY_LABEL: &str = "_empty";
@@ -75,6 +76,8 @@ pub enum UpdateError {
     NoSlot { transfer: String, ptype: String, need: String },
     #[error("version {0} is not offered by every transfer's source")]
     NotOffered(String),
+    #[error("version {version} is below {transfer}'s MinVersion={min}: it is never installed, even when named")]
+    BelowMinVersion { version: String, transfer: String, min: String },
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -83,6 +86,10 @@ pub enum UpdateError {
     },
     #[error("interrupted; no slot was labeled with the new version")]
     Cancelled,
+    #[error("another update of {} is running{}; try again when it has finished", what.display(), pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    Busy { what: PathBuf, pid: Option<u32> },
+    #[error("an update writes only while it holds the update lock (Context::load_locked)")]
+    NotLocked,
 }
 
 fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> UpdateError {
@@ -188,6 +195,9 @@ pub struct Context {
     pub booted_version: Option<String>,
     /// `--root`: where absolute CurrentSymlink= paths live.
     pub root: PathBuf,
+    /// Held from before the targets were read until this context is dropped, when loaded to
+    /// write ([`Context::load_locked`]); `apply` and `vacuum` refuse to run without it.
+    pub lock: Option<std::sync::Arc<lock::UpdateLock>>,
 }
 
 /// One line of `list`.
@@ -228,7 +238,17 @@ impl Context {
             let target = target::load_target(&t, opts)?;
             loaded.push(Loaded { transfer: t, target, offers: Vec::new() });
         }
-        Ok(Context { transfers: loaded, booted_version, root: opts.root.clone() })
+        Ok(Context { transfers: loaded, booted_version, root: opts.root.clone(), lock: None })
+    }
+
+    /// [`Context::load`] for writing: takes the system's update lock first (refused with the
+    /// holder's pid when another update runs), so what is read stays true until the labels are
+    /// written.
+    pub fn load_locked(opts: &Options) -> Result<Context, UpdateError> {
+        let lock = lock::UpdateLock::acquire(opts)?;
+        let mut ctx = Context::load(opts)?;
+        ctx.lock = Some(std::sync::Arc::new(lock));
+        Ok(ctx)
     }
 
     /// Reads every source's offers (the manifest, verified unless Verify=no).
@@ -296,6 +316,16 @@ impl Context {
         if let Some(v) = requested {
             if !offered(v) {
                 return Err(UpdateError::NotOffered(v.to_string()));
+            }
+            // naming a version does not lift MinVersion=: an old, vulnerable image stays refused
+            if let Some(l) =
+                self.transfers.iter().find(|l| l.transfer.min_version.as_deref().is_some_and(|m| version::compare(v, m) == Ordering::Less))
+            {
+                return Err(UpdateError::BelowMinVersion {
+                    version: v.to_string(),
+                    transfer: l.transfer.id.clone(),
+                    min: l.transfer.min_version.clone().unwrap_or_default(),
+                });
             }
             let done = self.transfers.iter().all(|l| l.target.has(v));
             return Ok((!done).then(|| v.to_string()));

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::transfer::ResourceType;
-use super::{EMPTY_LABEL, Loaded, Location, UpdateError, io_err, tree};
+use super::{Context, EMPTY_LABEL, Loaded, Location, UpdateError, io_err, tree};
 use crate::disk;
 
 /// What one transfer's vacuum did.
@@ -14,10 +14,22 @@ pub struct Removed {
     pub location: Location,
 }
 
+/// `vacuum`: every transfer down to its InstancesMax=, only under the update lock.
+pub fn vacuum(ctx: &mut Context) -> Result<Vec<Removed>, UpdateError> {
+    if ctx.lock.is_none() {
+        return Err(UpdateError::NotLocked);
+    }
+    let mut removed = Vec::new();
+    for l in &mut ctx.transfers {
+        removed.extend(vacuum_one(l, 0, None)?);
+    }
+    Ok(removed)
+}
+
 /// systemd's `transfer_vacuum()`: makes room for `space` new instances under InstancesMax= and
 /// (for partitions) the slots there are, removing the oldest versions that are not protected,
 /// not `extra_protected` and not running. Partitions are emptied by labeling them `_empty`.
-pub fn vacuum_one(l: &mut Loaded, space: u64, extra_protected: Option<&str>) -> Result<Vec<Removed>, UpdateError> {
+pub(crate) fn vacuum_one(l: &mut Loaded, space: u64, extra_protected: Option<&str>) -> Result<Vec<Removed>, UpdateError> {
     let t = &l.transfer;
     let terr = |why: String| UpdateError::Target { transfer: t.id.clone(), why };
     if t.remove_temporary && t.target.kind != ResourceType::Partition {

@@ -35,12 +35,19 @@ pub struct LuksExtent {
 /// there is none, or when it is too damaged to tell where its keys end (then the caller erases
 /// the whole partition).
 pub fn find_header(f: &File, offset: u64, size: u64) -> io::Result<Option<LuksExtent>> {
+    find_header_in(&|buf, at| f.read_exact_at(buf, offset.checked_add(at).ok_or(io::ErrorKind::InvalidInput)?), size)
+}
+
+/// [`find_header`] on any reader: `read(buf, at)` fills `buf` from byte `at` of the partition.
+/// Every offset and size the header states is checked; what overflows or lies beyond the
+/// partition counts as reaching its end (so an erase covers it all).
+pub fn find_header_in(read_at: &dyn Fn(&mut [u8], u64) -> io::Result<()>, size: u64) -> io::Result<Option<LuksExtent>> {
     let read = |at: u64, len: usize| -> io::Result<Option<Vec<u8>>> {
-        if at + len as u64 > size {
+        if at.checked_add(len as u64).is_none_or(|end| end > size) {
             return Ok(None);
         }
         let mut buf = vec![0u8; len];
-        f.read_exact_at(&mut buf, offset + at)?;
+        read_at(&mut buf, at)?;
         Ok(Some(buf))
     };
     let Some(head) = read(0, BINARY_HEADER as usize)? else { return Ok(None) };
@@ -104,18 +111,19 @@ fn luks2_extent(
     if !(16 << 10..=4 << 20).contains(&hdr_size) || !hdr_size.is_multiple_of(4096) {
         return Ok(None);
     }
-    let Some(json_area) = read(at + BINARY_HEADER, (hdr_size - BINARY_HEADER) as usize)? else { return Ok(None) };
+    let Some(json_area) = read(at.saturating_add(BINARY_HEADER), (hdr_size - BINARY_HEADER) as usize)? else { return Ok(None) };
     let end = json_area.iter().position(|c| *c == 0).unwrap_or(json_area.len());
     let Ok(json) = serde_json::from_slice::<serde_json::Value>(&json_area[..end]) else { return Ok(None) };
     let num = |v: &serde_json::Value| v.as_str().and_then(|s| s.parse::<u64>().ok());
+    // saturating: a stated extent past what u64 holds reaches the partition's end
     let mut metadata_end = 2 * hdr_size;
     if let Some(k) = num(&json["config"]["keyslots_size"]) {
-        metadata_end = metadata_end.max(2 * hdr_size + k);
+        metadata_end = metadata_end.max((2 * hdr_size).saturating_add(k));
     }
     if let Some(slots) = json["keyslots"].as_object() {
         for s in slots.values() {
             if let (Some(o), Some(l)) = (num(&s["area"]["offset"]), num(&s["area"]["size"])) {
-                metadata_end = metadata_end.max(o + l);
+                metadata_end = metadata_end.max(o.saturating_add(l));
             }
         }
     }

@@ -177,6 +177,15 @@ fn is_masked(path: &Path) -> bool {
 /// Reads one definition file and its drop-ins.
 pub fn load_definition(path: &Path) -> Result<PartitionDef, ConfigError> {
     let doc = ini::load_with_dropins(path)?;
+    definition_from_doc(path, &doc)
+}
+
+/// A definition from text already read (`path` names it in errors); drop-ins are not looked for.
+pub fn parse_definition(path: &Path, text: &str) -> Result<PartitionDef, ConfigError> {
+    definition_from_doc(path, &ini::parse_str(path, text)?)
+}
+
+fn definition_from_doc(path: &Path, doc: &ini::IniDoc) -> Result<PartitionDef, ConfigError> {
     let mut def = PartitionDef {
         file: path.to_path_buf(),
         part_type: PartTypeView { uuid: Uuid::nil(), name: None },

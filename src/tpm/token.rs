@@ -78,9 +78,12 @@ impl Tpm2Token {
         if self.pcrlock {
             m.insert("tpm2_pcrlock".into(), true.into());
         }
+        // as systemd's tpm2_make_luks2_json: each written when set, independently
         if !self.pubkey_pcrs.is_empty() {
             m.insert("tpm2_pubkey_pcrs".into(), pcr_array(&self.pubkey_pcrs));
-            m.insert("tpm2_pubkey".into(), STANDARD.encode(self.pubkey.as_deref().unwrap_or_default()).into());
+        }
+        if let Some(k) = &self.pubkey {
+            m.insert("tpm2_pubkey".into(), STANDARD.encode(k).into());
         }
         if let Some(s) = &self.salt {
             m.insert("tpm2_salt".into(), STANDARD.encode(s).into());
@@ -250,6 +253,17 @@ mod tests {
             "tpm2-policy-hash": "49be4b8b1836b776d40f9e35074980b0d79705c03c02be6f34aa64aa15db08be",
             "tpm2-pin": false
         })
+    }
+
+    /// Found by fuzzing (fuzz/artifacts tpm2_token): a token with `tpm2_pubkey` but no
+    /// `tpm2_pubkey_pcrs` lost its key when written back.
+    #[test]
+    fn a_public_key_without_its_pcrs_survives_a_rewrite() {
+        let mut v = systemd_252();
+        v["tpm2_pubkey"] = "LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS0K".into();
+        let t = Tpm2Token::from_json(&v).unwrap();
+        assert!(t.pubkey.is_some() && t.pubkey_pcrs.is_empty());
+        assert_eq!(Tpm2Token::from_json(&t.to_json()).unwrap(), t);
     }
 
     #[test]

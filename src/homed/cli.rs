@@ -112,7 +112,9 @@ pub fn classic_user(
         cmd.extend(["--comment".into(), r.to_string()]);
     }
     if admin {
-        let group = std::fs::read_to_string(root_dir.join("etc/group")).unwrap_or_default();
+        // resolved inside the root, as useradd --root does
+        let root = crate::firstboot::rootdir::RootDir::open(root_dir).with_context(|| format!("opening the root {root}"))?;
+        let group = root.read_to_string("etc/group").unwrap_or_default();
         let admin_group = ["wheel", "sudo"].into_iter().find(|g| group.lines().any(|l| l.starts_with(&format!("{g}:"))));
         let g = admin_group.ok_or_else(|| anyhow::anyhow!("--admin: the system has neither a wheel nor a sudo group"))?;
         cmd.extend(["--groups".into(), g.into()]);

@@ -732,3 +732,51 @@ fn files_linking_out_of_the_root_are_replaced_not_followed() {
     assert_eq!(shadow.lines().count(), 1, "{shadow}");
     assert_eq!(passwd, "root:x:0:0:Super User:/root:/bin/bash\n");
 }
+
+/// A credentials folder others could have filled is refused by name: writable by group or others,
+/// owned by another user, a link, or missing. A root-owned 0500 folder with 0400 files (as
+/// systemd makes /run/credentials/<unit>) and a 0700 one are read.
+#[test]
+fn credentials_folders_are_checked() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("root");
+    make_tree(&root, true);
+    let creds = d.path().join("creds");
+    std::fs::create_dir(&creds).unwrap();
+    write(&creds.join("firstboot.hostname"), b"from-credential\n", 0o400);
+    let run = |flag: &str, dir: &Path| {
+        let args: Vec<&std::ffi::OsStr> = vec!["--root".as_ref(), root.as_os_str(), flag.as_ref(), dir.as_os_str(), "--force".as_ref()];
+        let out = firstboot_bin(&args);
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let before = snapshot(&root);
+    let refused = |flag: &str, dir: &Path, why: &str| {
+        let (ok, err) = run(flag, dir);
+        assert!(!ok, "{flag} {} was accepted", dir.display());
+        assert!(err.contains(&format!("credentials folder {}", dir.display())) && err.contains(why), "{err}");
+        assert_eq!(snapshot(&root), before);
+    };
+    let chmod = |mode: u32| std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(mode)).unwrap();
+    for flag in ["--credentials-dir", "--encrypted-credentials-dir"] {
+        chmod(0o777);
+        refused(flag, &creds, "mode 0777");
+        chmod(0o770);
+        refused(flag, &creds, "mode 0770");
+        chmod(0o700);
+        std::os::unix::fs::chown(&creds, Some(65534), None).unwrap();
+        refused(flag, &creds, "owned by uid 65534");
+        std::os::unix::fs::chown(&creds, Some(0), None).unwrap();
+        refused(flag, &d.path().join("missing"), "does not exist");
+        std::os::unix::fs::symlink(&creds, d.path().join("link")).unwrap();
+        refused(flag, &d.path().join("link"), "symbolic link");
+        std::fs::remove_file(d.path().join("link")).unwrap();
+    }
+    for mode in [0o500, 0o700] {
+        chmod(mode);
+        let (ok, err) = run("--credentials-dir", &creds);
+        assert!(ok, "{err}");
+        assert_eq!(std::fs::read_to_string(root.join("etc/hostname")).unwrap(), "from-credential\n");
+        std::fs::remove_file(root.join("etc/hostname")).unwrap();
+    }
+}

@@ -73,6 +73,8 @@ pub enum FirstbootError {
         #[source]
         source: std::io::Error,
     },
+    #[error("credentials folder {}: {why}", path.display())]
+    CredentialsFolder { path: PathBuf, why: String },
     #[error("{what} {}", path.display())]
     Io {
         what: &'static str,

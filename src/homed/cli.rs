@@ -50,6 +50,7 @@ pub fn run_create(args: &UserCreateArgs) -> anyhow::Result<()> {
                     "--from-credentials: no credentials (pass --credentials-dir, or run under systemd with $CREDENTIALS_DIRECTORY)"
                 )
             })?;
+        crate::firstboot::creds::check_folder(&dir)?;
         let records = super::records_from_credentials(&dir)?;
         if records.is_empty() {
             println!("no home.create.* credentials: no user to create");

@@ -10,7 +10,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use imprint::firstboot::{self, Action, Answers, FirstbootError, RootPassword, catalog, cli::FirstbootArgs};
+use imprint::firstboot::{self, Action, Answers, FirstbootError, RootPassword, catalog, cli::FirstbootArgs, rootdir::RootDir};
 use imprint::secret::Secret;
 use sha2::Digest;
 
@@ -442,8 +442,8 @@ fn plaintext_password_is_stored_only_hashed_and_matches_systemd_otherwise() {
 #[test]
 fn catalogs_for_the_wizard_come_from_the_target() {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    make_tree(root, true);
+    make_tree(dir.path(), true);
+    let root = &RootDir::open(dir.path()).unwrap();
     assert_eq!(catalog::keymaps(root), ["de", "fr", "us"]);
     assert_eq!(catalog::locales(root), ["de_DE.UTF-8", "en_US.UTF-8", "fr_FR"]);
     let tz = catalog::timezones(root);
@@ -458,13 +458,13 @@ fn catalogs_for_the_wizard_come_from_the_target() {
     );
     // A compiled locale folder makes the locale available (normalized codeset), and then the list
     // is the compiled locales.
-    write(&root.join("usr/lib/locale/sv_SE.utf8/LC_CTYPE"), b"x", 0o644);
+    write(&dir.path().join("usr/lib/locale/sv_SE.utf8/LC_CTYPE"), b"x", 0o644);
     assert!(catalog::locale_available(root, "sv_SE.UTF-8"));
     assert!(catalog::locale_available(root, "C"));
     assert!(!catalog::locale_available(root, "sv_FI.UTF-8"));
     assert_eq!(catalog::locales(root), ["sv_SE.utf8"]);
     // The host's locale archive, if there is one, parses to names that are all available.
-    let host = Path::new("/");
+    let host = &RootDir::open(Path::new("/")).unwrap();
     for l in catalog::installed_locales(host) {
         assert!(catalog::locale_available(host, &l), "{l}");
     }
@@ -485,10 +485,11 @@ fn locale_archive_names_match_localedef() {
     }
     let list = Command::new("localedef").args([&prefix, "--list-archive"]).output().unwrap();
     let expected: Vec<String> = String::from_utf8(list.stdout).unwrap().lines().map(str::to_string).collect();
-    assert_eq!(catalog::locales(root), expected);
-    assert!(catalog::locale_available(root, "de_DE.UTF-8"));
-    assert!(catalog::locale_available(root, "de_DE.utf8"));
-    assert!(!catalog::locale_available(root, "en_US.UTF-8"));
+    let dir = RootDir::open(root).unwrap();
+    assert_eq!(catalog::locales(&dir), expected);
+    assert!(catalog::locale_available(&dir, "de_DE.UTF-8"));
+    assert!(catalog::locale_available(&dir, "de_DE.utf8"));
+    assert!(!catalog::locale_available(&dir, "en_US.UTF-8"));
     let err = firstboot::apply(root, &Answers { locale: Some("en_US.UTF-8".into()), ..Answers::default() }, false).unwrap_err();
     assert!(err.to_string().contains("en_US.UTF-8"));
     firstboot::apply(root, &Answers { locale: Some("de_DE.UTF-8".into()), ..Answers::default() }, false).unwrap();
@@ -606,4 +607,176 @@ fn the_systemd_252_drop_in_hands_over_both_credential_folders() {
     assert_eq!(go(Some("/cd")), "firstboot --no-user --credentials-dir /cd --encrypted-credentials-dir RUN/@encrypted");
     std::fs::create_dir_all(run.join("@system")).unwrap();
     assert_eq!(go(Some("/cd")), "firstboot --no-user --credentials-dir RUN/@system --encrypted-credentials-dir RUN/@encrypted");
+}
+
+/// `imprint firstboot --via files ARGS` (the binary), without the caller's credentials.
+fn firstboot_bin(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_imprint"))
+        .arg("firstboot")
+        .args(["--via", "files"])
+        .args(args)
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .output()
+        .unwrap()
+}
+
+/// Hostname, time zone and root password, forced, on `root`.
+fn forced_answers_on(root: &Path) -> std::process::Output {
+    let root = root.as_os_str();
+    let args: Vec<&std::ffi::OsStr> = vec![
+        "--root".as_ref(),
+        root,
+        "--hostname".as_ref(),
+        "newhost".as_ref(),
+        "--timezone".as_ref(),
+        "Europe/Berlin".as_ref(),
+        "--root-password-hashed".as_ref(),
+        HASH.as_ref(),
+        "--force".as_ref(),
+    ];
+    firstboot_bin(&args)
+}
+
+/// A folder standing for the host's /etc, with content the tests recognise.
+fn host_etc(dir: &Path) -> PathBuf {
+    let etc = dir.join("host-etc");
+    write(&etc.join("shadow"), b"root:$6$host$hosthash:19000:0:99999:7:::\nhostuser:$6$host$secret:19000::::::\n", 0o640);
+    write(&etc.join("passwd"), b"root:x:0:0:root:/root:/bin/bash\nhostuser:x:1000:1000::/home/hostuser:/bin/bash\n", 0o644);
+    write(&etc.join("hostname"), b"the-host\n", 0o644);
+    etc
+}
+
+/// A target whose `etc` is an absolute link to another folder (as if it were the host's /etc):
+/// resolved inside the root, that link leads nowhere, so firstboot fails naming `etc` and the
+/// other folder is byte for byte as it was. Links that loop inside the root (`etc -> /etc2`,
+/// `etc2 -> /etc`) fail naming the loop. Before paths were resolved inside the root, the host
+/// folder's shadow, passwd and hostname were replaced and a localtime link added to it.
+#[test]
+fn etc_linking_out_of_the_root_is_not_followed() {
+    let d = tempfile::tempdir().unwrap();
+    let outside = host_etc(d.path());
+    let root = d.path().join("root");
+    make_tree(&root, false);
+    std::fs::remove_dir(root.join("etc")).unwrap();
+    std::os::unix::fs::symlink(&outside, root.join("etc")).unwrap();
+    let before = snapshot(&outside);
+    let out = forced_answers_on(&root);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains(&format!("etc in {}", root.display())) && err.contains("symbolic link"), "{err}");
+    assert_eq!(snapshot(&outside), before);
+
+    std::fs::remove_file(root.join("etc")).unwrap();
+    std::os::unix::fs::symlink("/etc2", root.join("etc")).unwrap();
+    std::os::unix::fs::symlink("/etc", root.join("etc2")).unwrap();
+    let out = forced_answers_on(&root);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains(&format!("in {}", root.display())) && err.contains("symbolic links loop"), "{err}");
+}
+
+/// A target whose `etc` climbs out by a relative link (`../host-etc`): inside the root `..` stops
+/// at the root, so the link is the root's own `host-etc`. Missing there, firstboot fails; made
+/// there, it is written there. The folder outside is untouched either way.
+#[test]
+fn etc_climbing_out_of_the_root_stays_inside() {
+    let d = tempfile::tempdir().unwrap();
+    let outside = host_etc(d.path());
+    let root = d.path().join("root");
+    make_tree(&root, false);
+    std::fs::remove_dir(root.join("etc")).unwrap();
+    std::os::unix::fs::symlink("../host-etc", root.join("etc")).unwrap();
+    let before = snapshot(&outside);
+    let out = forced_answers_on(&root);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains(&format!("etc in {}", root.display())), "{err}");
+    assert_eq!(snapshot(&outside), before);
+
+    std::fs::create_dir(root.join("host-etc")).unwrap();
+    let out = forced_answers_on(&root);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(root.join("host-etc/hostname")).unwrap(), "newhost\n");
+    assert!(std::fs::read_to_string(root.join("host-etc/shadow")).unwrap().starts_with(&format!("root:{HASH}:")));
+    assert_eq!(snapshot(&outside), before);
+}
+
+/// Files in the target's etc that link out of it (absolute and relative): the links are replaced,
+/// not followed, and what they point at is neither changed nor read: the new shadow and passwd
+/// hold none of the outside's lines (before, the outside shadow's users and hashes were copied
+/// into the target's).
+#[test]
+fn files_linking_out_of_the_root_are_replaced_not_followed() {
+    let d = tempfile::tempdir().unwrap();
+    let outside = host_etc(d.path());
+    write(&outside.join("localtime-target"), b"TZif outside", 0o644);
+    let root = d.path().join("root");
+    make_tree(&root, false);
+    let etc = root.join("etc");
+    std::os::unix::fs::symlink(outside.join("localtime-target"), etc.join("localtime")).unwrap();
+    std::os::unix::fs::symlink(outside.join("hostname"), etc.join("hostname")).unwrap();
+    std::os::unix::fs::symlink(outside.join("shadow"), etc.join("shadow")).unwrap();
+    std::os::unix::fs::symlink("../../host-etc/passwd", etc.join("passwd")).unwrap();
+    let before = snapshot(&outside);
+    let out = forced_answers_on(&root);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(snapshot(&outside), before);
+    assert_eq!(std::fs::read_link(etc.join("localtime")).unwrap(), Path::new("../usr/share/zoneinfo/Europe/Berlin"));
+    for f in ["hostname", "shadow", "passwd"] {
+        assert!(std::fs::symlink_metadata(etc.join(f)).unwrap().is_file(), "etc/{f} is still a link");
+    }
+    assert_eq!(std::fs::read_to_string(etc.join("hostname")).unwrap(), "newhost\n");
+    let shadow = std::fs::read_to_string(etc.join("shadow")).unwrap();
+    let passwd = std::fs::read_to_string(etc.join("passwd")).unwrap();
+    assert!(!shadow.contains("hostuser") && !shadow.contains("hosthash"), "{shadow}");
+    assert_eq!(shadow.lines().count(), 1, "{shadow}");
+    assert_eq!(passwd, "root:x:0:0:Super User:/root:/bin/bash\n");
+}
+
+/// A credentials folder others could have filled is refused by name: writable by group or others,
+/// owned by another user, a link, or missing. A root-owned 0500 folder with 0400 files (as
+/// systemd makes /run/credentials/<unit>) and a 0700 one are read.
+#[test]
+fn credentials_folders_are_checked() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("root");
+    make_tree(&root, true);
+    let creds = d.path().join("creds");
+    std::fs::create_dir(&creds).unwrap();
+    write(&creds.join("firstboot.hostname"), b"from-credential\n", 0o400);
+    let run = |flag: &str, dir: &Path| {
+        let args: Vec<&std::ffi::OsStr> = vec!["--root".as_ref(), root.as_os_str(), flag.as_ref(), dir.as_os_str(), "--force".as_ref()];
+        let out = firstboot_bin(&args);
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let before = snapshot(&root);
+    let refused = |flag: &str, dir: &Path, why: &str| {
+        let (ok, err) = run(flag, dir);
+        assert!(!ok, "{flag} {} was accepted", dir.display());
+        assert!(err.contains(&format!("credentials folder {}", dir.display())) && err.contains(why), "{err}");
+        assert_eq!(snapshot(&root), before);
+    };
+    let chmod = |mode: u32| std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(mode)).unwrap();
+    for flag in ["--credentials-dir", "--encrypted-credentials-dir"] {
+        chmod(0o777);
+        refused(flag, &creds, "mode 0777");
+        chmod(0o770);
+        refused(flag, &creds, "mode 0770");
+        chmod(0o700);
+        std::os::unix::fs::chown(&creds, Some(65534), None).unwrap();
+        refused(flag, &creds, "owned by uid 65534");
+        std::os::unix::fs::chown(&creds, Some(0), None).unwrap();
+        refused(flag, &d.path().join("missing"), "does not exist");
+        std::os::unix::fs::symlink(&creds, d.path().join("link")).unwrap();
+        refused(flag, &d.path().join("link"), "symbolic link");
+        std::fs::remove_file(d.path().join("link")).unwrap();
+    }
+    for mode in [0o500, 0o700] {
+        chmod(mode);
+        let (ok, err) = run("--credentials-dir", &creds);
+        assert!(ok, "{err}");
+        assert_eq!(std::fs::read_to_string(root.join("etc/hostname")).unwrap(), "from-credential\n");
+        std::fs::remove_file(root.join("etc/hostname")).unwrap();
+    }
 }

@@ -9,12 +9,15 @@ use imprint_screens::firstboot::{
 };
 
 use super::term::{Backend, Control, Replies};
-use crate::firstboot::{Action, Answers, Change, RootPassword, Setting, catalog};
+use crate::firstboot::rootdir::RootDir;
+use crate::firstboot::{Action, Answers, Change, FirstbootError, RootPassword, Setting, catalog};
 use crate::homed::{self, NewUser, Storage};
 use crate::secret::Secret;
 
 pub struct FirstbootBackend {
     root: PathBuf,
+    /// The same root, opened once: what the wizard reads from it is resolved inside it.
+    dir: RootDir,
     /// Answers from flags and credentials; the wizard asks only what these leave open.
     given: Option<Answers>,
     /// `home.create.*` credentials create the first user (imprint-firstboot-user.service).
@@ -26,8 +29,17 @@ pub struct FirstbootBackend {
 }
 
 impl FirstbootBackend {
-    pub fn new(root: &Path, given: Answers, scope: crate::firstboot::cli::Scope, creds_user: bool, force: bool, bus: bool) -> Self {
-        FirstbootBackend { root: root.to_path_buf(), given: Some(given), creds_user, scope, force, bus, worker: None }
+    pub fn new(
+        root: &Path,
+        given: Answers,
+        scope: crate::firstboot::cli::Scope,
+        creds_user: bool,
+        force: bool,
+        bus: bool,
+    ) -> Result<Self, FirstbootError> {
+        let dir =
+            RootDir::open(root).map_err(|source| FirstbootError::Io { what: "opening the root", path: root.to_path_buf(), source })?;
+        Ok(FirstbootBackend { root: root.to_path_buf(), dir, given: Some(given), creds_user, scope, force, bus, worker: None })
     }
 
     pub fn facts(&self) -> FirstbootFacts {
@@ -44,15 +56,15 @@ impl FirstbootBackend {
     fn facts_all(&self) -> FirstbootFacts {
         let g = self.given.as_ref();
         // As systemd-firstboot --prompt: a setting the system has is not asked for (unless --force).
-        let has = |path: &str| !self.force && self.root.join(path).symlink_metadata().is_ok();
-        let read = |path: &str| std::fs::read_to_string(self.root.join(path)).ok();
+        let has = |path: &str| !self.force && self.dir.symlink_metadata(path).is_ok();
+        let read = |path: &str| self.dir.read_to_string(path).ok();
         let root_set =
             !self.force && crate::firstboot::passwd::root_configured(read("etc/passwd").as_deref(), read("etc/shadow").as_deref());
         FirstbootFacts {
-            locales: catalog::locales(&self.root),
-            keymaps: catalog::keymaps(&self.root),
-            timezones: catalog::timezones(&self.root).into_iter().map(|r| (r.region, r.zones)).collect(),
-            suggested_hostname: suggested_hostname(&self.root),
+            locales: catalog::locales(&self.dir),
+            keymaps: catalog::keymaps(&self.dir),
+            timezones: catalog::timezones(&self.dir).into_iter().map(|r| (r.region, r.zones)).collect(),
+            suggested_hostname: suggested_hostname(&self.dir),
             homed_available: self.root == Path::new("/") && homed::homed_available(None),
             answered: Answered {
                 locale: g.is_some_and(|a| a.locale.is_some() || a.locale_messages.is_some()) || has("etc/locale.conf"),
@@ -156,7 +168,7 @@ fn step_of(c: &Change) -> ApplyStep {
 
 /// A host name to offer: the machine's model from DMI ("thinkpad-t14") with a short suffix of
 /// the machine ID, else "linux" with the suffix.
-fn suggested_hostname(root: &Path) -> String {
+fn suggested_hostname(root: &RootDir) -> String {
     let model = std::fs::read_to_string("/sys/class/dmi/id/product_name").unwrap_or_default();
     let mut base: String =
         model.trim().to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect::<String>();
@@ -165,7 +177,7 @@ fn suggested_hostname(root: &Path) -> String {
     if base.is_empty() || !catalog::hostname_ok(&base) {
         base = "linux".into();
     }
-    let id = std::fs::read_to_string(root.join("etc/machine-id")).unwrap_or_default();
+    let id = root.read_to_string("etc/machine-id").unwrap_or_default();
     let suffix: String = id.trim().chars().take(4).collect();
     let name = if suffix.len() == 4 { format!("{}-{suffix}", base.trim_end_matches('-')) } else { base };
     if catalog::hostname_ok(&name) { name } else { "linux".into() }

@@ -54,7 +54,8 @@ impl InstallerBackend {
 
     /// What the pages need to know before they start.
     pub fn facts(&self) -> InstallerFacts {
-        let keymaps = crate::firstboot::catalog::keymaps(Path::new("/"));
+        let keymaps =
+            crate::firstboot::rootdir::RootDir::open(Path::new("/")).map(|r| crate::firstboot::catalog::keymaps(&r)).unwrap_or_default();
         let default_keymap = std::fs::read_to_string("/etc/vconsole.conf")
             .ok()
             .and_then(|t| t.lines().find_map(|l| l.strip_prefix("KEYMAP=").map(|v| v.trim_matches('"').to_string())))

@@ -99,7 +99,7 @@ pub fn run_firstboot(
     plain: bool,
 ) -> Result<()> {
     let ui = ui_from_env(false);
-    let mut backend = firstboot::FirstbootBackend::new(root, given, scope, creds_user, force, bus);
+    let mut backend = firstboot::FirstbootBackend::new(root, given, scope, creds_user, force, bus)?;
     if plain {
         return plain::firstboot(backend);
     }

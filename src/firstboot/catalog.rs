@@ -1,13 +1,14 @@
 //! What the target offers: its locales (locale archive, compiled locale folders, or the SUPPORTED
 //! list), its kbd keymaps and its zoneinfo time zones. Syntax checks as systemd does them, plus the
-//! existence checks systemd skips when it works on a `--root`. Reads only; never writes.
+//! existence checks systemd skips when it works on a `--root`. Reads only; never writes. Every
+//! path is resolved inside the target ([`RootDir`]): a link in it never leads a read out of it.
 
 use std::collections::BTreeSet;
-use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+
+use super::rootdir::{Kind, RootDir};
 
 /// systemd's `locale_is_valid`, a little stricter: a file name of safe ASCII characters.
 pub fn locale_syntax_ok(name: &str) -> bool {
@@ -43,9 +44,9 @@ pub fn normalize_locale(name: &str) -> String {
 
 /// Names in a glibc locale archive (`usr/lib/locale/locale-archive`); empty when absent or not an
 /// archive this code understands.
-fn archive_locales(path: &Path) -> Vec<String> {
+fn archive_locales(root: &RootDir, rel: &str) -> Vec<String> {
     const MAGIC: u32 = 0xde02_0109;
-    let Ok(f) = File::open(path) else { return Vec::new() };
+    let Ok(f) = root.open_file(rel) else { return Vec::new() };
     let mut head = [0u8; 20];
     if f.read_exact_at(&mut head, 0).is_err() {
         return Vec::new();
@@ -80,35 +81,33 @@ fn archive_locales(path: &Path) -> Vec<String> {
 }
 
 /// Locales compiled into the target: its locale archive and `usr/lib/locale/<name>/` folders.
-pub fn installed_locales(root: &Path) -> BTreeSet<String> {
-    let dir = root.join("usr/lib/locale");
-    let mut set: BTreeSet<String> = archive_locales(&dir.join("locale-archive")).into_iter().collect();
-    if let Ok(rd) = std::fs::read_dir(&dir) {
-        for e in rd.flatten() {
-            if e.path().join("LC_CTYPE").is_file()
-                && let Some(n) = e.file_name().to_str()
-            {
-                set.insert(n.to_string());
-            }
+pub fn installed_locales(root: &RootDir) -> BTreeSet<String> {
+    let dir = "usr/lib/locale";
+    let mut set: BTreeSet<String> = archive_locales(root, &format!("{dir}/locale-archive")).into_iter().collect();
+    for (name, _) in root.read_dir(dir).unwrap_or_default() {
+        if let Some(n) = name.to_str()
+            && root.metadata(format!("{dir}/{n}/LC_CTYPE")).is_ok_and(|m| m.is_file())
+        {
+            set.insert(n.to_string());
         }
     }
     set
 }
 
 /// The first column of the target's `usr/share/i18n/SUPPORTED`.
-pub fn supported_locales(root: &Path) -> BTreeSet<String> {
-    let text = std::fs::read_to_string(root.join("usr/share/i18n/SUPPORTED")).unwrap_or_default();
+pub fn supported_locales(root: &RootDir) -> BTreeSet<String> {
+    let text = root.read_to_string("usr/share/i18n/SUPPORTED").unwrap_or_default();
     text.lines().filter_map(|l| l.split_whitespace().next()).filter(|n| !n.starts_with('#')).map(str::to_string).collect()
 }
 
 /// The locales to offer: the compiled ones, or the SUPPORTED list when none are compiled.
-pub fn locales(root: &Path) -> Vec<String> {
+pub fn locales(root: &RootDir) -> Vec<String> {
     let installed = installed_locales(root);
     if installed.is_empty() { supported_locales(root).into_iter().collect() } else { installed.into_iter().collect() }
 }
 
 /// Whether the target can use `name` as LANG: C/POSIX always, else compiled or SUPPORTED.
-pub fn locale_available(root: &Path, name: &str) -> bool {
+pub fn locale_available(root: &RootDir, name: &str) -> bool {
     if name == "C" || name == "POSIX" {
         return true;
     }
@@ -132,14 +131,13 @@ const KEYMAP_DIRS: [&str; 4] = ["usr/share/keymaps", "usr/share/kbd/keymaps", "u
 /// name, so `KEYMAP=de` works there although systemd's own list does not show them.
 const KEYMAP_SUFFIXES: [&str; 7] = [".map", ".map.gz", ".map.bz2", ".map.xz", ".map.zst", ".kmap", ".kmap.gz"];
 
-fn walk_keymaps(dir: &Path, out: &mut BTreeSet<String>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
-    for e in rd.flatten() {
-        let Ok(ft) = e.file_type() else { continue };
-        let name = e.file_name().to_string_lossy().into_owned();
-        if ft.is_dir() {
+fn walk_keymaps(root: &RootDir, dir: &str, out: &mut BTreeSet<String>) {
+    let Ok(entries) = root.read_dir(dir) else { return };
+    for (name, kind) in entries {
+        let name = name.to_string_lossy().into_owned();
+        if kind == Kind::Dir {
             if name != "include" {
-                walk_keymaps(&e.path(), out);
+                walk_keymaps(root, &format!("{dir}/{name}"), out);
             }
         } else if let Some(stem) = KEYMAP_SUFFIXES.iter().find_map(|s| name.strip_suffix(s)) {
             out.insert(stem.to_string());
@@ -149,10 +147,10 @@ fn walk_keymaps(dir: &Path, out: &mut BTreeSet<String>) {
 
 /// The kbd keymaps in the target (as systemd's `get_keymaps`: all `*.map*` files outside
 /// `include/`; and Debian's `*.kmap*`).
-pub fn keymaps(root: &Path) -> Vec<String> {
+pub fn keymaps(root: &RootDir) -> Vec<String> {
     let mut set = BTreeSet::new();
     for d in KEYMAP_DIRS {
-        walk_keymaps(&root.join(d), &mut set);
+        walk_keymaps(root, d, &mut set);
     }
     set.into_iter().collect()
 }
@@ -170,15 +168,15 @@ fn zoneinfo() -> &'static str {
     "usr/share/zoneinfo"
 }
 
-fn is_tzfile(path: &Path) -> bool {
-    let Ok(f) = File::open(path) else { return false };
+fn is_tzfile(root: &RootDir, rel: &str) -> bool {
+    let Ok(f) = root.open_file(rel) else { return false };
     let mut magic = [0u8; 4];
-    f.metadata().is_ok_and(|m| m.is_file()) && f.read_exact_at(&mut magic, 0).is_ok() && &magic == b"TZif"
+    f.read_exact_at(&mut magic, 0).is_ok() && &magic == b"TZif"
 }
 
 /// Whether `usr/share/zoneinfo/<name>` in the target is a TZif file.
-pub fn timezone_available(root: &Path, name: &str) -> bool {
-    timezone_syntax_ok(name) && is_tzfile(&root.join(zoneinfo()).join(name))
+pub fn timezone_available(root: &RootDir, name: &str) -> bool {
+    timezone_syntax_ok(name) && is_tzfile(root, &format!("{}/{name}", zoneinfo()))
 }
 
 /// A region ("Europe", "America/Argentina" is under "America") and its zones; zones without a
@@ -189,26 +187,31 @@ pub struct TimezoneRegion {
     pub zones: Vec<String>,
 }
 
-fn walk_zones(base: &Path, rel: &str, out: &mut BTreeSet<String>) {
-    let Ok(rd) = std::fs::read_dir(base.join(rel)) else { return };
-    for e in rd.flatten() {
-        let Some(name) = e.file_name().to_str().map(str::to_string) else { continue };
+fn walk_zones(root: &RootDir, rel: &str, out: &mut BTreeSet<String>) {
+    let base = zoneinfo();
+    let Ok(entries) = root.read_dir(if rel.is_empty() { base.to_string() } else { format!("{base}/{rel}") }) else { return };
+    for (name, kind) in entries {
+        let Some(name) = name.to_str().map(str::to_string) else { continue };
         let relname = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
-        let Ok(ft) = e.file_type() else { continue };
-        if ft.is_dir() {
+        if kind == Kind::Dir {
             if !(rel.is_empty() && (name == "posix" || name == "right")) {
-                walk_zones(base, &relname, out);
+                walk_zones(root, &relname, out);
             }
-        } else if timezone_syntax_ok(&relname) && name != "posixrules" && name != "localtime" && name != "Factory" && is_tzfile(&e.path()) {
+        } else if timezone_syntax_ok(&relname)
+            && name != "posixrules"
+            && name != "localtime"
+            && name != "Factory"
+            && is_tzfile(root, &format!("{base}/{relname}"))
+        {
             out.insert(relname);
         }
     }
 }
 
 /// The target's time zones, grouped by region, sorted.
-pub fn timezones(root: &Path) -> Vec<TimezoneRegion> {
+pub fn timezones(root: &RootDir) -> Vec<TimezoneRegion> {
     let mut all = BTreeSet::new();
-    walk_zones(&root.join(zoneinfo()), "", &mut all);
+    walk_zones(root, "", &mut all);
     let mut regions: Vec<TimezoneRegion> = Vec::new();
     for z in all {
         let region = z.split_once('/').map(|(r, _)| r.to_string()).unwrap_or_default();
@@ -238,19 +241,14 @@ pub fn hostname_ok(name: &str) -> bool {
 
 /// A login shell: an absolute, normalized path without ':' that exists in the target as an
 /// executable file.
-pub fn shell_ok(root: &Path, shell: &str) -> bool {
+pub fn shell_ok(root: &RootDir, shell: &str) -> bool {
     use std::os::unix::fs::PermissionsExt;
     let syntax = shell.starts_with('/')
         && shell.len() < 4096
         && !shell.contains(':')
         && !shell.chars().any(char::is_control)
         && shell[1..].split('/').all(|p| !p.is_empty() && p != "." && p != "..");
-    syntax && std::fs::metadata(in_root(root, shell)).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-/// `path` (absolute, inside the target) as a host path under `root`.
-pub fn in_root(root: &Path, path: &str) -> PathBuf {
-    root.join(path.trim_start_matches('/'))
+    syntax && root.metadata(&shell[1..]).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 #[cfg(test)]
@@ -265,6 +263,6 @@ mod tests {
         std::fs::write(qwertz.join("de-latin1.kmap"), b"").unwrap();
         std::fs::write(dir.path().join("usr/share/keymaps/i386/include/qwertz-layout.inc"), b"").unwrap();
         std::fs::write(dir.path().join("usr/share/keymaps/i386/include/euro.kmap.gz"), b"").unwrap();
-        assert_eq!(super::keymaps(dir.path()), ["de", "de-latin1"]);
+        assert_eq!(super::keymaps(&super::RootDir::open(dir.path()).unwrap()), ["de", "de-latin1"]);
     }
 }

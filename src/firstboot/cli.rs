@@ -94,6 +94,7 @@ pub fn answers(args: &FirstbootArgs) -> Result<Answers, FirstbootError> {
         root_shell: args.root_shell.clone(),
         machine_id: true,
     };
+    check_credentials_folders(args)?;
     let given = match credentials_dir(args) {
         Some(d) => given.or(super::creds::read(&d)?),
         None => given,
@@ -133,6 +134,15 @@ fn credentials_dir(args: &FirstbootArgs) -> Option<PathBuf> {
     args.credentials_dir.clone().or_else(|| std::env::var_os("CREDENTIALS_DIRECTORY").filter(|d| !d.is_empty()).map(PathBuf::from))
 }
 
+/// The credentials folders given (or in $CREDENTIALS_DIRECTORY), checked: see
+/// [`super::creds::check_folder`].
+fn check_credentials_folders(args: &FirstbootArgs) -> Result<(), FirstbootError> {
+    for d in credentials_dir(args).iter().chain(&args.encrypted_credentials_dir) {
+        super::creds::check_folder(d)?;
+    }
+    Ok(())
+}
+
 /// Whether `root` is the running system's root directory.
 fn is_running_root(root: &std::path::Path) -> bool {
     std::fs::canonicalize(root).is_ok_and(|p| p == std::path::Path::new("/"))
@@ -168,6 +178,7 @@ fn any_flag(args: &FirstbootArgs) -> bool {
 
 /// Runs `imprint firstboot`; `plain`: the wizard asks as plain lines (the global --plain).
 pub fn run(args: &FirstbootArgs, plain: bool) -> anyhow::Result<()> {
+    check_credentials_folders(args)?;
     let creds_user = credentials_dir(args).is_some_and(|d| crate::homed::records_from_credentials(&d).is_ok_and(|r| !r.is_empty()));
     let can_ask = plain || crate::app::interactive();
     let bus = args.via != Via::Files && is_running_root(&args.root);

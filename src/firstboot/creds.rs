@@ -19,6 +19,36 @@ pub const HASHED_PASSWORD: &str = "passwd.hashed-password.root";
 pub const PLAINTEXT_PASSWORD: &str = "passwd.plaintext-password.root";
 pub const SHELL: &str = "passwd.shell.root";
 
+/// Refuses a credentials folder someone else could have filled: it must be a folder (not a
+/// symbolic link to one), owned by root or by this process's effective user, and writable by
+/// neither its group nor others. systemd's own (`/run/credentials/<unit>`, `@system`,
+/// `@encrypted`) are root's, 0500 or 0700. A folder that does not exist is an error too: it was
+/// named, so something is wrong.
+pub fn check_folder(dir: &Path) -> Result<(), FirstbootError> {
+    use std::os::unix::fs::MetadataExt;
+    let refuse = |why: String| FirstbootError::CredentialsFolder { path: dir.to_path_buf(), why };
+    let meta = match std::fs::symlink_metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(refuse("it does not exist".into())),
+        Err(e) => return Err(refuse(format!("cannot look at it: {e}"))),
+    };
+    if meta.file_type().is_symlink() {
+        return Err(refuse("it is a symbolic link; name the folder itself".into()));
+    }
+    if !meta.is_dir() {
+        return Err(refuse("it is not a folder".into()));
+    }
+    let euid = nix::unistd::geteuid().as_raw();
+    if meta.uid() != 0 && meta.uid() != euid {
+        return Err(refuse(format!("it is owned by uid {}, neither root nor this user (uid {euid})", meta.uid())));
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(refuse(format!("its mode {mode:04o} lets others than its owner write to it (chmod go-w)")));
+    }
+    Ok(())
+}
+
 fn read_secret(dir: &Path, name: &str) -> Result<Option<Secret>, FirstbootError> {
     match Secret::from_file(&dir.join(name)) {
         Ok(s) => Ok(Some(s)),

@@ -4,7 +4,9 @@
 //!
 //! Every answer is checked against the target (its locales, keymaps, zoneinfo, shells) before
 //! anything is written, so a bad value leaves the root as it was. Existing settings are kept unless
-//! `force`. Files are replaced atomically (temporary file in the same folder, then rename). A
+//! `force`. Files are replaced atomically (temporary file in the same folder, then rename). Every
+//! path under the root, read or written, is resolved inside it ([`rootdir`]), so links in the
+//! target cannot lead out of it. A
 //! plaintext root password exists only as a [`Secret`] and leaves this module only as a crypt hash.
 //! On a running system, [`apply_via`] hands locale, keymap, time zone and host name to
 //! systemd-localed, -timedated and -hostnamed instead ([`bus`]). This module does not prompt.
@@ -15,16 +17,16 @@ pub mod cli;
 pub mod creds;
 pub mod crypt;
 pub mod passwd;
+pub mod rootdir;
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::fs::File;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::secret::Secret;
+use rootdir::RootDir;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FirstbootError {
@@ -62,6 +64,17 @@ pub enum FirstbootError {
     Crypt(String),
     #[error(transparent)]
     Bus(#[from] bus::BusError),
+    #[error("{what} {path} in {}", root.display())]
+    InRoot {
+        what: &'static str,
+        /// The path as inside the root, without its leading '/'.
+        path: String,
+        root: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("credentials folder {}: {why}", path.display())]
+    CredentialsFolder { path: PathBuf, why: String },
     #[error("{what} {}", path.display())]
     Io {
         what: &'static str,
@@ -189,7 +202,7 @@ struct Checked<'a> {
     root_shell: Option<&'a str>,
 }
 
-fn check<'a>(root: &Path, a: &'a Answers) -> Result<Checked<'a>, FirstbootError> {
+fn check<'a>(root: &RootDir, a: &'a Answers) -> Result<Checked<'a>, FirstbootError> {
     for l in [&a.locale, &a.locale_messages].into_iter().flatten() {
         if !catalog::locale_syntax_ok(l) {
             return Err(FirstbootError::LocaleSyntax(l.clone()));
@@ -247,45 +260,14 @@ fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Firstbo
     move |source| FirstbootError::Io { what, path, source }
 }
 
-fn exists(path: &Path) -> bool {
-    path.symlink_metadata().is_ok()
+/// An error about `rel` under `root`, named as "etc/shadow in /path/root".
+fn at(root: &RootDir, what: &'static str, rel: &str) -> impl FnOnce(std::io::Error) -> FirstbootError {
+    let (path, root) = (rel.to_string(), root.path().to_path_buf());
+    move |source| FirstbootError::InRoot { what, path, root, source }
 }
 
-/// Replaces `path` atomically with `bytes`, mode `mode`, owner `owner` (uid, gid) when given.
-fn write_atomic(path: &Path, bytes: &[u8], mode: u32, owner: Option<(u32, u32)>) -> Result<(), FirstbootError> {
-    let dir = path.parent().expect("a file inside etc/");
-    let name = path.file_name().expect("a file name").to_string_lossy();
-    let mut tmp =
-        tempfile::Builder::new().prefix(&format!(".#{name}")).tempfile_in(dir).map_err(io("creating a temporary file in", dir))?;
-    tmp.write_all(bytes).map_err(io("writing", tmp.path()))?;
-    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode)).map_err(io("setting the mode of", path))?;
-    if let Some((uid, gid)) = owner {
-        std::os::unix::fs::fchown(tmp.as_file(), Some(uid), Some(gid)).map_err(io("setting the owner of", path))?;
-    }
-    tmp.as_file().sync_all().map_err(io("syncing", path))?;
-    tmp.persist(path).map_err(|e| FirstbootError::Io { what: "replacing", path: path.to_path_buf(), source: e.error })?;
-    Ok(())
-}
-
-/// Replaces `path` atomically with a symlink to `target`.
-fn symlink_atomic(target: &str, path: &Path) -> Result<(), FirstbootError> {
-    let dir = path.parent().expect("a file inside etc/");
-    let name = path.file_name().expect("a file name").to_string_lossy();
-    for _ in 0..16 {
-        let suffix = Secret::random(6).map_err(io("reading random bytes for", path))?;
-        let tmp = dir.join(format!(".#{name}{}", hex(suffix.expose())));
-        match std::os::unix::fs::symlink(target, &tmp) {
-            Ok(()) => {
-                return std::fs::rename(&tmp, path).map_err(|e| {
-                    let _ = std::fs::remove_file(&tmp);
-                    FirstbootError::Io { what: "replacing", path: path.to_path_buf(), source: e }
-                });
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(FirstbootError::Io { what: "creating a symlink in", path: dir.to_path_buf(), source: e }),
-        }
-    }
-    Err(FirstbootError::Io { what: "creating a symlink in", path: dir.to_path_buf(), source: std::io::ErrorKind::AlreadyExists.into() })
+fn exists(root: &RootDir, rel: &str) -> Result<bool, FirstbootError> {
+    root.exists(rel).map_err(at(root, "looking up", rel))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -295,32 +277,71 @@ fn hex(bytes: &[u8]) -> String {
 /// A file's text, mode and (uid, gid).
 type Existing = (String, u32, (u32, u32));
 
-fn read_optional(path: &Path) -> Result<Option<Existing>, FirstbootError> {
-    match std::fs::read(path) {
-        Ok(bytes) => {
-            let meta = std::fs::metadata(path).map_err(io("reading", path))?;
-            let text = String::from_utf8(bytes).map_err(|_| FirstbootError::Io {
-                what: "reading",
-                path: path.to_path_buf(),
-                source: std::io::ErrorKind::InvalidData.into(),
-            })?;
+/// A file under the root (resolved inside it), if there is one.
+fn read_optional(root: &RootDir, rel: &str) -> Result<Option<Existing>, FirstbootError> {
+    match root.read(rel) {
+        Ok((bytes, meta)) => {
+            let text = String::from_utf8(bytes)
+                .map_err(|_| at(root, "reading", rel)(std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text")))?;
             Ok(Some((text, meta.mode() & 0o7777, (meta.uid(), meta.gid()))))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(FirstbootError::Io { what: "reading", path: path.to_path_buf(), source: e }),
+        Err(e) => Err(at(root, "reading", rel)(e)),
     }
 }
 
-/// Takes /etc/.pwd.lock (mode 0600) in the target, as shadow-utils and systemd do; held while the
-/// returned file is open.
-fn lock_passwd(etc: &Path) -> Result<File, FirstbootError> {
-    let path = etc.join(".pwd.lock");
-    let f = OpenOptions::new().create(true).write(true).truncate(false).mode(0o600).open(&path).map_err(io("opening", &path))?;
-    // SAFETY: a valid open descriptor; lockf only changes the lock state.
-    if unsafe { libc::lockf(f.as_raw_fd(), libc::F_LOCK, 0) } != 0 {
-        return Err(FirstbootError::Io { what: "locking", path, source: std::io::Error::last_os_error() });
+/// The target's `etc`, opened inside the root once it is needed (and made, 0755, if missing).
+struct Etc<'a> {
+    root: &'a RootDir,
+    dir: Option<rootdir::Folder>,
+}
+
+impl<'a> Etc<'a> {
+    fn new(root: &'a RootDir) -> Self {
+        Etc { root, dir: None }
     }
-    Ok(f)
+
+    fn get(&mut self) -> Result<&rootdir::Folder, FirstbootError> {
+        if self.dir.is_none() {
+            self.dir = Some(open_etc(self.root)?);
+        }
+        Ok(self.dir.as_ref().expect("just set"))
+    }
+}
+
+fn open_etc(root: &RootDir) -> Result<rootdir::Folder, FirstbootError> {
+    match root.folder("etc") {
+        Ok(d) => return Ok(d),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(at(root, "opening the folder", "etc")(e)),
+        Err(_) => {}
+    }
+    // Missing: made, unless a link stands there that leads nowhere inside the root.
+    if let Ok(target) = root.read_link("etc") {
+        return Err(at(root, "opening the folder", "etc")(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("it is a symbolic link to {}, which leads to no folder inside the root", target.display()),
+        )));
+    }
+    root.create_folder("etc", 0o755).map_err(at(root, "creating the folder", "etc"))?;
+    root.folder("etc").map_err(at(root, "opening the folder", "etc"))
+}
+
+/// Replaces `etc/<name>` atomically with `bytes`, mode `mode`, owner `owner` (uid, gid) when given.
+fn write_atomic(
+    root: &RootDir,
+    etc: &rootdir::Folder,
+    name: &str,
+    bytes: &[u8],
+    mode: u32,
+    owner: Option<(u32, u32)>,
+) -> Result<(), FirstbootError> {
+    etc.replace_file(name, bytes, mode, owner).map_err(at(root, "replacing", &format!("etc/{name}")))
+}
+
+/// Takes etc/.pwd.lock (mode 0600) in the target, as shadow-utils and systemd do; held while the
+/// returned file is open.
+fn lock_passwd(root: &RootDir, etc: &rootdir::Folder) -> Result<File, FirstbootError> {
+    etc.lock(".pwd.lock").map_err(at(root, "locking", "etc/.pwd.lock"))
 }
 
 fn days_since_epoch() -> u64 {
@@ -336,17 +357,15 @@ pub fn apply(root: &Path, answers: &Answers, force: bool) -> Result<Vec<Change>,
 /// [`apply`], with locale, keymap, time zone and host name handed to systemd's daemons when `bus`
 /// is given (the root must then be the running system's). A setting counts as existing when the
 /// daemon reports one (the time zone: when /etc/localtime exists, as timedated reports a default).
-/// Root's account and the machine-id are always files: no daemon owns them.
+/// Root's account and the machine-id are always files: no daemon owns them. Every path under
+/// `root` is resolved inside it ([`rootdir`]): links in the target never lead a read or a write
+/// out of it.
 pub fn apply_via(root: &Path, answers: &Answers, force: bool, bus: Option<Bus<'_>>) -> Result<Vec<Change>, FirstbootError> {
+    let root = RootDir::open(root).map_err(io("opening the root", root))?;
+    let root = &root;
     let c = check(root, answers)?;
-    let etc = root.join("etc");
+    let mut etc = Etc::new(root);
     let mut changes = Vec::new();
-    let mut ensure_etc = || -> Result<(), FirstbootError> {
-        if !etc.is_dir() {
-            std::fs::DirBuilder::new().recursive(true).mode(0o755).create(&etc).map_err(io("creating", &etc))?;
-        }
-        Ok(())
-    };
     // Which daemons take their settings; the others' settings become files.
     let daemon = |d: bus::Daemon| -> Result<Option<&bus::Daemons>, FirstbootError> {
         let Some(b) = &bus else { return Ok(None) };
@@ -358,14 +377,15 @@ pub fn apply_via(root: &Path, answers: &Answers, force: bool, bus: Option<Bus<'_
     };
 
     // Upstream's order (252): locale, keymap, timezone, hostname, machine-id, root.
-    let mut step = |setting: Setting, write: &mut dyn FnMut(&Path) -> Result<(), FirstbootError>| -> Result<(), FirstbootError> {
-        let full = root.join(&setting.path()[1..]);
-        if exists(&full) && !force {
+    type Write<'w> = dyn FnMut(&rootdir::Folder, &str) -> Result<(), FirstbootError> + 'w;
+    let mut step = |setting: Setting, write: &mut Write<'_>| -> Result<(), FirstbootError> {
+        let rel = &setting.path()[1..];
+        if exists(root, rel)? && !force {
             changes.push(Change::file(setting, Action::Kept));
             return Ok(());
         }
-        ensure_etc()?;
-        write(&full)?;
+        let name = rel.strip_prefix("etc/").expect("a file in /etc");
+        write(etc.get()?, name)?;
         changes.push(Change::file(setting, Action::Written));
         Ok(())
     };
@@ -389,7 +409,7 @@ pub fn apply_via(root: &Path, answers: &Answers, force: bool, bus: Option<Bus<'_
             through(bus::Daemon::Locale, Setting::Locale, existing, &|| d.set_locale(&locale_lines))?;
         } else {
             let text: String = locale_lines.iter().map(|l| format!("{l}\n")).collect();
-            step(Setting::Locale, &mut |p| write_atomic(p, text.as_bytes(), 0o644, None))?;
+            step(Setting::Locale, &mut |dir, name| write_atomic(root, dir, name, text.as_bytes(), 0o644, None))?;
         }
     }
     if let Some(k) = c.keymap {
@@ -397,14 +417,16 @@ pub fn apply_via(root: &Path, answers: &Answers, force: bool, bus: Option<Bus<'_
             let existing = !d.keymap()?.is_empty();
             through(bus::Daemon::Locale, Setting::Keymap, existing, &|| d.set_keymap(k))?;
         } else {
-            step(Setting::Keymap, &mut |p| write_atomic(p, format!("KEYMAP={k}\n").as_bytes(), 0o644, None))?;
+            step(Setting::Keymap, &mut |dir, name| write_atomic(root, dir, name, format!("KEYMAP={k}\n").as_bytes(), 0o644, None))?;
         }
     }
     if let Some(t) = c.timezone {
         if let Some(d) = daemon(bus::Daemon::Time)? {
-            through(bus::Daemon::Time, Setting::Timezone, exists(&root.join("etc/localtime")), &|| d.set_timezone(t))?;
+            through(bus::Daemon::Time, Setting::Timezone, exists(root, "etc/localtime")?, &|| d.set_timezone(t))?;
         } else {
-            step(Setting::Timezone, &mut |p| symlink_atomic(&format!("../usr/share/zoneinfo/{t}"), p))?;
+            step(Setting::Timezone, &mut |dir, name| {
+                dir.replace_symlink(&format!("../usr/share/zoneinfo/{t}"), name).map_err(at(root, "replacing", "etc/localtime"))
+            })?;
         }
     }
     if let Some(h) = c.hostname {
@@ -412,38 +434,29 @@ pub fn apply_via(root: &Path, answers: &Answers, force: bool, bus: Option<Bus<'_
             let existing = !d.static_hostname()?.is_empty();
             through(bus::Daemon::Host, Setting::Hostname, existing, &|| d.set_static_hostname(h))?;
         } else {
-            step(Setting::Hostname, &mut |p| write_atomic(p, format!("{h}\n").as_bytes(), 0o644, None))?;
+            step(Setting::Hostname, &mut |dir, name| write_atomic(root, dir, name, format!("{h}\n").as_bytes(), 0o644, None))?;
         }
     }
     changes.extend(bus_changes);
     if answers.machine_id {
-        let full = root.join("etc/machine-id");
-        if exists(&full) {
+        if exists(root, "etc/machine-id")? {
             changes.push(Change::file(Setting::MachineId, Action::Kept));
         } else {
-            let id = Secret::random(16).map_err(io("reading random bytes for", &full))?;
+            let id = Secret::random(16).map_err(at(root, "reading random bytes for", "etc/machine-id"))?;
             let text = format!("{}\n", hex(id.expose()));
-            ensure_etc()?;
-            write_atomic(&full, text.as_bytes(), 0o644, None)?;
+            write_atomic(root, etc.get()?, "machine-id", text.as_bytes(), 0o644, None)?;
             changes.push(Change::file(Setting::MachineId, Action::Written));
         }
     }
     if c.root_hash.is_some() || c.root_shell.is_some() {
-        changes.extend(apply_root(root, &c, force, &mut ensure_etc)?);
+        changes.extend(apply_root(root, &c, force, &mut etc)?);
     }
     Ok(changes)
 }
 
-fn apply_root(
-    root: &Path,
-    c: &Checked<'_>,
-    force: bool,
-    ensure_etc: &mut dyn FnMut() -> Result<(), FirstbootError>,
-) -> Result<Vec<Change>, FirstbootError> {
-    let etc = root.join("etc");
-    let (passwd_path, shadow_path) = (etc.join("passwd"), etc.join("shadow"));
-    let passwd = read_optional(&passwd_path)?;
-    let shadow = read_optional(&shadow_path)?;
+fn apply_root(root: &RootDir, c: &Checked<'_>, force: bool, etc: &mut Etc<'_>) -> Result<Vec<Change>, FirstbootError> {
+    let passwd = read_optional(root, "etc/passwd")?;
+    let shadow = read_optional(root, "etc/shadow")?;
     let configured = passwd::root_configured(passwd.as_ref().map(|p| p.0.as_str()), shadow.as_ref().map(|s| s.0.as_str()));
     if configured && !force {
         let mut kept = vec![Change::file(Setting::RootAccount, Action::Kept)];
@@ -452,20 +465,20 @@ fn apply_root(
         }
         return Ok(kept);
     }
-    ensure_etc()?;
-    let _lock = lock_passwd(&etc)?;
+    let dir = etc.get()?;
+    let _lock = lock_passwd(root, dir)?;
     // Read again under the lock.
-    let passwd = read_optional(&passwd_path)?;
-    let shadow = read_optional(&shadow_path)?;
+    let passwd = read_optional(root, "etc/passwd")?;
+    let shadow = read_optional(root, "etc/shadow")?;
     let default_shell = if catalog::shell_ok(root, "/bin/bash") { "/bin/bash" } else { "/bin/sh" };
     let mut changes = Vec::new();
     if let Some(hash) = &c.root_hash {
         let (text, mode, owner) = shadow.map(|(t, m, o)| (t, m, Some(o))).unwrap_or((String::new(), 0o000, None));
-        write_atomic(&shadow_path, passwd::edit_shadow(&text, hash, days_since_epoch()).as_bytes(), mode, owner)?;
+        write_atomic(root, dir, "shadow", passwd::edit_shadow(&text, hash, days_since_epoch()).as_bytes(), mode, owner)?;
         changes.push(Change::file(Setting::RootPassword, Action::Written));
     }
     let (text, mode, owner) = passwd.map(|(t, m, o)| (t, m, Some(o))).unwrap_or((String::new(), 0o644, None));
-    write_atomic(&passwd_path, passwd::edit_passwd(&text, c.root_shell, default_shell).as_bytes(), mode, owner)?;
+    write_atomic(root, dir, "passwd", passwd::edit_passwd(&text, c.root_shell, default_shell).as_bytes(), mode, owner)?;
     changes.insert(0, Change::file(Setting::RootAccount, Action::Written));
     Ok(changes)
 }

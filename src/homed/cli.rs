@@ -50,6 +50,7 @@ pub fn run_create(args: &UserCreateArgs) -> anyhow::Result<()> {
                     "--from-credentials: no credentials (pass --credentials-dir, or run under systemd with $CREDENTIALS_DIRECTORY)"
                 )
             })?;
+        crate::firstboot::creds::check_folder(&dir)?;
         let records = super::records_from_credentials(&dir)?;
         if records.is_empty() {
             println!("no home.create.* credentials: no user to create");
@@ -112,7 +113,9 @@ pub fn classic_user(
         cmd.extend(["--comment".into(), r.to_string()]);
     }
     if admin {
-        let group = std::fs::read_to_string(root_dir.join("etc/group")).unwrap_or_default();
+        // resolved inside the root, as useradd --root does
+        let root = crate::firstboot::rootdir::RootDir::open(root_dir).with_context(|| format!("opening the root {root}"))?;
+        let group = root.read_to_string("etc/group").unwrap_or_default();
         let admin_group = ["wheel", "sudo"].into_iter().find(|g| group.lines().any(|l| l.starts_with(&format!("{g}:"))));
         let g = admin_group.ok_or_else(|| anyhow::anyhow!("--admin: the system has neither a wheel nor a sudo group"))?;
         cmd.extend(["--groups".into(), g.into()]);

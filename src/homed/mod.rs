@@ -125,17 +125,54 @@ pub fn user_record(u: &NewUser) -> Result<(Value, Secret), HomedError> {
         None => None,
     };
     let public = Value::Object(rec);
-    let mut full = Zeroizing::new(serde_json::to_vec(&public).map_err(|e| HomedError::Bus(e.to_string()))?);
+    let mut full = json_exact(&public).map_err(|e| HomedError::Bus(e.to_string()))?;
     if let Some(p) = password {
-        // The plaintext only ever sits in zeroizing buffers: splice it in as a JSON string.
+        // The plaintext only ever sits in zeroizing buffers sized before it is written into
+        // them (a buffer that grew would leave a copy behind): splice it in as a JSON string.
         let text = std::str::from_utf8(p.expose()).expect("checked above");
-        let quoted = Zeroizing::new(serde_json::to_vec(text).map_err(|e| HomedError::Bus(e.to_string()))?);
+        let quoted = json_exact(text).map_err(|e| HomedError::Bus(e.to_string()))?;
+        const HEAD: &[u8] = b",\"secret\":{\"password\":[";
+        const TAIL: &[u8] = b"]}}";
+        full.reserve_exact(HEAD.len() + quoted.len() + TAIL.len());
         full.pop(); // the closing '}'
-        full.extend_from_slice(b",\"secret\":{\"password\":[");
+        full.extend_from_slice(HEAD);
         full.extend_from_slice(&quoted);
-        full.extend_from_slice(b"]}}");
+        full.extend_from_slice(TAIL);
     }
-    Ok((public, Secret::new(full.to_vec())))
+    Ok((public, Secret::new(std::mem::take(&mut *full))))
+}
+
+/// `v` as JSON, written into a zeroizing buffer of exactly its size (measured first), so the
+/// buffer never grows and leaves no copy of a secret in freed memory.
+fn json_exact<T: serde::Serialize + ?Sized>(v: &T) -> Result<Zeroizing<Vec<u8>>, serde_json::Error> {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut n = Count(0);
+    serde_json::to_writer(&mut n, v)?;
+    let mut out = Zeroizing::new(Vec::with_capacity(n.0));
+    serde_json::to_writer(&mut *out, v)?;
+    Ok(out)
+}
+
+/// A parsed JSON user record, which may hold a `secret` section: held as
+/// `Zeroizing<JsonRecord>` from the moment it is parsed, so its strings are wiped on every way
+/// out, errors included.
+struct JsonRecord(Value);
+
+impl zeroize::Zeroize for JsonRecord {
+    fn zeroize(&mut self) {
+        #[cfg(test)]
+        credential_tests::JSON_WIPES.with(|w| w.set(w.get() + 1));
+        zeroize_json(&mut self.0);
+    }
 }
 
 /// One row of `ListHomes`.
@@ -245,9 +282,11 @@ pub fn records_from_credentials(dir: &std::path::Path) -> Result<Vec<(String, Se
         let file = ent.file_name().to_string_lossy().into_owned();
         let Some(user) = file.strip_prefix("home.create.") else { continue };
         let bytes = Secret::new(std::fs::read(ent.path()).map_err(|e| HomedError::Bus(format!("reading the credential {file}: {e}")))?);
-        let mut v: serde_json::Value = serde_json::from_slice(bytes.expose())
-            .map_err(|e| HomedError::Bus(format!("the credential {file} is not a JSON user record: {e}")))?;
-        let Some(obj) = v.as_object_mut() else {
+        let mut v = Zeroizing::new(JsonRecord(
+            serde_json::from_slice(bytes.expose())
+                .map_err(|e| HomedError::Bus(format!("the credential {file} is not a JSON user record: {e}")))?,
+        ));
+        let Some(obj) = v.0.as_object_mut() else {
             return Err(HomedError::Bus(format!("the credential {file} is not a JSON object")));
         };
         match obj.get("userName").and_then(|n| n.as_str()) {
@@ -289,10 +328,8 @@ pub fn records_from_credentials(dir: &std::path::Path) -> Result<Vec<(String, Se
                 p.insert("hashedPassword".into(), hashes.into());
             }
         }
-        let text = Secret::new(serde_json::to_vec(&v).map_err(|e| HomedError::Bus(e.to_string()))?);
-        // the parsed value may hold a secret section: wipe what we can
-        zeroize_json(&mut v);
-        out.push((user.to_string(), text));
+        let mut text = json_exact(&v.0).map_err(|e| HomedError::Bus(e.to_string()))?;
+        out.push((user.to_string(), Secret::new(std::mem::take(&mut *text))));
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
@@ -420,6 +457,57 @@ mod tests {
 #[cfg(test)]
 mod credential_tests {
     use super::*;
+
+    thread_local! {
+        /// How often a parsed record was wiped on this thread.
+        pub(super) static JSON_WIPES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    /// A record that is refused after it was parsed (not an object, another userName, an
+    /// invalid name) is wiped all the same: the error comes back, and the parsed value, secret
+    /// section included, went through its zeroizing wrapper on the way out.
+    #[test]
+    fn refused_records_are_wiped_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = r#""secret":{"password":["hunter2-xyzzy"]}"#;
+        for (file, record, says) in [
+            ("home.create.anna", format!(r#"[{{{secret}}}]"#), "not a JSON object"),
+            ("home.create.anna", format!(r#"{{"userName":"bert",{secret}}}"#), "userName must be 'anna'"),
+            ("home.create.9anna", format!(r#"{{{secret}}}"#), "9anna"),
+        ] {
+            std::fs::write(dir.path().join(file), record).unwrap();
+            let before = JSON_WIPES.with(|w| w.get());
+            let e = records_from_credentials(dir.path()).unwrap_err();
+            assert!(e.to_string().contains(says), "{e}");
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+            assert_eq!(JSON_WIPES.with(|w| w.get()), before + 1, "{file}: the refused record was not wiped");
+            std::fs::remove_file(dir.path().join(file)).unwrap();
+        }
+        // And an accepted one, once its text is made.
+        std::fs::write(dir.path().join("home.create.anna"), format!(r#"{{{secret}}}"#)).unwrap();
+        let before = JSON_WIPES.with(|w| w.get());
+        let recs = records_from_credentials(dir.path()).unwrap();
+        assert_eq!(JSON_WIPES.with(|w| w.get()), before + 1);
+        assert!(std::str::from_utf8(recs[0].1.expose()).unwrap().contains("hunter2-xyzzy"));
+    }
+
+    #[test]
+    fn wiping_a_record_blanks_every_string_in_it() {
+        use zeroize::Zeroize;
+        let mut r = JsonRecord(serde_json::json!({"userName":"anna","secret":{"password":["a","b"]},"n":1}));
+        r.zeroize();
+        assert_eq!(r.0, serde_json::json!({"userName":"","secret":{"password":["",""]},"n":1}));
+    }
+
+    /// The JSON written exactly into a buffer of its size: no growth, same text as serde_json's.
+    #[test]
+    fn json_is_written_into_a_buffer_of_its_size() {
+        for v in [serde_json::json!({"secret":{"password":["pa\"ss\u{1}ä"]}}), serde_json::json!("x".repeat(1000))] {
+            let out = json_exact(&v).unwrap();
+            assert_eq!(out.len(), out.capacity());
+            assert_eq!(*out, serde_json::to_vec(&v).unwrap());
+        }
+    }
 
     #[test]
     fn credentials_fill_in_the_user_name_and_refuse_mismatches() {

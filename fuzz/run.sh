@@ -2,7 +2,8 @@
 # Builds the fuzz targets and runs each for FUZZ_SECONDS (default 60), one after the other
 # (`make fuzz`). A crash stops the run with libFuzzer's report and the input under
 # fuzz/artifacts/TARGET/. Seeds: fuzz/seeds/TARGET (committed); what the fuzzer finds on the
-# way is kept in fuzz/corpus/TARGET (not committed). FUZZ_TARGETS picks targets (default: all).
+# way is kept in fuzz/corpus/TARGET (not committed); the GPT target also starts from the crafted
+# disks of tests/corpus/gpt. FUZZ_TARGETS picks targets (default: all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-60}
@@ -15,7 +16,9 @@ for t in $targets; do
     mkdir -p "fuzz/corpus/$t"
     log=$(mktemp)
     echo "== $t: ${seconds}s"
-    if ! cargo +nightly fuzz run -s none --debug-assertions "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
+    seeds=()
+    for d in "fuzz/seeds/$t" "tests/corpus/$t"; do [ -d "$d" ] && seeds+=("$d"); done
+    if ! cargo +nightly fuzz run -s none --debug-assertions "$t" "fuzz/corpus/$t" "${seeds[@]}" -- \
         -max_total_time="$seconds" -max_len="${maxlen[$t]:-8192}" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 >"$log" 2>&1; then
         grep -A 12 'panicked at' "$log" | head -n 30 || true
         tail -n 25 "$log"

@@ -4,7 +4,7 @@ CARGO ?= cargo
 # Debian packages the build, the tests and the demo need (checked, and installed when missing).
 DEBIAN_PACKAGES := systemd tmux liblzma-dev libzstd-dev passwd gpg gpg-agent curl fdisk util-linux dosfstools e2fsprogs btrfs-progs xfsprogs mount python3 time pkg-config libclang-dev libcryptsetup-dev libtss2-dev cryptsetup-bin swtpm swtpm-tools tpm2-tools mtools libcrypt-dev systemd-homed dbus locales kbd tzdata
 
-.PHONY: all deps build demo test bench fmt clippy clean live-image e2e e2e-deps
+.PHONY: all deps build demo test bench fmt clippy clean live-image e2e e2e-deps fuzz
 
 all: build
 
@@ -56,6 +56,13 @@ live-image: deps e2e-deps
 
 e2e: live-image
 	python3 tests/e2e/run.py --image $(LIVE_IMAGE)
+
+# Coverage-guided fuzzing of the parsers of hostile input (fuzz/, docs/SECURITY.md): each target
+# for FUZZ_SECONDS (default 60) on the nightly toolchain, installing cargo-fuzz when missing.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@rustup toolchain list | grep -q '^nightly' || { echo "fuzzing needs the nightly toolchain: rustup toolchain install nightly"; exit 1; }
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh
 
 fmt:
 	$(CARGO) fmt --all

@@ -1063,3 +1063,185 @@ fn https_never_redirects_to_http_and_url_credentials_are_not_shown() {
     assert_eq!(f.label(2), "_empty");
     assert_eq!(f.slot_hash(1), running);
 }
+
+/// A root with an app folder, a url-tar transfer for `app_@v.tar` from `server`, and a file
+/// outside the target that must never change.
+fn tar_root(server: &Server) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("var/lib/app")).unwrap();
+    std::fs::create_dir_all(dir.path().join("etc")).unwrap();
+    std::fs::write(dir.path().join("etc/shadow"), "root:*:1::::::\n").unwrap();
+    let defs = common::write_defs(
+        &dir.path().join("defs"),
+        &[("20-app.transfer", &app_transfer(&format!("Type=url-tar\nPath={}\nMatchPattern=app_@v.tar", server.url()), ""))],
+    );
+    (dir, defs)
+}
+
+fn tar_apply(root: &Path, defs: &Path) -> Output {
+    imprint()
+        .args(["update", "apply", "--root"])
+        .arg(root)
+        .arg("--definitions")
+        .arg(defs)
+        .arg("--keyring")
+        .arg(&keys().keyring)
+        .output()
+        .unwrap()
+}
+
+/// Issue 14 points 1 and 2: every crafted tarball of tests/corpus/tar, served with the right
+/// hash, is unpacked (where it is harmless) or refused with the entry named, and nothing outside
+/// the target folder is written, nothing is left behind.
+#[test]
+fn crafted_tarballs_are_refused_or_stay_inside() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/tar");
+    let list = std::fs::read_to_string(corpus.join("EXPECTED")).unwrap();
+    let cases: Vec<(&str, &str)> =
+        list.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')).map(|l| l.split_once(' ').unwrap()).collect();
+    assert!(cases.len() >= 10);
+    for (file, want) in cases {
+        let want = want.trim();
+        let server = Server::start();
+        let data = std::fs::read(corpus.join(file)).unwrap();
+        server.put("/os/app_2.0.tar", &data);
+        publish(&server, &format!("{}  app_2.0.tar\n", sha256_hex(&data)), &keys().good);
+        let (dir, defs) = tar_root(&server);
+        let root = dir.path();
+        let o = tar_apply(root, &defs);
+        let t = text(&o);
+        assert!(o.status.code() != Some(101) && !t.contains("panicked"), "{file}: {t}");
+        let app = root.join("var/lib/app");
+        if want == "ok" {
+            assert!(o.status.success(), "{file}: {t}");
+            assert!(app.join("app_2.0").is_dir(), "{file}");
+        } else {
+            assert!(!o.status.success(), "{file} was unpacked:\n{t}");
+            assert!(t.contains(want), "{file}: want {want:?} in:\n{t}");
+            assert!(!app.join("app_2.0").exists(), "{file}");
+        }
+        let names: Vec<String> = std::fs::read_dir(&app).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        assert!(names.iter().all(|n| !n.starts_with(".#")), "{file}: left behind {names:?}");
+        assert_eq!(std::fs::read_to_string(root.join("etc/shadow")).unwrap(), "root:*:1::::::\n", "{file}");
+        assert!(!root.join("etc/planted-by-tar").exists() && !root.join("planted-by-tar").exists(), "{file}");
+        assert!(!Path::new("/tmp/planted").exists() && !Path::new("/etc/planted-by-tar").exists(), "{file}");
+    }
+}
+
+/// Issue 14 point 1: while a tarball downloads (slowly) its tree sits in a folder only root can
+/// enter, so a set-uid file in it is usable by nobody before the hash matched; after, it is
+/// where it belongs with the bits the archive gives (as systemd-pull keeps them).
+#[test]
+fn a_tarball_is_out_of_reach_until_its_hash_matched() {
+    let server = Server::start();
+    let mut b = tar::Builder::new(Vec::new());
+    let mut add = |path: &str, data: &[u8], mode: u32| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(mode);
+        h.set_mtime(1_700_000_000);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_cksum();
+        b.append_data(&mut h, path, data).unwrap();
+    };
+    add("bin/rootshell", b"#!/bin/sh\nexec sh\n", 0o4755);
+    add("share/big", &pattern_bytes(2 << 20, 9), 0o644);
+    let data = b.into_inner().unwrap();
+    server.put("/os/app_2.0.tar", &data);
+    publish(&server, &format!("{}  app_2.0.tar\n", sha256_hex(&data)), &keys().good);
+    server.set(Behavior { delay: Duration::from_millis(40), ..Default::default() });
+    let (dir, defs) = tar_root(&server);
+    let app = dir.path().join("var/lib/app");
+    let child = imprint()
+        .args(["update", "apply", "--root"])
+        .arg(dir.path())
+        .arg("--definitions")
+        .arg(&defs)
+        .arg("--keyring")
+        .arg(&keys().keyring)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    let mut seen = 0;
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(20) {
+        for e in std::fs::read_dir(&app).unwrap().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with(".#sysupdate") && !name.ends_with(".verified") {
+                let mode = e.metadata().map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o700);
+                assert_eq!(mode, 0o700, "{name} is reachable while downloading");
+                seen += 1;
+            }
+        }
+        if app.join("app_2.0").exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(seen > 5, "the download was not watched ({seen} looks)");
+    let mode = std::fs::metadata(app.join("app_2.0/bin/rootshell")).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o4755, "after the hash matched the archive's bits are kept");
+    assert_eq!(std::fs::metadata(app.join("app_2.0")).unwrap().permissions().mode() & 0o777, 0o755);
+}
+
+/// Issue 14 point 2: a download has an overall deadline, not only one per read: a server that
+/// trickles bytes forever is cut off.
+#[test]
+fn a_trickling_server_meets_the_overall_deadline() {
+    let server = Server::start();
+    server.put("/os/slow.raw", &pattern_bytes(4 << 20, 1));
+    server.set(Behavior { delay: Duration::from_millis(200), ..Default::default() });
+    let mut fetcher = imprint::update::fetch::Fetcher::new().unwrap();
+    fetcher.deadline = Duration::from_secs(2);
+    let out = tempfile::NamedTempFile::new().unwrap();
+    let f = std::fs::File::options().write(true).open(out.path()).unwrap();
+    let sink = Box::new(imprint::update::sink::SlotWriter::new(f, 0, 8 << 20));
+    let t = Instant::now();
+    let e = fetcher.download(&format!("{}/slow.raw", server.url()), sink, &|| false, &mut |_, _| {}, &mut |_| {}).unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(6), "{:?}", t.elapsed());
+    assert!(e.to_string().contains("not finished after 2 s"), "{e}");
+}
+
+/// Issue 14 point 2: a regular-file target without `@s`, fed an xz bomb (64 MiB of zeroes in a
+/// few KiB), stops at the room its file system has (here an 8 MiB tmpfs, in a private mount
+/// namespace) less the reserve, with nothing left behind, instead of filling it.
+#[test]
+fn a_compressed_bomb_stops_at_the_room_there_is() {
+    let server = Server::start();
+    let bomb = xz(&vec![0u8; 64 << 20]);
+    assert!(bomb.len() < 1 << 20);
+    server.put("/os/ext_2.0.raw.xz", &bomb);
+    publish(&server, &format!("{}  ext_2.0.raw.xz\n", sha256_hex(&bomb)), &keys().good);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(root.join("var/lib/ext")).unwrap();
+    let defs = common::write_defs(
+        &dir.path().join("defs"),
+        &[(
+            "10-ext.transfer",
+            &format!(
+                "[Source]\nType=url-file\nPath={}\nMatchPattern=ext_@v.raw.xz\n[Target]\nType=regular-file\nPath=/var/lib/ext\nMatchPattern=ext_@v.raw\n",
+                server.url()
+            ),
+        )],
+    );
+    let script = format!(
+        "mount -t tmpfs -o size=8m tmpfs {root}/var/lib/ext && {bin} update apply --root {root} --definitions {defs} --keyring {keyring}; echo rc=$?; df -k {root}/var/lib/ext | tail -1; ls -a {root}/var/lib/ext",
+        root = root.display(),
+        bin = env!("CARGO_BIN_EXE_imprint"),
+        defs = defs.display(),
+        keyring = keys().keyring.display()
+    );
+    let o = common::run_in_mount_namespace(&script, dir.path(), 120);
+    let t = text(&o);
+    assert!(t.contains("rc=1"), "{t}");
+    assert!(t.contains("bytes do not fit the") && t.contains("bytes available"), "{t}");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let listing: Vec<&str> = stdout.lines().skip_while(|l| !l.starts_with("tmpfs")).skip(1).collect();
+    assert_eq!(listing, [".", ".."], "left behind:\n{t}");
+}

@@ -250,19 +250,30 @@ fn acquire(
             let mut rnd = [0u8; 8];
             let _ = getrandom::fill(&mut rnd);
             let temp = dir.join(format!(".#sysupdate{name}{}", rnd.iter().map(|b| format!("{b:02x}")).collect::<String>()));
+            // Nothing downloaded is usable before its hash matched: a file is made 0600, a
+            // folder 0700 (a tarball unpacks one level further in, so its own root entry's mode
+            // cannot open it), and the modes wanted are set only after the check. Nor may it
+            // fill the file system: no more than the room there is, less a reserve.
+            let room = room_for(dir).map_err(io_err(format!("reading the free space of {}", dir.display())))?;
             let sink: Option<Box<dyn Sink>> = if kind == ResourceType::RegularFile {
+                use std::os::unix::fs::OpenOptionsExt;
                 let f = File::options()
                     .read(true)
                     .write(true)
                     .create_new(true)
+                    .mode(0o600)
+                    .custom_flags(libc::O_NOFOLLOW)
                     .open(&temp)
                     .map_err(io_err(format!("creating {}", temp.display())))?;
-                Some(Box::new(Decompress::new(Box::new(SlotWriter::new(f, 0, fields.size.unwrap_or(u64::MAX))))))
+                Some(Box::new(Decompress::new(Box::new(SlotWriter::new(f, 0, fields.size.map_or(room, |s| s.min(room)))))))
             } else {
-                std::fs::create_dir(&temp).map_err(io_err(format!("creating {}", temp.display())))?;
+                use std::os::unix::fs::DirBuilderExt;
+                std::fs::DirBuilder::new().mode(0o700).create(&temp).map_err(io_err(format!("creating {}", temp.display())))?;
                 match t.source.kind {
                     ResourceType::Directory => None,
-                    _ => Some(Box::new(Decompress::new(sink::tar_sink(&temp).map_err(io_err("starting the tar reader"))?))),
+                    _ => Some(Box::new(Decompress::new(
+                        sink::tar_sink(&temp.join(TAR_TREE), room).map_err(io_err("starting the tar reader"))?,
+                    ))),
                 }
             };
             (sink, Location::File(dir.join(&name)), Some(temp))
@@ -315,6 +326,32 @@ fn acquire(
             got: got.sha256,
         });
     }
+    // verified: the unpacked tree comes out of its 0700 wrapper, and what has no mode of its
+    // own gets what a new file or folder gets (0644, 0755)
+    let temp = match (temp, t.target.kind) {
+        (Some(p), ResourceType::Directory) if t.source.kind != ResourceType::Directory => {
+            let out = PathBuf::from(format!("{}.verified", p.display()));
+            let moved = std::fs::rename(p.join(TAR_TREE), &out).and_then(|()| std::fs::remove_dir(&p));
+            if let Err(e) = moved {
+                discard(&Some(p.clone()));
+                discard(&Some(out));
+                return Err(io_err(format!("moving the verified tree out of {}", p.display()))(e));
+            }
+            Some(out)
+        }
+        (Some(p), k) => {
+            use std::os::unix::fs::PermissionsExt;
+            let default = if k == ResourceType::RegularFile { 0o644 } else { 0o755 };
+            if fields.mode.is_none()
+                && let Err(e) = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(default))
+            {
+                discard(&Some(p.clone()));
+                return Err(io_err(format!("setting the mode of {}", p.display()))(e));
+            }
+            Some(p)
+        }
+        (None, _) => None,
+    };
     if let Some(p) = &temp
         && let Err(e) = set_time_and_mode(p, &fields)
     {
@@ -322,6 +359,19 @@ fn acquire(
         return Err(e);
     }
     Ok(Acquired { index, offer, fields, name, location, temp, sha256: got.sha256, bytes: got.bytes })
+}
+
+/// The folder inside a download's 0700 temporary folder that a tarball unpacks into.
+const TAR_TREE: &str = "tree";
+
+/// Bytes a download into `dir` may take: the space free there, less a reserve of 1/20 of the
+/// file system (at most 1 GiB), so an update never fills the disk the system runs from.
+fn room_for(dir: &Path) -> std::io::Result<u64> {
+    let st = nix::sys::statvfs::statvfs(dir).map_err(std::io::Error::from)?;
+    let block = st.fragment_size().max(1);
+    let avail = (st.blocks_available() as u64).saturating_mul(block);
+    let total = (st.blocks() as u64).saturating_mul(block);
+    Ok(avail.saturating_sub((total / 20).min(1 << 30)))
 }
 
 /// `@t` and `@m` (or Mode=) on a new file or folder, as sysupdate applies them after acquiring.

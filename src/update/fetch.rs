@@ -32,6 +32,8 @@ pub enum FetchError {
     TooLarge { url: String, size: u64, limit: u64 },
     #[error("{}: the server sent {got} bytes, more than the {announced} it announced", redact(url))]
     LongerThanAnnounced { url: String, got: u64, announced: u64 },
+    #[error("{}: not finished after {} s, the most a download may take", redact(url), .seconds)]
+    Deadline { url: String, seconds: u64 },
     #[error("{}: gave up after {attempts} attempts: {}", redact(url), redact(why))]
     GaveUp { url: String, attempts: u32, why: String },
     #[error("{}: {source}", redact(url))]
@@ -112,7 +114,13 @@ pub type RetryFn<'a> = dyn FnMut(&str) + 'a;
 pub struct Fetcher {
     client: reqwest::blocking::Client,
     pub retry: RetryPolicy,
+    /// The most one download may take, retries and all: a server that trickles a byte at a
+    /// time never holds an update (or its temporary files) open for longer.
+    pub deadline: Duration,
 }
+
+/// [`Fetcher::deadline`] unless set otherwise: 6 hours (a 10 GiB image at 500 KiB/s).
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(6 * 3600);
 
 static PROVIDER: Once = Once::new();
 
@@ -133,7 +141,7 @@ impl Fetcher {
             .redirect(redirect_policy())
             .build()
             .map_err(|e| FetchError::Http { url: String::new(), why: e.to_string() })?;
-        Ok(Fetcher { client, retry: RetryPolicy::default() })
+        Ok(Fetcher { client, retry: RetryPolicy::default(), deadline: DEFAULT_DEADLINE })
     }
 
     /// A small file (manifest, signature) read whole; None when the server says 404.
@@ -150,7 +158,9 @@ impl Fetcher {
         for _ in 0..self.retry.attempts {
             match self.try_get_small(url) {
                 Ok(r) => return Ok(r),
-                Err(e @ (FetchError::Status { .. } | FetchError::TooLarge { .. } | FetchError::Tls { .. } | FetchError::Redirect { .. })) => {
+                Err(
+                    e @ (FetchError::Status { .. } | FetchError::TooLarge { .. } | FetchError::Tls { .. } | FetchError::Redirect { .. }),
+                ) => {
                     return Err(e);
                 }
                 Err(e) => last = e.to_string(),
@@ -197,12 +207,16 @@ impl Fetcher {
         if let Some(path) = url.strip_prefix("file://") {
             return copy_local(std::path::Path::new(path), sink, cancel, progress);
         }
-        let mut st = Stream { hasher: Sha256::new(), done: 0, total: None, resumes: 0, sink };
+        let deadline = std::time::Instant::now() + self.deadline;
+        let mut st = Stream { hasher: Sha256::new(), done: 0, total: None, resumes: 0, sink, deadline };
         let mut failures = 0u32;
         let mut backoff = self.retry.first_backoff;
         loop {
             if cancel() {
                 return Err(FetchError::Cancelled);
+            }
+            if std::time::Instant::now() > st.deadline {
+                return Err(FetchError::Deadline { url: url.into(), seconds: self.deadline.as_secs() });
             }
             let before = st.done;
             match self.attempt(url, &mut st, cancel, progress) {
@@ -276,7 +290,13 @@ impl Fetcher {
             if cancel() {
                 return Err(Attempt::Fatal(FetchError::Cancelled));
             }
-            let (n, failed) = fill(&mut resp, &mut buf);
+            if std::time::Instant::now() > st.deadline {
+                return Err(Attempt::Fatal(FetchError::Deadline { url: url.into(), seconds: self.deadline.as_secs() }));
+            }
+            let (n, failed) = fill(&mut resp, &mut buf, st.deadline);
+            if std::time::Instant::now() > st.deadline {
+                return Err(Attempt::Fatal(FetchError::Deadline { url: url.into(), seconds: self.deadline.as_secs() }));
+            }
             let eof_err = failed.map(|e| format!("connection lost: {e}"));
             if n > 0 {
                 let end = pos + n as u64;
@@ -317,6 +337,8 @@ fn sink_err(url: &str, e: io::Error) -> FetchError {
 }
 
 struct Stream {
+    /// When the whole download must have finished.
+    deadline: std::time::Instant,
     hasher: Sha256,
     /// Bytes of the file had so far (and fed to the sink).
     done: u64,
@@ -332,9 +354,10 @@ enum Attempt {
 
 /// Reads until `buf` is full or the stream ends; the bytes read, and the error that stopped it
 /// early (bytes read before a failure are kept).
-fn fill(r: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
+/// Reads until `buf` is full, the stream ends, an error, or `deadline` passes.
+fn fill(r: &mut impl Read, buf: &mut [u8], deadline: std::time::Instant) -> (usize, Option<io::Error>) {
     let mut n = 0;
-    while n < buf.len() {
+    while n < buf.len() && std::time::Instant::now() <= deadline {
         match r.read(&mut buf[n..]) {
             Ok(0) => break,
             Ok(k) => n += k,
@@ -362,7 +385,7 @@ fn copy_local(
         if cancel() {
             return Err(FetchError::Cancelled);
         }
-        let (n, failed) = fill(&mut f, &mut buf);
+        let (n, failed) = fill(&mut f, &mut buf, std::time::Instant::now() + DEFAULT_DEADLINE);
         if let Some(e) = failed {
             return Err(lerr(e));
         }

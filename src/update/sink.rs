@@ -20,6 +20,12 @@ use std::thread::JoinHandle;
 const CHUNK: usize = 1 << 20;
 /// Bytes needed to recognise every compression format (xz's magic).
 const MAGIC_MAX: usize = 6;
+/// The most memory the xz decoder may use (a stream that needs more is refused).
+pub const XZ_MEMLIMIT: u64 = 256 << 20;
+/// The largest zstd window accepted (128 MiB).
+pub const ZSTD_WINDOW_LOG_MAX: u32 = 27;
+/// The largest GNU long-name/long-link or PAX extension entry a tar archive may hold.
+pub const TAR_META_MAX: u64 = 64 << 10;
 
 /// A destination fed in order with the bytes of one source.
 pub trait Sink: Send {
@@ -238,11 +244,22 @@ impl Sink for Decompress {
 /// The decompressing thread: reads the compressed stream from the pipe, writes to `inner`.
 fn decode(kind: Compression, rx: io::PipeReader, mut inner: Box<dyn Sink>) -> io::Result<u64> {
     let rx = BufReader::with_capacity(CHUNK, rx);
+    // Every decoder's memory is bounded: xz by a limit the stream must stay under (xz -9e needs
+    // 65 MiB), zstd by its largest window (2^27, as zstd's own default); gzip and bzip2 use a
+    // fixed amount.
     let mut r: Box<dyn Read> = match kind {
-        Compression::Xz => Box::new(xz2::bufread::XzDecoder::new_multi_decoder(rx)),
+        Compression::Xz => {
+            let stream = xz2::stream::Stream::new_stream_decoder(XZ_MEMLIMIT, xz2::stream::CONCATENATED)
+                .map_err(|e| io::Error::other(format!("starting the xz decoder: {e}")))?;
+            Box::new(xz2::bufread::XzDecoder::new_stream(rx, stream))
+        }
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(rx)),
         Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(rx)),
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(rx)?),
+        Compression::Zstd => {
+            let mut d = zstd::stream::read::Decoder::with_buffer(rx)?;
+            d.window_log_max(ZSTD_WINDOW_LOG_MAX)?;
+            Box::new(d)
+        }
     };
     let mut buf = vec![0u8; CHUNK];
     loop {
@@ -289,13 +306,16 @@ impl Sink for TarSink {
     }
 }
 
-/// Unpacks a tar stream into `dir` (which exists and is empty), as `systemd-pull tar --direct`
-/// does: modes, times and (as root) owners kept; entries that would land outside `dir` refused
-/// by the tar crate.
-pub fn tar_sink(dir: &Path) -> io::Result<Box<dyn Sink>> {
+/// Unpacks a tar stream into `dir` (made by the tar reader; its parent should be a folder only
+/// root can enter, so nothing unpacked is usable before the hash matched), as
+/// `systemd-pull tar --direct` does: modes, times, xattrs and (as root) owners kept. Refused,
+/// before anything of them is written: entries that would land outside `dir` (including hard
+/// links), device nodes and FIFOs, GNU sparse files, long-name and PAX extension entries over
+/// [`TAR_META_MAX`], and entries announcing more than `cap` bytes in all.
+pub fn tar_sink(dir: &Path, cap: u64) -> io::Result<Box<dyn Sink>> {
     let dir: PathBuf = dir.to_path_buf();
     let p = Piped::spawn("imprint-untar", move |rx| {
-        let mut counted = Counted { inner: BufReader::with_capacity(CHUNK, rx), n: 0 };
+        let mut counted = Counted { inner: TarGuard::new(BufReader::with_capacity(CHUNK, rx), cap), n: 0 };
         {
             let mut a = tar::Archive::new(&mut counted);
             a.set_preserve_permissions(true);
@@ -303,13 +323,184 @@ pub fn tar_sink(dir: &Path) -> io::Result<Box<dyn Sink>> {
             a.set_preserve_ownerships(nix::unistd::geteuid().is_root());
             a.set_unpack_xattrs(true);
             a.set_overwrite(false);
-            a.unpack(&dir).map_err(|e| io::Error::new(e.kind(), format!("unpacking the archive: {}", super::fetch::error_chain(&e))))?;
+            let bad = |e: io::Error| io::Error::new(e.kind(), format!("unpacking the archive: {}", super::fetch::error_chain(&e)));
+            std::fs::create_dir_all(&dir).map_err(bad)?;
+            for entry in a.entries().map_err(bad)? {
+                let mut e = entry.map_err(bad)?;
+                let path = e.path().map_err(bad)?.display().to_string();
+                use tar::EntryType as T;
+                let refuse = |what: &str| io::Error::new(io::ErrorKind::InvalidData, format!("unpacking the archive: {path}: {what}"));
+                match e.header().entry_type() {
+                    T::Regular | T::Continuous | T::Directory | T::Symlink | T::Link => {}
+                    T::Char | T::Block => return Err(refuse("a device node; an update archive holds none")),
+                    T::Fifo => return Err(refuse("a FIFO; an update archive holds none")),
+                    T::GNUSparse => return Err(refuse("a GNU sparse file, which imprint does not unpack")),
+                    other => return Err(refuse(&format!("an entry of type {:?}, which imprint does not unpack", other.as_byte() as char))),
+                }
+                let unpacked = e.unpack_in(&dir).map_err(|err| {
+                    io::Error::new(err.kind(), format!("unpacking the archive: {path}: {}", super::fetch::error_chain(&err)))
+                })?;
+                if !unpacked {
+                    return Err(refuse("its path leads outside the target folder"));
+                }
+            }
         }
         // the zero blocks after the end, so the writer never sees a closed pipe
         io::copy(&mut counted, &mut io::sink())?;
         Ok(counted.n)
     })?;
     Ok(Box::new(TarSink(p)))
+}
+
+/// Watches the 512-byte blocks of a tar stream on their way to the tar reader: refuses, before
+/// the tar reader sees them (and reads them whole into memory), GNU long-name/long-link and PAX
+/// entries larger than [`TAR_META_MAX`], a global PAX header that sets a size, and entries that
+/// announce more than `cap` bytes in all (a bomb that would fill the disk).
+struct TarGuard<R> {
+    inner: R,
+    cap: u64,
+    announced: u64,
+    state: Guard,
+    /// A `size=` from the PAX header of the next entry.
+    pax_size: Option<u64>,
+}
+
+enum Guard {
+    Header {
+        buf: Box<[u8; 512]>,
+        have: usize,
+    },
+    /// Data blocks of the current entry (padding included); `meta` collects a PAX header's.
+    Data {
+        left: u64,
+        meta: Option<(u8, Vec<u8>, u64)>,
+    },
+    /// After the end-of-archive block.
+    Trailer,
+}
+
+fn tar_number(field: &[u8]) -> Option<u64> {
+    if field[0] & 0x80 != 0 {
+        // base-256 (GNU): the rest of the field, big-endian
+        if field[0] != 0x80 || field[1..field.len() - 8].iter().any(|b| *b != 0) {
+            return None;
+        }
+        return Some(u64::from_be_bytes(field[field.len() - 8..].try_into().ok()?));
+    }
+    let text: Vec<u8> = field.iter().copied().take_while(|b| *b != 0).filter(|b| *b != b' ').collect();
+    if text.is_empty() {
+        return Some(0);
+    }
+    u64::from_str_radix(std::str::from_utf8(&text).ok()?, 8).ok()
+}
+
+/// The `size=` record of PAX extended header data, if any.
+fn pax_size(data: &[u8]) -> Result<Option<u64>, String> {
+    let mut size = None;
+    let mut rest = data;
+    while !rest.is_empty() {
+        let sp = rest.iter().position(|b| *b == b' ').ok_or("a PAX record without a length")?;
+        let len: usize = std::str::from_utf8(&rest[..sp]).ok().and_then(|t| t.parse().ok()).ok_or("a PAX record length is not a number")?;
+        if len <= sp || len > rest.len() {
+            return Err("a PAX record's length is out of range".into());
+        }
+        let rec = &rest[sp + 1..len];
+        if let Some(v) = rec.strip_prefix(b"size=") {
+            let v = v.strip_suffix(b"\n").unwrap_or(v);
+            size = Some(std::str::from_utf8(v).ok().and_then(|t| t.parse::<u64>().ok()).ok_or("a PAX size is not a number")?);
+        }
+        rest = &rest[len..];
+    }
+    Ok(size)
+}
+
+impl<R: Read> TarGuard<R> {
+    fn new(inner: R, cap: u64) -> Self {
+        TarGuard { inner, cap, announced: 0, state: Guard::Header { buf: Box::new([0; 512]), have: 0 }, pax_size: None }
+    }
+
+    fn header(&mut self, h: &[u8; 512]) -> Result<Guard, String> {
+        if h.iter().all(|b| *b == 0) {
+            return Ok(Guard::Trailer);
+        }
+        let kind = h[156];
+        if kind == b'S' {
+            let name = String::from_utf8_lossy(&h[..100]);
+            return Err(format!("{}: a GNU sparse file, which imprint does not unpack", name.trim_end_matches('\0')));
+        }
+        let size = tar_number(&h[124..136]).ok_or("a tar header's size field is not a number")?;
+        let blocks = |n: u64| n.div_ceil(512).checked_mul(512).ok_or("a tar entry size overflows");
+        match kind {
+            b'L' | b'K' | b'x' | b'g' => {
+                if size > TAR_META_MAX {
+                    return Err(format!("a tar extension entry of {size} bytes (the most accepted is {TAR_META_MAX})"));
+                }
+                Ok(Guard::Data { left: blocks(size)?, meta: Some((kind, Vec::new(), size)) })
+            }
+            _ => {
+                let size = self.pax_size.take().unwrap_or(size);
+                self.announced = self.announced.checked_add(size).ok_or("tar entry sizes overflow")?;
+                if self.announced > self.cap {
+                    return Err(format!("the archive's entries hold more than the {} bytes there is room for", self.cap));
+                }
+                // every entry is followed by its size in data blocks, whatever its type (as the
+                // tar reader skips them)
+                Ok(if size == 0 {
+                    Guard::Header { buf: Box::new([0; 512]), have: 0 }
+                } else {
+                    Guard::Data { left: blocks(size)?, meta: None }
+                })
+            }
+        }
+    }
+
+    /// Walks `bytes` (just read) through the block structure.
+    fn watch(&mut self, mut bytes: &[u8]) -> Result<(), String> {
+        while !bytes.is_empty() {
+            match &mut self.state {
+                Guard::Trailer => return Ok(()),
+                Guard::Header { buf, have } => {
+                    let k = (512 - *have).min(bytes.len());
+                    buf[*have..*have + k].copy_from_slice(&bytes[..k]);
+                    *have += k;
+                    bytes = &bytes[k..];
+                    if *have == 512 {
+                        let h = **buf;
+                        self.state = self.header(&h)?;
+                    }
+                }
+                Guard::Data { left, meta } => {
+                    let k = (*left).min(bytes.len() as u64) as usize;
+                    if let Some((_, data, size)) = meta {
+                        let want = (*size as usize).saturating_sub(data.len()).min(k);
+                        data.extend_from_slice(&bytes[..want]);
+                    }
+                    *left -= k as u64;
+                    bytes = &bytes[k..];
+                    if *left == 0 {
+                        if let Some((kind, data, _)) = meta.take() {
+                            let size = pax_size(&data)?;
+                            match kind {
+                                b'x' => self.pax_size = size,
+                                b'g' if size.is_some() => return Err("a global PAX header that sets a size".into()),
+                                _ => {}
+                            }
+                        }
+                        self.state = Guard::Header { buf: Box::new([0; 512]), have: 0 };
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for TarGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.watch(&buf[..n]).map_err(|why| io::Error::new(io::ErrorKind::InvalidData, why))?;
+        Ok(n)
+    }
 }
 
 #[cfg(test)]
@@ -410,7 +601,7 @@ mod tests {
         b.append_data(&mut h, "etc/hello", &b"hello"[..]).unwrap();
         let archive = b.into_inner().unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let s = Box::new(Decompress::new(tar_sink(dir.path()).unwrap()));
+        let s = Box::new(Decompress::new(tar_sink(dir.path(), 1 << 30).unwrap()));
         let n = feed(s, &compressed(Compression::Xz, &archive), 777).unwrap();
         assert_eq!(n, archive.len() as u64);
         assert_eq!(std::fs::read(dir.path().join("etc/hello")).unwrap(), b"hello");
@@ -436,7 +627,7 @@ mod tests {
         let inner = tempfile::tempdir().unwrap();
         let target = inner.path().join("t");
         std::fs::create_dir(&target).unwrap();
-        let r = feed(tar_sink(&target).unwrap(), &evil, 512);
+        let r = feed(tar_sink(&target, 1 << 30).unwrap(), &evil, 512);
         assert!(!inner.path().join("escape").exists(), "{r:?}");
         assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0, "{r:?}");
     }

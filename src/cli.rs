@@ -138,6 +138,13 @@ pub struct ResetMenuArgs {
     /// (/dev/tpmrm0) or a TCTI string.
     #[arg(long, value_name = "DEVICE", default_value = "auto")]
     pub tpm2_device: String,
+    /// Open the menu without a PIN (anyone at the keyboard can then reset this machine).
+    /// Without it, the menu needs a profile whose [Reset] section has PIN=.
+    #[arg(long)]
+    pub no_pin: bool,
+    /// Where wrong PINs are counted, across restarts of the menu and reboots.
+    #[arg(long, value_name = "FILE", default_value = crate::reset::pin::DEFAULT_STATE)]
+    pub pin_state: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -185,3 +185,37 @@ fn a_profile_name_is_never_looked_up_in_the_working_folder_or_the_environment() 
     assert!(ok && t.contains("planted-by-someone-else"), "{t}");
     assert!(!target.exists(), "a dry run made the target");
 }
+
+/// Issue 14 point 8: the kiosk menu ships as a hardened unit whose end is decided by the unit,
+/// not the deployment: quitting starts the menu again (never a shell), on a tty it takes from
+/// getty; systemd 252's own `systemd-analyze verify` accepts it, and `security` rates it well
+/// below an unhardened copy.
+#[test]
+fn the_kiosk_menu_unit_is_hardened_and_quitting_leads_back_to_it() {
+    let unit = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("live-image/units/imprint-reset-menu@.service")).unwrap();
+    for line in ["Restart=always", "ExecStart=/usr/bin/imprint reset --profile kiosk", "Conflicts=getty@%i.service serial-getty@%i.service"]
+    {
+        assert!(unit.lines().any(|l| l == line), "{line} missing");
+    }
+    assert!(!unit.contains("--no-pin"), "the shipped menu never opens without a PIN");
+    let dir = tempfile::tempdir().unwrap();
+    let exposure = |text: &str, name: &str| -> f64 {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text.replace("/usr/bin/imprint", env!("CARGO_BIN_EXE_imprint"))).unwrap();
+        let o = std::process::Command::new("systemd-analyze").args(["verify", "--man=no"]).arg(&path).output().unwrap();
+        assert!(o.status.success() && o.stderr.is_empty(), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+        let o = std::process::Command::new("systemd-analyze").args(["security", "--offline=yes"]).arg(&path).output().unwrap();
+        let t = String::from_utf8_lossy(&o.stdout).into_owned();
+        let line = t.lines().find(|l| l.contains("Overall exposure level")).unwrap_or_else(|| panic!("{t}"));
+        line.split(": ").nth(1).and_then(|v| v.split_whitespace().next()).and_then(|v| v.parse().ok()).unwrap()
+    };
+    let hardened = exposure(&unit, "imprint-reset-menu@tty1.service");
+    let plain: String = unit
+        .lines()
+        .filter(|l| !l.starts_with("Protect") && !l.starts_with("Private") && !l.starts_with("Restrict") && !l.starts_with("NoNew"))
+        .filter(|l| !l.starts_with("Lock") && !l.starts_with("Memory") && !l.starts_with("SystemCall") && !l.starts_with("UMask"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let unhardened = exposure(&plain, "plain-reset-menu@tty1.service");
+    assert!(hardened <= 5.5 && unhardened - hardened >= 3.0, "exposure {hardened} (unhardened {unhardened})");
+}

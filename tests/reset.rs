@@ -666,12 +666,19 @@ fn reset_pins_are_checked_against_the_profile_hash() {
     std::fs::write(dir.path().join("profile.conf"), format!("[Profile]\nName=k\n[Reset]\nShowMenu=yes\nPIN={hash}\n")).unwrap();
     let spec = imprint::profile::conf::load_profile(dir.path()).unwrap();
     assert!(spec.reset.show_menu);
-    assert!(imprint::reset::verify_pin(&spec.reset, &Secret::from_text("2468")));
-    for wrong in ["2467", "", "24680", "2468\n"] {
-        assert!(!imprint::reset::verify_pin(&spec.reset, &Secret::from_text(wrong)), "{wrong:?}");
+    use imprint::reset::pin::{PinGate, PinVerdict};
+    let state = dir.path().join("state/failures");
+    let gate = PinGate::new(spec.reset.pin.clone().unwrap(), &state);
+    let now = std::time::SystemTime::now();
+    assert_eq!(gate.check(&Secret::from_text("2468"), now).unwrap(), PinVerdict::Right);
+    for (k, wrong) in ["2467", "", "24680"].iter().enumerate() {
+        assert!(
+            matches!(gate.check(&Secret::from_text(wrong), now).unwrap(), PinVerdict::Wrong { failures, .. } if failures == k as u32 + 1),
+            "{wrong:?}"
+        );
     }
-    // without PIN= there is nothing to check
-    assert!(imprint::reset::verify_pin(&Default::default(), &Secret::from_text("")));
+    // the fourth try waits, however right it is
+    assert!(matches!(gate.check(&Secret::from_text("2468"), now).unwrap(), PinVerdict::Wait { secs: 5 }));
     // the kiosk profile offers the menu
     let kiosk = imprint::profile::conf::load_profile(&Path::new(env!("CARGO_MANIFEST_DIR")).join("installer-profiles/kiosk")).unwrap();
     assert!(kiosk.reset.show_menu);
@@ -799,7 +806,13 @@ fn the_kiosk_menu_reset_keeps_tpm_encryption() {
         efivars: dir.path().join("efivars"),
         root: os,
         tpm2_device: tpm.tcti(),
+        no_pin: false,
+        pin_state: dir.path().join("pin-failures"),
     };
+    // a profile without PIN=: the menu is refused unless --no-pin says so (issue 14 point 8)
+    let err = ResetBackend::new(&args).err().expect("a menu without a PIN").to_string();
+    assert!(err.contains("the reset menu opens only behind a PIN") && err.contains("--no-pin"), "{err}");
+    let args = imprint::cli::ResetMenuArgs { no_pin: true, ..args };
     let mut backend = ResetBackend::new(&args).unwrap();
     let (replies, _tx, rx) = channel_pair::<Msg>();
     backend.handle(Request::FactoryReset, &replies);
@@ -864,6 +877,8 @@ fn the_kiosk_menu_refuses_an_encryption_it_cannot_hand_over() {
         efivars: dir.path().join("efivars"),
         root: dir.path().to_path_buf(),
         tpm2_device: tpm.tcti(),
+        no_pin: true,
+        pin_state: dir.path().join("pin-failures"),
     };
     let mut backend = ResetBackend::new(&args).unwrap();
     let (replies, _tx, rx) = channel_pair::<Msg>();

@@ -78,21 +78,17 @@ fn read_range(path: &Path, start: u64, len: u64) -> Vec<u8> {
     buf
 }
 
-fn can_run() -> bool {
-    let ok = ["tmux", "swtpm", "tpm2_pcrextend", "sfdisk", "cryptsetup"]
-        .iter()
-        .all(|t| Command::new("sh").arg("-c").arg(format!("command -v {t}")).output().is_ok_and(|o| o.status.success()));
-    if !ok {
-        eprintln!("skipping: needs tmux, swtpm, tpm2-tools, sfdisk and cryptsetup (make deps)");
+/// The tools these tests drive: missing ones are a failure with the reason, never a skip.
+fn require_tools() {
+    for t in ["tmux", "swtpm", "tpm2_pcrextend", "sfdisk", "cryptsetup"] {
+        let found = Command::new("sh").arg("-c").arg(format!("command -v {t}")).output().is_ok_and(|o| o.status.success());
+        assert!(found, "{t} is missing: `make test` installs tmux, swtpm, tpm2-tools, fdisk and cryptsetup-bin");
     }
-    ok
 }
 
 #[test]
 fn the_demo_installer_from_first_page_to_done() {
-    if !can_run() {
-        return;
-    }
+    require_tools();
     let dir = tempfile::tempdir().unwrap();
     let demo = dir.path().join("demo");
     let bin = env!("CARGO_BIN_EXE_imprint");
@@ -247,9 +243,7 @@ fn firstboot_tree(root: &Path) {
 
 #[test]
 fn the_firstboot_wizard_sets_up_a_root() {
-    if !can_run() {
-        return;
-    }
+    require_tools();
     const ROOT_PW: &str = "Root-pw-e2e-5531";
     const USER_PW: &str = "User-pw-e2e-7742";
     let dir = tempfile::tempdir().unwrap();
@@ -310,14 +304,14 @@ fn the_firstboot_wizard_sets_up_a_root() {
     assert!(o.stdout.is_empty(), "the user's password is stored in the clear");
 }
 
-/// `openssl passwd -6 -salt kioskpin 4321`
-const KIOSK_PIN_HASH: &str = "$6$kioskpin$XpnjRu2LF1yGAyy9Y.B0DJyBZmFddwMKlVXYmosl0qSNQsno3yqWx5oRxP2mzJqhMjh4ynJFlKnBYBY4VStrY1";
+/// The kiosk's PIN: 4321, hashed with yescrypt (the only method a PIN= may use).
+fn kiosk_pin_hash() -> String {
+    imprint::firstboot::crypt::hash_password(&imprint::secret::Secret::from_text("4321")).unwrap()
+}
 
 #[test]
 fn the_kiosk_reset_menu_erases_the_state_behind_a_pin() {
-    if !can_run() {
-        return;
-    }
+    require_tools();
     const MARKER: &[u8] = b"IMPRINT-KIOSK-STATE-MARKER-99d1";
     let dir = tempfile::tempdir().unwrap();
     let profile = dir.path().join("kiosk");
@@ -325,7 +319,7 @@ fn the_kiosk_reset_menu_erases_the_state_behind_a_pin() {
     std::fs::create_dir_all(&defs).unwrap();
     std::fs::write(defs.join("00-esp.conf"), "[Partition]\nType=esp\nFormat=vfat\nSizeMinBytes=64M\nSizeMaxBytes=64M\n").unwrap();
     std::fs::write(defs.join("50-root.conf"), "[Partition]\nType=root\nFormat=ext4\nFactoryReset=yes\nSizeMinBytes=64M\n").unwrap();
-    std::fs::write(profile.join("profile.conf"), format!("[Profile]\nName=testkiosk\n\n[Reset]\nShowMenu=yes\nPIN={KIOSK_PIN_HASH}\n"))
+    std::fs::write(profile.join("profile.conf"), format!("[Profile]\nName=testkiosk\n\n[Reset]\nShowMenu=yes\nPIN={}\n", kiosk_pin_hash()))
         .unwrap();
     let image = dir.path().join("kiosk.img");
     let bin = env!("CARGO_BIN_EXE_imprint");
@@ -349,9 +343,10 @@ fn the_kiosk_reset_menu_erases_the_state_behind_a_pin() {
     let esp_before = read_range(&image, part(&sfdisk_json(&image), 1).0, 64 << 20);
 
     let cmd = format!(
-        "LANG=C.UTF-8 TERM=xterm-256color {bin} reset --profile {} --image {}; echo imprint-exited-$?; sleep 600",
+        "LANG=C.UTF-8 TERM=xterm-256color {bin} reset --profile {} --image {} --pin-state {}; echo imprint-exited-$?; sleep 600",
         profile.display(),
-        image.display()
+        image.display(),
+        dir.path().join("pin-failures").display()
     );
     let t = Tmux::new(dir.path(), &cmd);
     t.wait_for("Type the PIN", 30);

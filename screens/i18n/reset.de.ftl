@@ -35,6 +35,10 @@ reset-pin-wrong = Falsche PIN ({ $count ->
         [one] 1 Fehlversuch
        *[other] { $count } Fehlversuche
     }). Versuchen Sie es noch einmal.
+reset-pin-wait = Zu viele falsche PINs. Der nächste Versuch wird in { $seconds ->
+        [one] 1 Sekunde
+       *[other] { $seconds } Sekunden
+    } angenommen.
 reset-pin-ask = Wenn Sie die PIN nicht kennen, fragen Sie die Person, die dieses Gerät betreut.
 
 ## Menü

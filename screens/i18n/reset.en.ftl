@@ -35,6 +35,10 @@ reset-pin-wrong = Wrong PIN ({ $count ->
         [one] 1 wrong attempt
        *[other] { $count } wrong attempts
     }). Try again.
+reset-pin-wait = Too many wrong PINs. The next try is taken in { $seconds ->
+        [one] 1 second
+       *[other] { $seconds } seconds
+    }.
 reset-pin-ask = If you do not know the PIN, ask the person who looks after this device.
 
 ## Menu

@@ -149,6 +149,27 @@ fn the_pin_gate_opens_only_on_the_right_pin() {
 }
 
 #[test]
+fn a_wait_after_too_many_wrong_pins_is_said() {
+    let mut flow = menu(ui(Lang::En, false), facts());
+    typed(&mut flow, "0000");
+    assert_eq!(key(&mut flow, KeyCode::Enter).len(), 1);
+    flow.message(Msg::PinWait(40));
+    assert_eq!(flow.page(), Page::Pin);
+    let shown = screen(&flow);
+    assert!(shown.contains("Too many wrong PINs. The next try is taken in 40 seconds."), "{shown}");
+    // a new try can be typed and sent; the app decides
+    typed(&mut flow, "1234");
+    assert_eq!(key(&mut flow, KeyCode::Enter).len(), 1);
+    flow.message(Msg::PinResult(true));
+    assert_eq!(flow.page(), Page::Menu);
+    let mut de = menu(ui(Lang::De, false), facts());
+    typed(&mut de, "0000");
+    key(&mut de, KeyCode::Enter);
+    de.message(Msg::PinWait(1));
+    assert!(screen(&de).contains("in 1 Sekunde angenommen"), "{}", screen(&de));
+}
+
+#[test]
 fn without_a_pin_the_menu_comes_first() {
     let flow = menu(ui(Lang::En, false), ResetFacts { pin_required: false, ..facts() });
     assert_eq!(flow.page(), Page::Menu);

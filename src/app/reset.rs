@@ -26,6 +26,8 @@ pub struct ResetBackend {
     encryption: conf::EncryptionSpec,
     tpm2_device: String,
     paths: request::Paths,
+    /// The PIN gate (None: the menu was opened with --no-pin).
+    gate: Option<reset::pin::PinGate>,
     worker: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -51,13 +53,21 @@ impl ResetBackend {
             "the profile's [Reset] section does not offer the menu (ShowMenu=no); use `imprint reset request` or `imprint reset now`"
         );
         anyhow::ensure!(!dirs.is_empty(), "no repart.d definitions: give --profile or --definitions");
+        let gate = match (&spec.pin, a.no_pin) {
+            (Some(hash), _) => Some(reset::pin::PinGate::new(hash.clone(), &a.pin_state)),
+            (None, true) => None,
+            (None, false) => anyhow::bail!(
+                "the reset menu opens only behind a PIN: give --profile with a profile whose [Reset] section has PIN= (the \
+                 yescrypt hash of `mkpasswd -m yescrypt`), or --no-pin to let anyone at this keyboard reset the machine"
+            ),
+        };
         let definitions = repart::load_definitions(&dirs)?;
         let (target, now) = match &a.image {
             Some(i) => (i.clone(), true),
             None => (crate::install::source_facts("auto").context("finding the disk this system runs from")?.path, false),
         };
         let paths = request::Paths { efivars: a.efivars.clone(), root: a.root.clone(), ..request::Paths::default() };
-        Ok(ResetBackend { target, now, definitions, spec, encryption, tpm2_device: a.tpm2_device.clone(), paths, worker: None })
+        Ok(ResetBackend { target, now, definitions, spec, encryption, tpm2_device: a.tpm2_device.clone(), paths, gate, worker: None })
     }
 
     pub fn facts(&self) -> ResetFacts {
@@ -196,8 +206,29 @@ impl Backend<ResetMenu> for ResetBackend {
     fn handle(&mut self, request: Request, replies: &Replies<Msg>) -> Control {
         match request {
             Request::CheckPin(pin) => {
-                let ok = reset::verify_pin(&self.spec, &Secret::new(pin.as_bytes().to_vec()));
-                replies.send(Msg::PinResult(ok));
+                use reset::pin::PinVerdict;
+                let verdict = match &self.gate {
+                    Some(g) => g.check(&Secret::new(pin.as_bytes().to_vec()), std::time::SystemTime::now()),
+                    None => Ok(PinVerdict::Right),
+                };
+                match verdict {
+                    Ok(PinVerdict::Right) => {
+                        replies.send(Msg::PinResult(true));
+                    }
+                    Ok(PinVerdict::Wrong { wait_secs, .. }) => {
+                        replies.send(Msg::PinResult(false));
+                        if wait_secs > 0 {
+                            replies.send(Msg::PinWait(wait_secs));
+                        }
+                    }
+                    Ok(PinVerdict::Wait { secs }) => {
+                        replies.send(Msg::PinWait(secs));
+                    }
+                    // the count cannot be kept: no PIN is checked at all
+                    Err(e) => {
+                        replies.send(Msg::Failed(format!("the wrong-PIN count cannot be kept ({e}); the menu stays locked")));
+                    }
+                }
             }
             Request::FactoryReset => self.start(replies),
             Request::Reboot | Request::PowerOff if !self.now => {

@@ -23,9 +23,9 @@ pub const SECTIONS: &[&str] = &["Profile", "Match", "Encryption", "Reset"];
 const PROFILE_KEYS: &[&str] = &["Name", "Description"];
 const ENCRYPTION_KEYS: &[&str] = &["Mode", "PCRs", "PCRBank", "PublicKey", "RecoveryKey"];
 const RESET_KEYS: &[&str] = &["ShowMenu", "PIN"];
-/// crypt(3) methods a reset PIN may be hashed with: yescrypt, gost-yescrypt, scrypt, bcrypt,
-/// SHA-512-crypt and SHA-256-crypt (not MD5 or DES: too weak to keep a short PIN from being guessed).
-const PIN_METHODS: &[&str] = &["y", "gy", "7", "2b", "2y", "6", "5"];
+/// crypt(3) methods a reset PIN may be hashed with: yescrypt only. A PIN has few digits: a stolen
+/// profile's hash must cost as much as can be to guess, and SHA-crypt ($5$, $6$) does not.
+const PIN_METHODS: &[&str] = &["y"];
 const MATCH_KEYS: &[&str] = &["Architecture", "Firmware", "TPM", "MinDiskSize", "Virtualization", "DMIVendor", "DMIProduct"];
 
 /// systemd's architecture names (`src/basic/architecture.c`).
@@ -136,7 +136,7 @@ pub struct ResetSpec {
 pub struct PinHash(String);
 
 impl PinHash {
-    /// The hash, for checking a PIN against it (`crate::reset::verify_pin`).
+    /// The hash, for checking a PIN against it (`crate::reset::pin::PinGate`).
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -160,14 +160,14 @@ pub fn parse_pin_hash(v: &str) -> Result<Option<PinHash>, String> {
     if v.is_empty() {
         return Ok(None);
     }
-    let how = "write the hash of the PIN, never the PIN itself: e.g. the output of `mkpasswd -m yescrypt` or `openssl passwd -6` \
+    let how = "write the yescrypt hash of the PIN, never the PIN itself: the output of `mkpasswd -m yescrypt` \
                (the value is not repeated here)";
     let method = v.strip_prefix('$').and_then(|r| r.split_once('$')).map(|(m, _)| m);
     match method {
         None => Err(format!("not a crypt(3) hash: it looks like a plaintext PIN; {how}")),
         Some(m) if !PIN_METHODS.contains(&m) => Err(format!(
-            "a crypt(3) hash of method ${m}$, which is not accepted: use yescrypt ($y$), scrypt ($7$), bcrypt ($2b$) or \
-             SHA-512-crypt ($6$); {how}"
+            "a crypt(3) hash of method ${m}$, which is not accepted: a PIN has few digits, so only yescrypt ($y$), made to be \
+             slow to guess, is; {how}"
         )),
         Some(_) if !crate::firstboot::crypt::is_valid_hash(v) => {
             Err(format!("a malformed crypt(3) hash (libcrypt does not accept it); {how}"))
@@ -796,7 +796,8 @@ mod tests {
             ("4711", "it looks like a plaintext PIN"),
             ("secret-pin-4711", "it looks like a plaintext PIN"),
             ("$1$abcdefgh$4711abcdefghijklmnopqr", "method $1$, which is not accepted"),
-            ("$6$saltsalt$4711", "a malformed crypt(3) hash"),
+            ("$6$saltsalt$4711", "method $6$, which is not accepted"),
+            ("$y$j9T$4711", "a malformed crypt(3) hash"),
         ] {
             let err = parse(&format!("[Profile]\nName=k\n[Reset]\nPIN={value}\n")).unwrap_err().to_string();
             assert!(err.starts_with("/p/profile.conf:4: invalid PIN=: "), "{err}");

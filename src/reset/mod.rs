@@ -25,6 +25,7 @@ pub mod cli;
 pub mod efi;
 pub mod erase;
 pub mod esplog;
+pub mod pin;
 pub mod request;
 
 use std::collections::BTreeMap;
@@ -41,7 +42,6 @@ use crate::exec::{self, Event};
 use crate::plan::{self, Action, EmptyMode, EncryptionPlan, ExistingTable, Plan, PlanRequest, PlannedPartition, SourceFacts};
 use crate::profile::repart::PartitionDef;
 use crate::profile::types::{self, Designator};
-use crate::secret::Secret;
 use crate::units;
 
 pub use erase::Erased;
@@ -413,15 +413,6 @@ fn prepare_layout_only(req: &ResetRequest) -> Result<ResetPlan, ResetError> {
             prepare(&r)
         }
         other => other,
-    }
-}
-
-/// Whether `pin` unlocks the reset menu of a profile's `[Reset]` section. Without `PIN=` no PIN
-/// is asked, and any answer (none) is accepted.
-pub fn verify_pin(spec: &crate::profile::conf::ResetSpec, pin: &Secret) -> bool {
-    match &spec.pin {
-        None => true,
-        Some(hash) => crate::firstboot::crypt::verify_password(pin, hash.as_str()),
     }
 }
 

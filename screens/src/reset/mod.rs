@@ -187,6 +187,11 @@ impl Flow for ResetMenu {
                     self.page = Page::Menu;
                 }
             }
+            Msg::PinWait(secs) => {
+                if self.page == Page::Pin {
+                    self.pin.wait(secs);
+                }
+            }
             Msg::Step(line) => self.progress.step(line),
             Msg::Done => {
                 if self.page == Page::Progress {

@@ -21,11 +21,13 @@ pub(crate) struct PinPage {
     field: TextField,
     checking: bool,
     wrong: u32,
+    /// Seconds the app said the next try must wait.
+    wait: Option<u64>,
 }
 
 impl Default for PinPage {
     fn default() -> PinPage {
-        PinPage { field: TextField::masked(), checking: false, wrong: 0 }
+        PinPage { field: TextField::masked(), checking: false, wrong: 0, wait: None }
     }
 }
 
@@ -52,9 +54,16 @@ impl PinPage {
         Vec::new()
     }
 
+    /// The app says the next try must wait `secs` (the PIN typed, if any, was not checked).
+    pub fn wait(&mut self, secs: u64) {
+        self.checking = false;
+        self.wait = Some(secs);
+    }
+
     /// The app's answer; returns whether the PIN was right.
     pub fn result(&mut self, right: bool) -> bool {
         self.checking = false;
+        self.wait = None;
         if right {
             self.wrong = 0;
         } else {
@@ -79,6 +88,10 @@ impl PinPage {
         let mut lines = Vec::new();
         if self.checking {
             lines.push(Line::from(format!("{} {}", ui.sym().running, ui.t("reset-pin-checking"))).style(ui.strong_style()));
+        } else if let Some(secs) = self.wait {
+            let text = ui.t_args("reset-pin-wait", &[("seconds", secs.into())]);
+            lines.push(Line::from(format!("{} {text}", ui.sym().failed)).style(ui.error_style()));
+            lines.push(Line::from(ui.t("reset-pin-ask")).style(ui.warning_style()));
         } else if self.wrong > 0 {
             let text = ui.t_args("reset-pin-wrong", &[("count", self.wrong.into())]);
             lines.push(Line::from(format!("{} {text}", ui.sym().failed)).style(ui.error_style()));

@@ -91,6 +91,9 @@ pub enum ResetStepView {
 pub enum Msg {
     /// Whether the PIN was right, answering [`Request::CheckPin`].
     PinResult(bool),
+    /// The next try must wait this many seconds (after too many wrong PINs): said on the page;
+    /// the app refuses earlier tries whatever the page does.
+    PinWait(u64),
     /// One step of the factory reset.
     Step(ResetStepView),
     /// The factory reset finished.

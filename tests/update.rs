@@ -1245,3 +1245,69 @@ fn a_compressed_bomb_stops_at_the_room_there_is() {
     let listing: Vec<&str> = stdout.lines().skip_while(|l| !l.starts_with("tmpfs")).skip(1).collect();
     assert_eq!(listing, [".", ".."], "left behind:\n{t}");
 }
+
+/// Issue 14 point 11: a signature counts only from a key that may sign now. An expired key, a
+/// revoked key and a subkey whose binding says it is not for signing are refused, each
+/// named, although the signature itself is mathematically good.
+#[test]
+fn expired_revoked_and_non_signing_keys_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = b"0000000000000000000000000000000000000000000000000000000000000000  usr_2.0.raw\n";
+    let home = |name: &str| {
+        let h = dir.path().join(name);
+        std::fs::create_dir(&h).unwrap();
+        std::fs::set_permissions(&h, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+        h
+    };
+    let fpr = |h: &Path| {
+        let o = gpg(h, &["--list-keys", "--with-colons"]);
+        String::from_utf8_lossy(&o.stdout).lines().find_map(|l| l.strip_prefix("fpr:").map(|r| r.trim_matches(':').to_string())).unwrap()
+    };
+    let check = |h: &Path, sig: &[u8]| {
+        let ring = gpg(h, &["--export"]).stdout;
+        let _ = Command::new("gpgconf").env("GNUPGHOME", h).args(["--kill", "gpg-agent"]).status();
+        let keys = imprint::update::manifest::load_keyring(&ring, "ring").unwrap();
+        imprint::update::manifest::verify(data, sig, &keys).map_err(|e| e.to_string())
+    };
+
+    // a key that expired: made and used in 2020, valid for a day
+    let expired = home("expired");
+    let fake = ["--faked-system-time", "20200101T000000!"];
+    gpg(&expired, &[&fake[..], &["--quick-gen-key", "expired <e@example.org>", "ed25519", "sign", "1d"]].concat());
+    let f = dir.path().join("data");
+    std::fs::write(&f, data).unwrap();
+    let sig = dir.path().join("expired.sig");
+    gpg(&expired, &[&fake[..], &["--detach-sign", "--output", sig.to_str().unwrap(), f.to_str().unwrap()]].concat());
+    let e = check(&expired, &std::fs::read(&sig).unwrap()).unwrap_err();
+    assert!(e.contains("the key is expired"), "{e}");
+
+    // a revoked key: the revocation certificate gpg made with it, imported
+    let revoked = home("revoked");
+    gpg(&revoked, &["--quick-gen-key", "revoked <r@example.org>", "ed25519", "sign", "never"]);
+    let sig = sign(&revoked, data);
+    assert_eq!(check(&revoked, &sig), Ok(()), "before the revocation the signature counts");
+    let rev = std::fs::read_to_string(revoked.join(format!("openpgp-revocs.d/{}.rev", fpr(&revoked)))).unwrap();
+    let cert = dir.path().join("rev.asc");
+    std::fs::write(&cert, rev.replace(":-----BEGIN", "-----BEGIN")).unwrap();
+    gpg(&revoked, &["--import", cert.to_str().unwrap()]);
+    let e = check(&revoked, &sig).unwrap_err();
+    assert!(e.contains("the key is revoked"), "{e}");
+
+    // a signing subkey turned into an authentication-only one (its binding re-made without "sign")
+    let sub = home("subkey");
+    gpg(&sub, &["--quick-gen-key", "subkey <s@example.org>", "ed25519", "cert", "never"]);
+    gpg(&sub, &["--quick-add-key", &fpr(&sub), "ed25519", "sign", "never"]);
+    let sig = sign(&sub, data);
+    assert_eq!(check(&sub, &sig), Ok(()), "the signing subkey's signature counts");
+    let o =
+        common::run_with_stdin(
+            Command::new("gpg")
+                .env("GNUPGHOME", &sub)
+                .args(["--batch", "--expert", "--pinentry-mode", "loopback", "--passphrase", ""])
+                .args(["--command-fd", "0", "--edit-key", &fpr(&sub)]),
+            b"key 1\nchange-usage\nS\nA\nQ\nsave\n",
+        );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let e = check(&sub, &sig).unwrap_err();
+    assert!(e.contains("the subkey is not for signing"), "{e}");
+}

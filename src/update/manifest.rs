@@ -96,31 +96,105 @@ pub fn load_keyring(bytes: &[u8], path: &str) -> Result<Vec<SignedPublicKey>, Ma
 }
 
 /// Checks that `signature` (binary or armored detached signature) is a valid signature of
-/// `data` by one of `keys` (a primary key or a subkey bound to it).
+/// `data` by one of `keys` (a primary key or a subkey bound to it) that may sign now: not
+/// revoked, not expired, and (where its self-signature says what it is for) a signing key.
 pub fn verify(data: &[u8], signature: &[u8], keys: &[SignedPublicKey]) -> Result<(), ManifestError> {
+    verify_at(data, signature, keys, std::time::SystemTime::now())
+}
+
+/// [`verify`] as of `now`.
+pub fn verify_at(data: &[u8], signature: &[u8], keys: &[SignedPublicKey], now: std::time::SystemTime) -> Result<(), ManifestError> {
     let serr = |why: String| ManifestError::BadSignature(why);
     let sig = if signature.trim_ascii_start().starts_with(b"-----BEGIN") {
         DetachedSignature::from_armor_single_buf(Cursor::new(signature)).map_err(|e| serr(format!("not a signature: {e}")))?.0
     } else {
         DetachedSignature::from_bytes(Cursor::new(signature)).map_err(|e| serr(format!("not a signature: {e}")))?
     };
+    let now = now.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let mut last = String::from("no key in the keyring made it");
     for key in keys {
+        let primary_problem = primary_problem(key, now);
         match sig.verify(key, data) {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                return match primary_problem.or_else(|| key_flags_problem(&self_signatures(key), "the key")) {
+                    None => Ok(()),
+                    Some(why) => Err(serr(format!("made by key {}, but {why}", hexfp(key)))),
+                };
+            }
             Err(e) => last = e.to_string(),
         }
         for sub in &key.public_subkeys {
-            if sub.verify_bindings(key).is_err() {
+            // the binding is made over the primary key packet (not the whole certificate)
+            if sub.verify_bindings(&key.primary_key).is_err() {
                 continue;
             }
             match sig.verify(sub, data) {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    let problem = primary_problem.or_else(|| subkey_problem(sub, now));
+                    return match problem {
+                        None => Ok(()),
+                        Some(why) => Err(serr(format!("made by a subkey of key {}, but {why}", hexfp(key)))),
+                    };
+                }
                 Err(e) => last = e.to_string(),
             }
         }
     }
     Err(serr(format!("signature does not verify with any key of the keyring ({last})")))
+}
+
+fn hexfp(key: &SignedPublicKey) -> String {
+    use pgp::types::KeyDetails;
+    format!("{}", key.primary_key.fingerprint())
+}
+
+/// The primary key's self-signatures (on its user IDs, and direct-key signatures), newest last.
+fn self_signatures(key: &SignedPublicKey) -> Vec<&pgp::packet::Signature> {
+    let mut sigs: Vec<&pgp::packet::Signature> =
+        key.details.users.iter().flat_map(|u| u.signatures.iter()).chain(key.details.direct_signatures.iter()).collect();
+    sigs.sort_by_key(|s| s.created().map(|t| t.as_secs()).unwrap_or(0));
+    sigs
+}
+
+/// When a key made at `created` expires, as the newest of `sigs` that says so.
+fn expired(created: u64, sigs: &[&pgp::packet::Signature], now: u64) -> Option<String> {
+    let newest = sigs.iter().rev().find(|s| s.key_expiration_time().is_some())?;
+    let d = u64::from(newest.key_expiration_time()?.as_secs());
+    (d > 0 && now >= created.saturating_add(d)).then(|| format!("it expired {} days ago", (now - created - d) / 86400))
+}
+
+fn primary_problem(key: &SignedPublicKey, now: u64) -> Option<String> {
+    use pgp::types::KeyDetails;
+    if !key.details.revocation_signatures.is_empty() {
+        return Some("the key is revoked".into());
+    }
+    let created = u64::from(key.primary_key.created_at().as_secs());
+    expired(created, &self_signatures(key), now).map(|w| format!("the key is expired ({w})"))
+}
+
+/// A newest self-signature that lists what the key is for, without signing.
+fn key_flags_problem(sigs: &[&pgp::packet::Signature], what: &str) -> Option<String> {
+    let has_flags = |s: &&&pgp::packet::Signature| {
+        s.config().is_some_and(|c| c.hashed_subpackets().any(|p| matches!(p.data, pgp::packet::SubpacketData::KeyFlags(_))))
+    };
+    let newest = sigs.iter().rev().find(has_flags)?;
+    (!newest.key_flags().sign()).then(|| format!("{what} is not for signing (its key flags do not allow it)"))
+}
+
+fn subkey_problem(sub: &pgp::composed::SignedPublicSubKey, now: u64) -> Option<String> {
+    use pgp::packet::SignatureType;
+    use pgp::types::KeyDetails;
+    if sub.signatures.iter().any(|s| s.typ() == Some(SignatureType::SubkeyRevocation)) {
+        return Some("the subkey is revoked".into());
+    }
+    let mut bindings: Vec<&pgp::packet::Signature> =
+        sub.signatures.iter().filter(|s| s.typ() == Some(SignatureType::SubkeyBinding)).collect();
+    bindings.sort_by_key(|s| s.created().map(|t| t.as_secs()).unwrap_or(0));
+    let created = u64::from(sub.key.created_at().as_secs());
+    if let Some(w) = expired(created, &bindings, now) {
+        return Some(format!("the subkey is expired ({w})"));
+    }
+    key_flags_problem(&bindings, "the subkey")
 }
 
 #[cfg(test)]

@@ -420,6 +420,21 @@ fn older_version_only_when_named() {
         .unwrap();
     assert!(text(&o).contains("Up to date"), "{}", text(&o));
     assert_eq!(f.label(2), "_empty");
+    // the list marks 2.0 older than what runs (the update page asks before installing it)
+    let o = run_ok(
+        imprint()
+            .args(["update", "list", "--json", "--definitions"])
+            .arg(&f.defs)
+            .arg("--image")
+            .arg(&f.image)
+            .arg("--keyring")
+            .arg(&keys().keyring)
+            .args(["--running-version", "3.0"]),
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let older = |v: &str| rows.as_array().unwrap().iter().find(|r| r["version"] == v).map(|r| r["older"].clone());
+    assert_eq!(older("2.0"), Some(serde_json::json!(true)), "{rows:#}");
+    assert_eq!(older("3.0"), Some(serde_json::json!(false)), "{rows:#}");
     let mut c = imprint();
     let o = c
         .args(["update", "apply", "2.0", "--definitions"])

@@ -21,3 +21,7 @@ update-safe = Das laufende System wird nicht verändert. Bricht dies ab, geht ni
 update-done = Version { $version } ist installiert und geprüft. Starten Sie den Computer neu, um sie zu nutzen.
 update-failed-safe = Am laufenden System wurde nichts verändert.
 update-quit-body = Die Aktualisierungsseite verlassen? Ein laufender Download wird abgebrochen; das laufende System bleibt, wie es ist.
+update-older = älter, verfügbar
+update-older-title = Ältere Version installieren?
+update-older-body = Version { $version } ist älter als die, die dieses System hat. Älteren Versionen können Sicherheitskorrekturen fehlen, und was die neuere geändert hat, passt vielleicht nicht zu ihr. Installieren Sie sie nur, wenn Sie zurück wollen.
+update-older-keys = y ältere Version installieren   jede andere Taste: zurück

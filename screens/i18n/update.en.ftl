@@ -21,3 +21,7 @@ update-safe = The running system is not changed. If this stops, nothing breaks: 
 update-done = Version { $version } is installed and checked. Restart the computer to use it.
 update-failed-safe = Nothing was changed on the running system.
 update-quit-body = Leave the update page? A download that runs is stopped; the running system stays as it is.
+update-older = older, available
+update-older-title = Install an older version?
+update-older-body = Version { $version } is older than the one this system has. Older versions may lack security fixes, and what the newer one changed may not work with it. Install it only if you mean to go back.
+update-older-keys = y install the older version   any other key: back

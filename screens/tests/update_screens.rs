@@ -14,9 +14,9 @@ use imprint_screens::{Lang, Ui};
 /// Oldest first, as the engine lists them.
 fn versions() -> Vec<VersionView> {
     vec![
-        VersionView { version: "41.2".into(), available: false, installed: true, current: true, candidate: false },
-        VersionView { version: "42.0".into(), available: true, installed: false, current: false, candidate: false },
-        VersionView { version: "42.1".into(), available: true, installed: false, current: false, candidate: true },
+        VersionView { version: "41.2".into(), available: false, installed: true, current: true, candidate: false, older: false },
+        VersionView { version: "42.0".into(), available: true, installed: false, current: false, candidate: false, older: false },
+        VersionView { version: "42.1".into(), available: true, installed: false, current: false, candidate: true, older: false },
     ]
 }
 
@@ -109,4 +109,30 @@ fn every_update_page_in_every_variant() {
             insta::assert_snapshot!(format!("update-{state}-{variant}"), screen);
         }
     }
+}
+
+/// Issue 14 point 11: a version older than what the system has is installed only after the
+/// person says so in a dialog; one Enter is not enough.
+#[test]
+fn an_older_version_asks_before_it_is_installed() {
+    let mut flow = Updater::new(ui(Lang::En, false));
+    flow.start();
+    flow.message(Msg::Versions(vec![
+        VersionView { version: "40.9".into(), available: true, installed: false, current: false, candidate: false, older: true },
+        VersionView { version: "41.2".into(), available: false, installed: true, current: true, candidate: false, older: false },
+    ]));
+    // newest first: 41.2 (running), then 40.9
+    flow.key(press(KeyCode::Down));
+    let screen = render(&flow, 100, 30);
+    assert!(screen.contains("older, available"), "{screen}");
+    assert!(flow.key(press(KeyCode::Enter)).is_empty(), "one Enter installed a downgrade");
+    let screen = render(&flow, 100, 30);
+    assert!(screen.contains("Install an older version?") && screen.contains("Version 40.9 is older"), "{screen}");
+    // any key but y goes back, and nothing is installed
+    assert!(flow.key(press(KeyCode::Enter)).is_empty());
+    assert_eq!(flow.page(), Page::List);
+    assert!(!render(&flow, 100, 30).contains("Install an older version?"));
+    flow.key(press(KeyCode::Enter));
+    assert_eq!(flow.key(press(KeyCode::Char('y'))), [Request::Apply("40.9".into())]);
+    assert_eq!(flow.page(), Page::Downloading);
 }

@@ -51,6 +51,7 @@ fn versions(ctx: &Context) -> Vec<VersionView> {
             installed: r.installed,
             current: r.current,
             candidate: r.candidate,
+            older: r.older,
         })
         .collect()
 }

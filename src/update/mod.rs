@@ -215,6 +215,8 @@ pub struct VersionRow {
     pub obsolete: bool,
     /// What `apply` without a version would install.
     pub candidate: bool,
+    /// Older than the newest version installed or booted: installing it is a downgrade.
+    pub older: bool,
 }
 
 impl Context {
@@ -284,6 +286,9 @@ impl Context {
         }
         all.sort_by(|a, b| version::compare(b, a));
         let candidate = self.candidate(None).ok().flatten();
+        let mut have: Vec<&str> = self.booted_version.iter().map(String::as_str).collect();
+        have.extend(self.newest_installed_any());
+        let newest_have = have.into_iter().max_by(|a, b| version::compare(a, b)).map(str::to_string);
         all.into_iter()
             .map(|v| VersionRow {
                 available: self.transfers.iter().all(|l| l.offers.iter().any(|o| o.version == v)),
@@ -293,6 +298,7 @@ impl Context {
                 protected: self.protected(&v),
                 obsolete: self.obsolete(&v),
                 candidate: candidate.as_deref() == Some(v.as_str()),
+                older: newest_have.as_deref().is_some_and(|n| version::compare(&v, n) == Ordering::Less),
                 version: v,
             })
             .collect()
@@ -300,6 +306,11 @@ impl Context {
 
     fn obsolete(&self, v: &str) -> bool {
         self.transfers.iter().any(|l| l.transfer.min_version.as_deref().is_some_and(|m| version::compare(v, m) == Ordering::Less))
+    }
+
+    /// The newest version any target holds.
+    fn newest_installed_any(&self) -> Option<&str> {
+        self.transfers.iter().flat_map(|l| l.target.instances.iter().map(|i| i.version.as_str())).max_by(|a, b| version::compare(a, b))
     }
 
     /// The newest version every target holds.

@@ -29,6 +29,9 @@ pub struct VersionView {
     pub current: bool,
     /// What an update without a choice installs (the newest on offer, newer than installed).
     pub candidate: bool,
+    /// Older than what the system runs or has installed: installing it is a downgrade, and
+    /// the page asks first.
+    pub older: bool,
 }
 
 impl VersionView {
@@ -80,6 +83,8 @@ pub struct Updater {
     installing: String,
     progress: (u64, u64, Option<u64>),
     error: String,
+    /// An older version chosen, waiting for the person to confirm the downgrade.
+    confirm_older: Option<String>,
 }
 
 impl Updater {
@@ -93,6 +98,7 @@ impl Updater {
             installing: String::new(),
             progress: (0, 0, None),
             error: String::new(),
+            confirm_older: None,
         }
     }
 
@@ -100,7 +106,19 @@ impl Updater {
         self.page
     }
 
+    /// Installs `version` now: the download page and the request.
+    fn apply(&mut self, version: String) -> Vec<Request> {
+        self.installing = version.clone();
+        self.progress = (0, 0, None);
+        self.page = Page::Downloading;
+        vec![Request::Apply(version)]
+    }
+
     fn page_key(&mut self, key: &KeyEvent) -> Vec<Request> {
+        // a downgrade waits for 'y'; anything else goes back to the list
+        if let Some(v) = self.confirm_older.take() {
+            return if key.code == KeyCode::Char('y') { self.apply(v) } else { Vec::new() };
+        }
         match (self.page, key.code) {
             (Page::List | Page::Failed | Page::Checking, KeyCode::Esc) => {
                 self.quit.open();
@@ -111,11 +129,13 @@ impl Updater {
                 vec![Request::Check]
             }
             (Page::List, KeyCode::Enter) => match self.versions.get(self.nav.selected) {
+                Some(v) if v.installable() && v.older => {
+                    self.confirm_older = Some(v.version.clone());
+                    Vec::new()
+                }
                 Some(v) if v.installable() => {
-                    self.installing = v.version.clone();
-                    self.progress = (0, 0, None);
-                    self.page = Page::Downloading;
-                    vec![Request::Apply(v.version.clone())]
+                    let v = v.version.clone();
+                    self.apply(v)
                 }
                 _ => Vec::new(),
             },
@@ -164,6 +184,8 @@ impl Updater {
         }
         if v.candidate {
             words.push(ui.t("update-newest"));
+        } else if v.installable() && v.older {
+            words.push(ui.t("update-older"));
         } else if v.installable() {
             words.push(ui.t("update-available"));
         }
@@ -258,6 +280,10 @@ impl Flow for Updater {
                 let lines = vec![Line::from(text).style(ui.error_style()), Line::from(""), Line::from(ui.t("update-failed-safe"))];
                 frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), body);
             }
+        }
+        if let Some(v) = &self.confirm_older {
+            let body = vec![Line::from(ui.t_args("update-older-body", &[("version", ui.text(v).into_owned().into())]))];
+            draw_dialog(frame, ui, &ui.t("update-older-title"), body, &ui.t("update-older-keys"));
         }
         if self.quit.is_open() {
             draw_dialog(frame, ui, &ui.t("quit-title"), vec![Line::from(ui.t("update-quit-body"))], &ui.t("quit-keys"));

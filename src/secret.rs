@@ -26,8 +26,31 @@ pub fn protect_process() {
     unsafe { libc::setrlimit(libc::RLIMIT_CORE, &none) };
 }
 
+/// Locks a secret's buffer into RAM (`mlock`), where possible: a secret is never written to
+/// swap. Best effort: without the privilege or above `RLIMIT_MEMLOCK` the buffer stays as it is
+/// (it is wiped on drop either way).
+fn lock(v: &[u8], capacity: usize) {
+    if capacity > 0 {
+        // SAFETY: mlock only changes the residency of pages of our own allocation.
+        unsafe { libc::mlock(v.as_ptr().cast(), capacity) };
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        let (ptr, cap) = (self.0.as_ptr(), self.0.capacity());
+        // wipe first (the whole capacity), then let the pages go
+        zeroize::Zeroize::zeroize(&mut *self.0);
+        if cap > 0 {
+            // SAFETY: munlock of the allocation we locked; it is still allocated here.
+            unsafe { libc::munlock(ptr.cast(), cap) };
+        }
+    }
+}
+
 impl Secret {
     pub fn new(bytes: Vec<u8>) -> Self {
+        lock(&bytes, bytes.capacity());
         Secret(Zeroizing::new(bytes))
     }
 
@@ -38,6 +61,7 @@ impl Secret {
     /// `n` random bytes from the kernel.
     pub fn random(n: usize) -> std::io::Result<Self> {
         let mut v = Zeroizing::new(vec![0u8; n]);
+        lock(&v, v.capacity());
         getrandom::fill(&mut v).map_err(|e| std::io::Error::other(format!("getrandom: {e}")))?;
         Ok(Secret(v))
     }
@@ -49,6 +73,7 @@ impl Secret {
         if v.last() == Some(&b'\n') {
             v.pop();
         }
+        lock(&v, v.capacity());
         Ok(Secret(v))
     }
 
@@ -93,6 +118,33 @@ impl PartialEq for Secret {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The "Locked:" kB of the mapping holding `addr`, from /proc/self/smaps.
+    fn locked_kb_at(addr: usize) -> Option<u64> {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let mut inside = false;
+        for line in smaps.lines() {
+            if let Some((range, _)) = line.split_once(' ')
+                && let Some((a, b)) = range.split_once('-')
+                && let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+            {
+                inside = (a..b).contains(&addr);
+            } else if inside && let Some(v) = line.strip_prefix("Locked:") {
+                return v.trim().trim_end_matches("kB").trim().parse().ok();
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn a_secret_is_locked_in_memory_while_it_lives() {
+        // 256 KiB: its own mapping (malloc maps large buffers apart), so the count is its own
+        let s = Secret::new(vec![7u8; 256 << 10]);
+        let at = s.expose().as_ptr() as usize;
+        assert!(locked_kb_at(at).unwrap() >= 256, "not locked: {:?} kB", locked_kb_at(at));
+        let r = Secret::random(256 << 10).unwrap();
+        assert!(locked_kb_at(r.expose().as_ptr() as usize).unwrap() >= 256);
+    }
 
     #[test]
     fn secrets_never_print() {

@@ -86,14 +86,14 @@ fn every_crafted_gpt_given_to_install_and_reset_gives_a_clear_error_and_changes_
     for (file, want) in expected("gpt") {
         let copy = dir.path().join(&file);
         std::fs::copy(corpus("gpt").join(&file), &copy).unwrap();
+        // (not made: a dry run plans for a new image file of --target-size)
         let target = dir.path().join("target.img");
-        sparse_file(&target, 2 << 30);
         let before = snapshot(dir.path());
         let ok = want.starts_with("ok ");
 
         // as the OS image to install from
         let o = imprint()
-            .args(["install", "--seed", SEED, "--dry-run", "--definitions"])
+            .args(["install", "--seed", SEED, "--dry-run", "--target-size", "2G", "--definitions"])
             .arg(&defs)
             .arg("--source")
             .arg(&copy)
@@ -140,8 +140,8 @@ fn every_crafted_gpt_given_to_install_and_reset_gives_a_clear_error_and_changes_
         }
 
         assert_eq!(snapshot(dir.path()), before, "{file}: a file changed");
+        assert!(!target.exists(), "{file}: a dry run made the target");
         std::fs::remove_file(&copy).unwrap();
-        std::fs::remove_file(&target).unwrap();
     }
 }
 
@@ -218,4 +218,99 @@ fn the_kiosk_menu_unit_is_hardened_and_quitting_leads_back_to_it() {
         .collect();
     let unhardened = exposure(&plain, "plain-reset-menu@tty1.service");
     assert!(hardened <= 5.5 && unhardened - hardened >= 3.0, "exposure {hardened} (unhardened {unhardened})");
+}
+
+/// Definitions from hostile hands (tests/corpus/transfer, profile, repart): each given to the
+/// real `imprint` as a user would (update list; install --dry-run with a profile or repart.d
+/// folder) gives an error naming the file (and line) and what is wrong, and never panics.
+#[test]
+fn crafted_definition_files_are_refused_by_name_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.img");
+    std::fs::copy(corpus("gpt").join("good-128.img"), &source).unwrap();
+    let target = dir.path().join("target.img");
+    let mut n = 0;
+    for kind in ["transfer", "profile", "repart"] {
+        for (file, want) in expected(kind) {
+            n += 1;
+            let case = dir.path().join(kind).join(&file);
+            let _ = std::fs::remove_dir_all(case.parent().unwrap());
+            let mut c = imprint();
+            let named = match kind {
+                "transfer" => {
+                    let d = dir.path().join(kind).join("sysupdate.d");
+                    std::fs::create_dir_all(&d).unwrap();
+                    let f = d.join(&file);
+                    std::fs::copy(corpus(kind).join(&file), &f).unwrap();
+                    c.args(["update", "list", "--definitions"]).arg(&d).arg("--root").arg(dir.path());
+                    f
+                }
+                "profile" => {
+                    let p = dir.path().join(kind).join("p");
+                    std::fs::create_dir_all(p.join("repart.d")).unwrap();
+                    std::fs::write(p.join("repart.d/10-root.conf"), "[Partition]\nType=root\n").unwrap();
+                    std::fs::copy(corpus(kind).join(&file), p.join("profile.conf")).unwrap();
+                    c.args(["install", "--dry-run", "--target-size", "2G", "--profile"]).arg(&p);
+                    p.join("profile.conf")
+                }
+                _ => {
+                    let d = dir.path().join(kind).join("repart.d");
+                    std::fs::create_dir_all(&d).unwrap();
+                    std::fs::copy(corpus(kind).join(&file), d.join(&file)).unwrap();
+                    c.args(["install", "--dry-run", "--target-size", "2G", "--definitions"]).arg(&d);
+                    d.join(&file)
+                }
+            };
+            if kind != "transfer" {
+                c.arg("--source").arg(&source).arg("--target").arg(&target);
+            }
+            let o = c.output().unwrap();
+            assert_no_panic(&o, &file);
+            let t = text(&o);
+            if want == "ok" {
+                assert!(o.status.success(), "{kind}/{file}: {t}");
+            } else {
+                assert!(!o.status.success(), "{kind}/{file} was accepted:\n{t}");
+                assert!(t.contains(&want), "{kind}/{file}: want {want:?} in:\n{t}");
+                // the file is named (a transfer whose text parses fails later, on its target)
+                let parent = named.parent().unwrap().display().to_string();
+                assert!(t.contains(&parent) || t.contains("Path=auto"), "{kind}/{file}: the file is not named:\n{t}");
+            }
+            assert!(!target.exists(), "{kind}/{file}: a dry run made the target");
+        }
+    }
+    assert!(n >= 30, "{n} cases");
+}
+
+/// Manifests, UKIs and LUKS headers from hostile hands (tests/corpus/sha256sums, uki, luks),
+/// through the readers imprint uses on them: an error naming the line or file, or a result that
+/// stays inside what was read; never a panic, never an extent beyond the partition.
+#[test]
+fn crafted_manifests_ukis_and_luks_headers_are_read_safely() {
+    for (file, want) in expected("sha256sums") {
+        let text = String::from_utf8_lossy(&std::fs::read(corpus("sha256sums").join(&file)).unwrap()).into_owned();
+        match (imprint::update::manifest::parse(&text, "2026-12-06"), want.strip_prefix("ok ")) {
+            (Ok(v), Some(n)) => assert_eq!(v.len().to_string(), n, "{file}"),
+            (Err(e), None) => assert!(e.to_string().contains(&want), "{file}: want {want:?}, got {e}"),
+            (r, _) => panic!("{file}: want {want:?}, got {:?}", r.map(|v| v.len())),
+        }
+    }
+    for (file, want) in expected("uki") {
+        let path = corpus("uki").join(&file);
+        match (imprint::tpm::uki_section(&path, ".pcrpkey"), want.strip_prefix("ok ")) {
+            (Ok(Some(v)), Some(n)) => assert_eq!(v.len().to_string(), n, "{file}"),
+            (Err(e), None) => {
+                let e = e.to_string();
+                assert!(e.contains(&want) && e.contains(&*path.to_string_lossy()), "{file}: want {want:?} and the path, got {e}");
+            }
+            (r, _) => panic!("{file}: want {want:?}, got {:?}", r.map(|o| o.map(|v| v.len()))),
+        }
+    }
+    for (file, want) in expected("luks") {
+        let f = File::open(corpus("luks").join(&file)).unwrap();
+        let size = f.metadata().unwrap().len();
+        let got = imprint::luks::probe::find_header(&f, 0, size).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let got = got.map(|e| format!("v{} {}", e.version, e.metadata_end)).unwrap_or_else(|| "none".into());
+        assert_eq!(got, want, "{file}");
+    }
 }

@@ -70,7 +70,9 @@ pub struct Layout {
 }
 
 fn round_up(v: u64, g: u64) -> u64 {
-    v.div_ceil(g) * g
+    // saturating: a size too large for any disk stays too large (and fails to fit) instead of
+    // wrapping round to a small one
+    v.div_ceil(g).saturating_mul(g)
 }
 
 fn round_down(v: u64, g: u64) -> u64 {
@@ -150,9 +152,9 @@ impl Layout {
     }
 
     fn min_size_with_padding(&self, p: &Part) -> u64 {
-        let sz = self.min_size(p) + Self::min_padding(p);
+        let sz = self.min_size(p).saturating_add(Self::min_padding(p));
         match p.current {
-            Some(c) => round_up(c.offset + sz, self.grain) - c.offset,
+            Some(c) => round_up(c.offset.saturating_add(sz), self.grain).saturating_sub(c.offset),
             None => round_up(sz, self.grain),
         }
     }
@@ -287,10 +289,10 @@ impl Layout {
         let mut sum = round_up(GPT_METADATA_SIZE, 4096);
         for p in self.parts.iter().filter(|p| !p.dropped) {
             let m = match p.current {
-                Some(c) => c.size + c.padding,
+                Some(c) => c.size.saturating_add(c.padding),
                 None => self.min_size_with_padding(p),
             };
-            sum += m;
+            sum = sum.saturating_add(m);
         }
         sum
     }

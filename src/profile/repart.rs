@@ -174,6 +174,10 @@ fn is_masked(path: &Path) -> bool {
     }
 }
 
+/// The largest SizeMinBytes=/PaddingMinBytes= accepted (16 PiB): 128 partitions of that much,
+/// padding included, still add up inside 64 bits.
+pub const MAX_MIN_BYTES: u64 = 1 << 54;
+
 /// Reads one definition file and its drop-ins.
 pub fn load_definition(path: &Path) -> Result<PartitionDef, ConfigError> {
     let doc = ini::load_with_dropins(path)?;
@@ -313,7 +317,12 @@ fn apply(def: &mut PartitionDef, e: &Entry, have_type: &mut bool, size_lines: &m
             })?;
             // What systemd-repart's config_parse_size4096 does (252 through 261, contrary to its
             // man page): minimums round *down*, maximums *up*, to a multiple of 4096.
-            let rounded = if is_min { parsed / 4096 * 4096 } else { parsed.div_ceil(4096) * 4096 };
+            let rounded = if is_min { Some(parsed / 4096 * 4096) } else { parsed.div_ceil(4096).checked_mul(4096) };
+            let rounded = rounded.ok_or_else(|| e.error(format!("invalid {}='{v}': too large", e.key)))?;
+            // minimums add up across partitions: none may exceed what any disk could be
+            if is_min && rounded > MAX_MIN_BYTES {
+                return Err(e.error(format!("invalid {}='{v}': larger than any disk imprint lays out (16 PiB)", e.key)));
+            }
             let field = match slot {
                 0 => &mut def.size_min,
                 1 => &mut def.size_max,

@@ -159,3 +159,15 @@ fn no_one_talks_to_the_engine_in_command_line_arguments() {
         .collect();
     assert!(found.is_empty(), "InstallArgs outside the command line (build an install::Request instead):\n{}", found.join("\n"));
 }
+
+/// No fixed temporary paths (issue 14, docs/SECURITY.md): a name in /tmp or /var/tmp that a
+/// local user can create first (a link to somewhere imprint writes) is never used; temporary
+/// files come from `tempfile` in private folders.
+#[test]
+fn no_fixed_temporary_paths() {
+    let fixed = |l: &str| l.contains("\"/tmp/") || l.contains("\"/var/tmp/") || l.contains("\"/tmp\"") || l.contains("\"/var/tmp\"");
+    assert!(fixed("let p = \"/tmp/imprint.log\";") && !fixed("tempfile::tempdir()"));
+    let found: Vec<String> =
+        code_lines().into_iter().filter(|(_, _, l)| fixed(l)).map(|(f, n, l)| format!("{f}:{n}: {}", l.trim())).collect();
+    assert!(found.is_empty(), "fixed temporary paths:\n{}", found.join("\n"));
+}

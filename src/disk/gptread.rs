@@ -292,9 +292,13 @@ pub fn check_header(block: &[u8], sector: u32, lbas: u64, lba: u64, which: Copy)
         ));
     }
     let last = lbas - 1;
-    if h.first_usable > h.last_usable || h.last_usable >= last {
+    if h.first_usable > h.last_usable {
+        return Err(format!("first usable LBA {} is after the last, {}", h.first_usable, h.last_usable));
+    }
+    if h.last_usable >= last {
         return Err(format!(
-            "usable LBAs {}..={} are not inside the disk's {lbas} blocks (last usable must be below {last})",
+            "usable LBAs {}..={} are not inside the disk's {lbas} blocks: the disk or image is smaller than its table says \
+             (truncated?)",
             h.first_usable, h.last_usable
         ));
     }

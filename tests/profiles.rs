@@ -221,8 +221,8 @@ fn invalid_examples_fail_naming_file_and_line() {
             "bad-reset-pin",
             "profile.conf",
             Some(7),
-            "invalid PIN=: not a crypt(3) hash: it looks like a plaintext PIN; write the hash of the PIN, never the PIN itself: \
-             e.g. the output of `mkpasswd -m yescrypt` or `openssl passwd -6` (the value is not repeated here)"
+            "invalid PIN=: not a crypt(3) hash: it looks like a plaintext PIN; write the yescrypt hash of the PIN, never the PIN itself: \
+             the output of `mkpasswd -m yescrypt` (the value is not repeated here)"
                 .into(),
         ),
         (

@@ -74,16 +74,47 @@ pub fn hash_password(password: &Secret) -> Result<String, FirstbootError> {
     Err(FirstbootError::Crypt("libcrypt supports neither yescrypt nor SHA-512-crypt".into()))
 }
 
+/// The itoa64 alphabet crypt(3) settings encode numbers in.
+const ITOA64: &str = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// Whether the cost a hash's setting asks for is one a login could afford: a hash read from a
+/// profile or credential may ask libcrypt for gigabytes of memory (yescrypt or scrypt with a
+/// huge N) or hours of work (bcrypt cost 31, a billion SHA-crypt rounds), every time a password
+/// or PIN is checked against it. Found by fuzzing (`$y$jL1T$…` asked for 64 GiB).
+pub fn cost_ok(hash: &str) -> bool {
+    let idx = |c: char| ITOA64.find(c);
+    let mut parts = hash.split('$');
+    let (_, method, params) = (parts.next(), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    match method {
+        // flags 'j', then N (2^(i+1)) and r (i+1): at most N = 2^15 and r = 32 (128 MiB);
+        // mkpasswd's default j9T is N = 2^12, r = 32 (16 MiB)
+        "y" | "gy" => {
+            let c: Vec<char> = params.chars().collect();
+            c.len() == 3 && c[0] == 'j' && idx(c[1]).is_some_and(|n| n <= 14) && idx(c[2]).is_some_and(|r| r <= 31)
+        }
+        // scrypt: N = 2^i from the first character; at most 2^16
+        "7" => params.chars().next().and_then(idx).is_some_and(|n| n <= 16),
+        // bcrypt: a two-digit cost; at most 2^16 rounds
+        "2a" | "2b" | "2y" => params.parse::<u32>().is_ok_and(|c| c <= 16),
+        // SHA-crypt: rounds=N when given; at most 5 million (the default is 5000)
+        "5" | "6" => params.strip_prefix("rounds=").is_none_or(|n| n.parse::<u64>().is_ok_and(|n| n <= 5_000_000)),
+        _ => true,
+    }
+}
+
 /// Whether libcrypt takes `hash` as a complete hash it can check passwords against (a known
-/// method, a well-formed salt and digest).
+/// method, a well-formed salt and digest), at a cost a login can afford ([`cost_ok`]).
 pub fn is_valid_hash(hash: &str) -> bool {
+    if !cost_ok(hash) {
+        return false;
+    }
     let Some(setting_end) = hash.rfind('$') else { return false };
     matches!(crypt(&Secret::new(Vec::new()), hash), Ok(Some(h)) if h.len() == hash.len() && h[..setting_end] == hash[..setting_end])
 }
 
 /// Whether `password` matches `hash` (as login would check it).
 pub fn verify_password(password: &Secret, hash: &str) -> bool {
-    matches!(crypt(password, hash), Ok(Some(h)) if Secret::from_text(&h) == Secret::from_text(hash))
+    cost_ok(hash) && matches!(crypt(password, hash), Ok(Some(h)) if Secret::from_text(&h) == Secret::from_text(hash))
 }
 
 #[cfg(test)]
@@ -114,5 +145,18 @@ mod tests {
         ] {
             assert!(!is_valid_hash(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn hashes_that_would_cost_too_much_are_refused_before_libcrypt_sees_them() {
+        // the fuzzer's find: 64 GiB of yescrypt memory
+        assert!(!cost_ok("$y$jL1T$") && !is_valid_hash("$y$jL1T$abc$def"));
+        assert!(!verify_password(&Secret::from_text("x"), "$y$jL1T$abcdefghijklmnopqrstuv$0123456789012345678901234567890123456789012"));
+        assert!(cost_ok("$y$j9T$salt$hash") && cost_ok("$y$jCT$s$h"));
+        assert!(!cost_ok("$y$jDT$s$h") && !cost_ok("$y$j9U$s$h") && !cost_ok("$y$j9T1$s$h"));
+        assert!(cost_ok("$2b$12$x") && !cost_ok("$2b$31$x"));
+        assert!(cost_ok("$6$salt$x") && cost_ok("$6$rounds=656000$salt$x") && !cost_ok("$6$rounds=999999999$salt$x"));
+        let made = hash_password(&Secret::from_text("4711")).unwrap();
+        assert!(cost_ok(&made), "{made}");
     }
 }

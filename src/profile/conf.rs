@@ -169,6 +169,9 @@ pub fn parse_pin_hash(v: &str) -> Result<Option<PinHash>, String> {
             "a crypt(3) hash of method ${m}$, which is not accepted: a PIN has few digits, so only yescrypt ($y$), made to be \
              slow to guess, is; {how}"
         )),
+        Some(_) if !crate::firstboot::crypt::cost_ok(v) => {
+            Err(format!("a yescrypt hash whose cost is more than a PIN check may take (at most N = 2^15 and r = 32, 128 MiB); {how}"))
+        }
         Some(_) if !crate::firstboot::crypt::is_valid_hash(v) => {
             Err(format!("a malformed crypt(3) hash (libcrypt does not accept it); {how}"))
         }
@@ -798,6 +801,7 @@ mod tests {
             ("$1$abcdefgh$4711abcdefghijklmnopqr", "method $1$, which is not accepted"),
             ("$6$saltsalt$4711", "method $6$, which is not accepted"),
             ("$y$j9T$4711", "a malformed crypt(3) hash"),
+            ("$y$jL1T$4711", "whose cost is more than a PIN check may take"),
         ] {
             let err = parse(&format!("[Profile]\nName=k\n[Reset]\nPIN={value}\n")).unwrap_err().to_string();
             assert!(err.starts_with("/p/profile.conf:4: invalid PIN=: "), "{err}");

@@ -417,3 +417,23 @@ fn every_page_draws_at_tiny_sizes_without_panicking() {
         }
     }
 }
+
+/// Issue 14 point 7: a usable TPM whose PCR 7 policy protects little (Secure Boot off) is still
+/// offered, and the engine's warning is shown under the TPM options before anyone chooses.
+#[test]
+fn a_weak_tpm_policy_is_said_on_the_encryption_page() {
+    let mut facts = facts();
+    facts.tpm.warning = Some("Secure Boot is off: PCR 7 then records only that. Turn on Secure Boot in the firmware setup.".into());
+    let mut flow = installer(ui(Lang::En, false), facts);
+    walk_to(&mut flow, Page::Disk);
+    key(&mut flow, KeyCode::Enter);
+    assert_eq!(flow.page(), Page::Encryption);
+    assert!(flow.encryption_kind().needs_tpm(), "the TPM is still the default");
+    let screen = render(&flow, 120, 40);
+    assert!(screen.contains("Secure Boot is off: PCR 7 then records only that."), "{screen}");
+    // not under the options that do not use the TPM
+    key(&mut flow, KeyCode::End);
+    key(&mut flow, KeyCode::Up);
+    assert!(!flow.encryption_kind().needs_tpm());
+    assert!(!render(&flow, 120, 40).contains("Secure Boot is off"));
+}

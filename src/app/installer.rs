@@ -74,14 +74,19 @@ impl InstallerBackend {
         let pcrs = self.pcrs();
         let tpm = match self.opts.tpm2_device.parse::<crate::tpm::Device>() {
             Ok(dev) => {
-                let st = crate::tpm::status(&dev, &pcrs, crate::tpm::PcrBank::Sha256);
+                let mut st = crate::tpm::status(&dev, &pcrs, crate::tpm::PcrBank::Sha256);
+                if st.problems.is_empty() {
+                    st.check_policy(std::path::Path::new(crate::reset::efi::DEFAULT_EFIVARS), false);
+                }
                 TpmView {
                     usable: st.problems.is_empty(),
                     problem: (!st.problems.is_empty())
                         .then(|| st.problems.iter().map(|p| format!("{} {}", p.message, p.advice)).collect::<Vec<_>>().join(" ")),
+                    warning: (!st.warnings.is_empty())
+                        .then(|| st.warnings.iter().map(|p| format!("{} {}", p.message, p.advice)).collect::<Vec<_>>().join(" ")),
                 }
             }
-            Err(_) => TpmView { usable: false, problem: Some(format!("invalid TPM device {}", self.opts.tpm2_device)) },
+            Err(_) => TpmView { usable: false, problem: Some(format!("invalid TPM device {}", self.opts.tpm2_device)), warning: None },
         };
         InstallerFacts {
             keymaps: if keymaps.is_empty() { vec!["us".into()] } else { keymaps },

@@ -130,6 +130,7 @@ pub(crate) struct EncryptionPage {
     nav: ListNav,
     tpm_usable: bool,
     tpm_problem: Option<String>,
+    tpm_warning: Option<String>,
     focus: Focus,
     pin: [TextField; 2],
     passphrase: [TextField; 2],
@@ -145,6 +146,7 @@ impl EncryptionPage {
             nav: ListNav { selected: EncryptionKind::ALL.iter().position(|&k| k == first).unwrap_or(0) },
             tpm_usable: tpm.usable,
             tpm_problem: tpm.problem.clone(),
+            tpm_warning: tpm.warning.clone(),
             focus: Focus::Options,
             pin: [TextField::masked(), TextField::masked()],
             passphrase: [TextField::masked(), TextField::masked()],
@@ -346,6 +348,9 @@ impl EncryptionPage {
             lines.extend(text::bullet(&prefix, &ui.t_args(id, &[("pcr", pcr.into())]), width, Style::new()));
         }
         lines.extend(text::bullet(&prefix, &ui.t("pcr-always"), width, Style::new()));
+        if let Some(w) = &self.tpm_warning {
+            lines.extend(text::lines(&format!("{} {}", sym.warning, ui.text(w)), width, ui.warning_style()));
+        }
         lines
     }
 

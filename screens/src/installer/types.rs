@@ -43,6 +43,9 @@ pub struct TpmView {
     pub usable: bool,
     /// When it is not usable: the engine's advice, shown verbatim.
     pub problem: Option<String>,
+    /// When it is usable but the policy protects little (PCR 7 alone while Secure Boot is not
+    /// on): the engine's warning and advice, shown verbatim under the TPM options.
+    pub warning: Option<String>,
 }
 
 /// What the installer asks the app to do.

@@ -65,7 +65,7 @@ pub fn facts() -> InstallerFacts {
         keymaps: keymaps(),
         default_keymap: "us".into(),
         source: SourceView { name: "Example OS 42".into(), size_bytes: 2_400_000_000 },
-        tpm: TpmView { usable: true, problem: None },
+        tpm: TpmView { usable: true, problem: None, warning: None },
         pcrs: vec![7],
         demo: false,
     }
@@ -76,6 +76,7 @@ pub fn facts_without_tpm() -> InstallerFacts {
         tpm: TpmView {
             usable: false,
             problem: Some("No TPM 2.0 device was found. Switch on the TPM (or \"PTT\", \"fTPM\") in the firmware settings.".into()),
+            warning: None,
         },
         ..facts()
     }

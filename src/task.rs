@@ -11,6 +11,11 @@ pub struct TaskError {
     pub detail: String,
 }
 
+/// `program args…` as a shell would read it, for errors.
+fn cmdline(program: &str, args: &[std::ffi::OsString]) -> String {
+    std::iter::once(program.to_string()).chain(args.iter().map(|a| shell_quote(&a.to_string_lossy()))).collect::<Vec<_>>().join(" ")
+}
+
 /// Runs `program args…`, capturing its output; Ok(stdout) on exit status 0.
 pub fn run<I, S>(program: &str, args: I) -> Result<String, TaskError>
 where
@@ -18,8 +23,7 @@ where
     S: AsRef<OsStr>,
 {
     let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
-    let cmdline =
-        std::iter::once(program.to_string()).chain(args.iter().map(|a| shell_quote(&a.to_string_lossy()))).collect::<Vec<_>>().join(" ");
+    let cmdline = cmdline(program, &args);
     let out = Command::new(program)
         .args(&args)
         .stdin(Stdio::null())
@@ -44,8 +48,7 @@ where
 {
     use std::io::Write;
     let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
-    let cmdline =
-        std::iter::once(program.to_string()).chain(args.iter().map(|a| shell_quote(&a.to_string_lossy()))).collect::<Vec<_>>().join(" ");
+    let cmdline = cmdline(program, &args);
     let fail = |detail: String| TaskError { cmdline: cmdline.clone(), detail };
     let mut child = Command::new(program)
         .args(&args)

@@ -845,18 +845,7 @@ fn url_tar_unpacks_into_a_directory_target() {
             &app_transfer(&format!("Type=url-tar\nPath={}\nMatchPattern=app_@v.tar.xz", server.url()), "ReadOnly=yes\nInstancesMax=2\n"),
         )],
     );
-    let apply = |extra: &[&str]| {
-        let mut c = imprint();
-        c.args(["update", "apply"])
-            .args(extra)
-            .arg("--root")
-            .arg(root)
-            .arg("--definitions")
-            .arg(&defs)
-            .arg("--keyring")
-            .arg(&keys().keyring);
-        c.output().unwrap()
-    };
+    let apply = |extra: &[&str]| tar_apply(root, &defs, extra);
     let publish_versions = |versions: &[&str], tamper: bool| {
         let mut sums = String::new();
         for v in versions {
@@ -1093,9 +1082,12 @@ fn tar_root(server: &Server) -> (tempfile::TempDir, PathBuf) {
     (dir, defs)
 }
 
-fn tar_apply(root: &Path, defs: &Path) -> Output {
+/// `imprint update apply EXTRA… --root ROOT --definitions DEFS` with the test keyring.
+fn tar_apply(root: &Path, defs: &Path, extra: &[&str]) -> Output {
     imprint()
-        .args(["update", "apply", "--root"])
+        .args(["update", "apply"])
+        .args(extra)
+        .arg("--root")
         .arg(root)
         .arg("--definitions")
         .arg(defs)
@@ -1123,7 +1115,7 @@ fn crafted_tarballs_are_refused_or_stay_inside() {
         publish(&server, &format!("{}  app_2.0.tar\n", sha256_hex(&data)), &keys().good);
         let (dir, defs) = tar_root(&server);
         let root = dir.path();
-        let o = tar_apply(root, &defs);
+        let o = tar_apply(root, &defs, &[]);
         let t = text(&o);
         assert!(o.status.code() != Some(101) && !t.contains("panicked"), "{file}: {t}");
         let app = root.join("var/lib/app");

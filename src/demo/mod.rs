@@ -193,7 +193,8 @@ fn demo_dir(args: &DemoArgs) -> Result<PathBuf> {
     Ok(match &args.dir {
         Some(d) => {
             fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
-            d.clone()
+            // the definitions written there name files in it: they must be absolute paths
+            fs::canonicalize(d).with_context(|| format!("resolving {}", d.display()))?
         }
         None => tempfile::Builder::new().prefix("imprint-demo.").tempdir()?.keep(),
     })

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::exec::Verify;
+use crate::exec::{FillFree, Verify};
 use crate::plan::{EmptyMode, EncryptionMode};
 
 #[derive(Debug, Parser)]
@@ -195,6 +195,11 @@ pub struct ResetNowArgs {
     /// Record the reset (time, what was erased) in /loader/imprint-reset.log on the ESP.
     #[arg(long)]
     pub esp_log: bool,
+    /// Encrypted re-created file systems: `random` writes encrypted zeroes over their free
+    /// space too, so the disk does not show what is in use (slow: the whole partition);
+    /// `off` writes only what the file system uses.
+    #[arg(long, value_parser = named(&FillFree::NAMES), value_name = "off|random", default_value = "off")]
+    pub fill_free: FillFree,
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
     /// Where re-created partitions with CopyBlocks= copy from (as `install --source`).
@@ -345,6 +350,11 @@ pub struct InstallArgs {
     /// How to check what was copied.
     #[arg(long, value_parser = named(&Verify::NAMES), default_value = "stream")]
     pub verify: Verify,
+    /// Encrypted new file systems: `random` writes encrypted zeroes over their free space too,
+    /// so the disk does not show what is in use (slow: the whole partition is written); `off`
+    /// writes only what the file system uses.
+    #[arg(long, value_parser = named(&FillFree::NAMES), value_name = "off|random", default_value = "off")]
+    pub fill_free: FillFree,
     /// Encrypt the partitions that hold state (those whose definition says Encrypt=, or else
     /// root, /var, /home and /srv) and how to unlock them; overrides the profile.
     #[arg(long, value_parser = named(&EncryptionMode::NAMES), value_name = "tpm2|tpm2+pin|passphrase|off")]
@@ -418,6 +428,7 @@ impl InstallArgs {
             yes: false,
             progress: ProgressMode::Auto,
             verify: Verify::Stream,
+            fill_free: FillFree::Off,
             encrypt: None,
             tpm2_device: "auto".into(),
             tpm2_pcrs: None,

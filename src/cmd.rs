@@ -34,6 +34,7 @@ pub fn install_request(args: &InstallArgs) -> Result<install::Request> {
             r.seed = args.seed;
             r.empty = args.empty;
             r.verify = args.verify;
+            r.fill_free = args.fill_free;
             r.target_size = args.target_size;
             r.source = args.source.clone();
             r.profile = args.profile.clone();

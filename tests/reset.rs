@@ -916,6 +916,7 @@ fn every_reset_step_has_a_typed_form() {
     let opts = imprint::reset::PerformOptions {
         cancel: &cancel,
         verify: imprint::exec::Verify::Stream,
+        fill_free: imprint::exec::FillFree::Off,
         secrets: &secrets,
         pbkdf: imprint::luks::Pbkdf::Test,
         esp_log: true,

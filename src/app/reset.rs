@@ -140,6 +140,7 @@ fn reset_now(
     let opts = reset::PerformOptions {
         cancel: &exec::CANCEL,
         verify: exec::Verify::Stream,
+        fill_free: exec::FillFree::Off,
         secrets: &secrets,
         pbkdf: crate::luks::Pbkdf::Systemd,
         esp_log: true,

@@ -311,19 +311,34 @@ pub struct Hashing<'a> {
     pub keep: bool,
     /// The hashing unit in bytes; 0 means 4096.
     pub block: usize,
+    /// Hash nothing (the digest is all zeroes): for copies nobody checks, such as a file system
+    /// just made in a scratch file, where hashing the holes of a large partition would cost more
+    /// than the copy.
+    pub skip: bool,
 }
 
 impl Hashing<'_> {
+    /// No hashing at all.
+    pub fn none() -> Self {
+        Hashing { skip: true, ..Hashing::default() }
+    }
+
     fn unit(&self) -> usize {
         if self.block == 0 { BLOCK } else { self.block }
     }
 }
 
 /// Rewrites data on its way to the target (encryption), given the byte offset of `buf` within
-/// the copied range. With a transform every block is written, holes and zeroes too, since what
-/// they become is not zero.
+/// the copied range. With a transform every data block is written, zeroes too, since what they
+/// become is not zero; holes too unless [`Transform::writes_holes`] says otherwise.
 pub trait Transform: Sync {
     fn apply(&self, buf: &mut [u8], offset: u64);
+    /// Whether the source's holes are transformed and written like zeroes (the default), or left
+    /// unwritten on the target (for a source whose holes were never written: a new file system
+    /// made in a scratch file, where nothing relies on what a hole reads back as).
+    fn writes_holes(&self) -> bool {
+        true
+    }
 }
 
 /// Copies `len` bytes from `from` to `to`. `progress` gets the bytes done so far (holes count
@@ -350,7 +365,7 @@ pub fn copy_range(
     let unit = UnitHash::new(hashing.salt, hashing.unit());
     let mut h = BlockHasher::new(hashing.salt, hashing.keep, hashing.unit());
     let (read, written) = std::thread::scope(|scope| {
-        let fill = transform.is_some();
+        let fill = transform.is_some_and(|t| t.writes_holes());
         scope.spawn(move || read_range_filling(src, src_offset, len, cancel, &free_rx, &read_tx, fill));
         for _ in 0..hashers {
             let (read_rx, hash_tx, unit) = (Arc::clone(&read_rx), hash_tx.clone(), unit.clone());
@@ -365,7 +380,7 @@ pub fn copy_range(
                     let mut msg = msg;
                     let hashes = match &mut msg {
                         Msg::Data { buf, len, rel } => {
-                            let h = unit.hash_all(&buf[..*len]);
+                            let h = if hashing.skip { Vec::new() } else { unit.hash_all(&buf[..*len]) };
                             if let Some(t) = transform {
                                 t.apply(&mut buf[..*len], *rel);
                             }
@@ -392,7 +407,9 @@ pub fn copy_range(
                 next += 1;
                 match msg {
                     Msg::Data { rel, buf, len } => {
-                        h.hashed(&hashes, len as u64);
+                        if !hashing.skip {
+                            h.hashed(&hashes, len as u64);
+                        }
                         read += len as u64;
                         let w = match transform {
                             Some(_) => write_all(dst, dst_offset + rel, &buf[..len]),
@@ -407,8 +424,12 @@ pub fn copy_range(
                         let _ = free_tx.send(buf);
                     }
                     Msg::Hole { len: hole } => {
-                        h.zeros(hole);
-                        if let Some(t) = transform {
+                        if !hashing.skip {
+                            h.zeros(hole);
+                        }
+                        if let Some(t) = transform
+                            && t.writes_holes()
+                        {
                             match write_transformed_zeros(dst, dst_offset, done, hole, t) {
                                 Ok(w) => written += w,
                                 Err(e) => result = Err(e),
@@ -430,7 +451,8 @@ pub fn copy_range(
         result.map(|()| (read, written))
     })?;
     let (digest, hashed, hashes) = h.finish();
-    debug_assert_eq!(hashed, len);
+    debug_assert!(hashing.skip || hashed == len);
+    let digest = if hashing.skip { [0u8; 32] } else { digest };
     Ok(RangeDigest { digest, len, block_hashes: hashes, bytes_read: read, bytes_written: written })
 }
 

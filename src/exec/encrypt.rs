@@ -145,7 +145,7 @@ pub fn prove(
         copy::At { file: target, offset: p.offset },
         data_offset,
         copy::At { file: &f, offset: 0 },
-        copy::Hashing::default(),
+        copy::Hashing::none(),
         None,
         &cancel,
         &mut |_| {},
@@ -195,11 +195,21 @@ pub fn header_path(p: &Prepared) -> &Path {
 }
 
 /// The block copy's transform that encrypts the data segment.
-pub struct Encrypting<'a>(pub &'a luks::Xts);
+pub struct Encrypting<'a> {
+    pub xts: &'a luks::Xts,
+    /// Encrypt and write the source's holes (as zeroes) too. Copied data: yes (a copied file
+    /// system may rely on reading zeroes where its image has holes). A file system made in a
+    /// scratch file with [`crate::task::run_without_fallocate`]: only to fill the free space
+    /// (`--fill-free=random`); there a hole is a block mkfs never wrote nor zeroed.
+    pub holes: bool,
+}
 
 impl copy::Transform for Encrypting<'_> {
     fn apply(&self, buf: &mut [u8], offset: u64) {
-        self.0.encrypt(buf, offset);
+        self.xts.encrypt(buf, offset);
+    }
+    fn writes_holes(&self) -> bool {
+        self.holes
     }
 }
 

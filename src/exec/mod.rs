@@ -44,8 +44,32 @@ impl Verify {
     pub const NAMES: [(&'static str, Verify); 2] = [("stream", Verify::Stream), ("readback", Verify::Readback)];
 }
 
+/// What an encrypted partition's free space holds after the install.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FillFree {
+    /// Nothing is written there: it reads back (decrypted) as noise, as on any dm-crypt volume
+    /// whose disk was not wiped first; on a block device it is discarded where the device can.
+    #[default]
+    Off,
+    /// Encrypted zeroes are written over all of it, so that the disk does not show which blocks
+    /// are in use (slow: the whole partition is written).
+    Random,
+}
+
+impl FillFree {
+    /// Each way with its name, as `--fill-free=` and the answers file spell it.
+    pub const NAMES: [(&'static str, FillFree); 2] = [("off", FillFree::Off), ("random", FillFree::Random)];
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES.iter().find(|(_, f)| *f == self).map_or("off", |(n, _)| n)
+    }
+}
+
 pub struct Options<'a> {
     pub verify: Verify,
+    /// Encrypted partitions: fill the free space of new file systems.
+    pub fill_free: FillFree,
     pub cancel: &'a AtomicBool,
     /// Passphrase and PIN for encrypted partitions.
     pub secrets: &'a encrypt::Secrets,
@@ -325,18 +349,31 @@ pub fn execute_on(
             Content::None => format!("clear partition {} ({label})", p.number),
         };
         st.begin(&name, desc);
-        disk::zero_range(target, p.offset, p.size).map_err(ExecError::io(format!("clearing partition {} ({label})", p.number)))?;
         let enc_err = |source| ExecError::Encrypt { number: p.number, label: label.clone(), source };
         let prepared = match (&p.luks, &plan.encryption) {
             (Some(l), Some(enc)) => Some(encrypt::prepare(p, l, enc, opts.secrets, recovery_ref, opts.pbkdf).map_err(enc_err)?),
             _ => None,
         };
+        let clearing = ExecError::io(format!("clearing partition {} ({label})", p.number));
+        match &prepared {
+            // the header area must read back as zeroes (its checksum covers the padding); what
+            // the data area holds before it is written does not matter: it decrypts to noise
+            Some(pr) => disk::zero_range(target, p.offset, pr.header.data_offset)
+                .and_then(|()| disk::discard_range(target, p.offset + pr.header.data_offset, p.size - pr.header.data_offset))
+                .map_err(clearing)?,
+            None => disk::zero_range(target, p.offset, p.size).map_err(clearing)?,
+        }
         let xts = prepared.as_ref().map(|pr| luks::Xts::new(&pr.header.volume_key, pr.header.sector_size));
         let (dst_offset, room) = match &prepared {
             Some(pr) => (p.offset + pr.header.data_offset, p.size - pr.header.data_offset),
             None => (p.offset, p.size),
         };
-        let enc_transform = xts.as_ref().map(encrypt::Encrypting);
+        // copied data: every block of the source, holes too; a new file system: what mkfs wrote
+        let holes = match p.content {
+            Content::Format { .. } => opts.fill_free == FillFree::Random,
+            _ => true,
+        };
+        let enc_transform = xts.as_ref().map(|xts| encrypt::Encrypting { xts, holes });
         let transform: Option<&dyn copy::Transform> = enc_transform.as_ref().map(|t| t as &dyn copy::Transform);
         let mut report = PartitionReport { number: p.number, label: label.clone(), digest: None, verified: vec![], bytes_written: 0 };
         match &p.content {
@@ -367,7 +404,7 @@ pub fn execute_on(
                 };
                 let salt = sb.as_ref().map(|s| s.salt.clone()).unwrap_or_default();
                 let unit = sb.as_ref().map_or(0, |s| s.data_block_size as usize);
-                let hashing = copy::Hashing { salt: &salt, keep: sb.is_some(), block: unit };
+                let hashing = copy::Hashing { salt: &salt, keep: sb.is_some(), block: unit, skip: false };
                 let d = copy::copy_range(
                     copy::At { file: &src, offset: *offset },
                     *size,
@@ -430,7 +467,7 @@ pub fn execute_on(
                 copy::At { file: &header, offset: 0 },
                 pr.header.data_offset,
                 copy::At { file: target, offset: p.offset },
-                copy::Hashing::default(),
+                copy::Hashing::none(),
                 None,
                 opts.cancel,
                 &mut |_| {},
@@ -466,7 +503,7 @@ pub fn execute_on(
             let Content::CopyBlocks { size, .. } = p.content else { continue };
             let total = size;
             let (salt, unit) = salts.iter().find(|(n, _, _)| *n == p.number).map(|(_, s, u)| (s.as_slice(), *u)).unwrap_or((&[], 0));
-            let hashing = copy::Hashing { salt, keep: false, block: unit };
+            let hashing = copy::Hashing { salt, keep: false, block: unit, skip: false };
             let enc = encrypted.iter().find(|(n, _, _)| *n == p.number);
             let at = copy::At { file: target, offset: p.offset + enc.map_or(0, |(_, off, _)| *off) };
             let dec = enc.map(|(_, _, x)| encrypt::Decrypting(x));
@@ -657,6 +694,18 @@ enum FormatError {
 /// Makes the file system in a sparse scratch file of the partition's size, then copies it into
 /// place (holes stay holes): the same steps for image files and block devices, and nothing is
 /// ever mounted.
+///
+/// Encrypted (`transform` given), only what mkfs wrote is encrypted and written; the rest of the
+/// partition is left alone and reads back, decrypted, as noise (as a dm-crypt volume made by
+/// systemd-repart on a disk that was not wiped). That is only right if "what mkfs wrote" is
+/// everything it relies on, so mkfs runs without `fallocate(2)` ([`task::run_without_fallocate`]):
+/// whatever it zeroes it has to write as zeroes, which then are data in the scratch file and are
+/// encrypted like the rest; and it is told not to discard (it would assume discarded blocks read
+/// as zeroes). ext4 also gets `lazy_journal_init=1`: the journal is not zeroed, only its
+/// superblock written (a clean journal is never read past it; what lies beyond cannot pass
+/// for a journal block, whose magic number, sequence and checksum would all have to match).
+/// docs/ARCHITECTURE.md ("Encrypted installs write what the file system uses") has the
+/// argument for each file system.
 #[allow(clippy::too_many_arguments)]
 fn format_into(
     target: &File,
@@ -676,23 +725,25 @@ fn format_into(
     drop(f);
     let s = scratch.to_string_lossy().into_owned();
     let u = uuid.to_string();
+    let encrypted = transform.is_some();
+    let run = |program: &str, args: &[&str]| {
+        if encrypted { task::run_without_fallocate(program, args) } else { task::run(program, args) }
+    };
+    let ext4_opts = if encrypted { "lazy_itable_init=1,lazy_journal_init=1,nodiscard" } else { "lazy_itable_init=1,nodiscard" };
     match fs {
-        "ext4" => task::run(
-            "mkfs.ext4",
-            ["-q", "-F", "-L", label, "-U", &u, "-I", "256", "-m", "0", "-E", "lazy_itable_init=1,nodiscard", "-T", "default", &s],
-        ),
+        "ext4" => run("mkfs.ext4", &["-q", "-F", "-L", label, "-U", &u, "-I", "256", "-m", "0", "-E", ext4_opts, "-T", "default", &s]),
         "vfat" => {
             let b = uuid.as_bytes();
             let volid = format!("{:02x}{:02x}{:02x}{:02x}", b[0], b[1], b[2], b[3]);
             let mangled: String = label.chars().take(11).collect::<String>().to_ascii_uppercase();
-            task::run("mkfs.vfat", ["-i", &volid, "-n", &mangled, "-F", "32", &s])
+            run("mkfs.vfat", &["-i", &volid, "-n", &mangled, "-F", "32", &s])
         }
-        "btrfs" => task::run("mkfs.btrfs", ["-q", "-f", "-L", label, "-U", &u, &s]),
+        "btrfs" => run("mkfs.btrfs", &["-q", "-f", "-K", "-L", label, "-U", &u, &s]),
         "xfs" => {
             let l: String = label.chars().take(12).collect();
-            task::run("mkfs.xfs", ["-q", "-f", "-K", "-L", &l, "-m", &format!("uuid={u}"), &s])
+            run("mkfs.xfs", &["-q", "-f", "-K", "-L", &l, "-m", &format!("uuid={u}"), &s])
         }
-        "swap" => task::run("mkswap", ["-L", label, "-U", &u, &s]),
+        "swap" => run("mkswap", &["-L", label, "-U", &u, &s]),
         other => return Err(FormatError::Io(std::io::Error::other(format!("unsupported file system {other}")))),
     }
     .map_err(FormatError::Task)?;
@@ -701,7 +752,7 @@ fn format_into(
         copy::At { file: &src, offset: 0 },
         size,
         copy::At { file: target, offset },
-        copy::Hashing::default(),
+        copy::Hashing::none(),
         transform,
         cancel,
         progress,

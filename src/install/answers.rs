@@ -11,6 +11,7 @@
 //! Seed=0d9f7a3e-8a50-4f0e-9a57-2b7e2c1d6f11
 //! Empty=force
 //! Verify=readback
+//! FillFree=off
 //!
 //! [Encryption]
 //! Mode=tpm2
@@ -25,7 +26,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::{FirstbootAnswers, Request};
-use crate::exec::Verify;
+use crate::exec::{FillFree, Verify};
 use crate::plan::{EmptyMode, EncryptionMode};
 use crate::profile::ini::{self, ConfigError};
 
@@ -62,6 +63,7 @@ pub fn to_ini(req: &Request, disk_guid: uuid::Uuid) -> String {
     }
     let _ = writeln!(s, "Empty={}", req.empty.name());
     let _ = writeln!(s, "Verify={}", if req.verify == Verify::Readback { "readback" } else { "stream" });
+    let _ = writeln!(s, "FillFree={}", req.fill_free.name());
     let e = &req.encryption;
     let _ = writeln!(s, "\n[Encryption]");
     if let Some(m) = e.mode {
@@ -138,6 +140,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Request, ConfigError> {
                         "readback" => Verify::Readback,
                         _ => return Err(e.error(format!("Verify={v}: expected stream or readback"))),
                     }
+                }
+                ("Install", "FillFree") => {
+                    req.fill_free = FillFree::NAMES
+                        .iter()
+                        .find_map(|(n, f)| (*n == v).then_some(*f))
+                        .ok_or_else(|| e.error(format!("FillFree={v}: expected off or random")))?;
                 }
                 ("Encryption", "Mode") => {
                     req.encryption.mode = Some(

@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use crate::disk::hold::{Held, Identity};
 pub use crate::exec::Proof;
-use crate::exec::{self, EspAdditions, Event, Verify};
+use crate::exec::{self, EspAdditions, Event, FillFree, Verify};
 use crate::plan::{self, EmptyMode, EncryptionMode, Plan};
 use crate::secret::Secret;
 pub use facts::{check_target, definition_dirs, encryption_plan, profile_search_path, source_facts, target_facts};
@@ -49,6 +49,9 @@ pub struct Request {
     pub empty: EmptyMode,
     pub encryption: EncryptionRequest,
     pub verify: Verify,
+    /// What the free space of encrypted new file systems holds (default: left unwritten).
+    #[serde(default)]
+    pub fill_free: FillFree,
     /// Answers for the installed system's first boot.
     pub firstboot: FirstbootAnswers,
 }
@@ -163,6 +166,7 @@ impl Request {
             empty: EmptyMode::Refuse,
             encryption: EncryptionRequest::default(),
             verify: Verify::Stream,
+            fill_free: FillFree::Off,
             firstboot: FirstbootAnswers::default(),
         }
     }
@@ -303,7 +307,13 @@ pub fn perform(prepared: &Prepared, secrets: &Secrets, cancel: &AtomicBool, on_e
             held.file.set_len(plan.target_size).with_context(|| format!("growing {}", plan.target.display()))?;
         }
     }
-    let opts = exec::Options { verify: prepared.request.verify, cancel, secrets, pbkdf: secrets_pbkdf(secrets) };
+    let opts = exec::Options {
+        verify: prepared.request.verify,
+        fill_free: prepared.request.fill_free,
+        cancel,
+        secrets,
+        pbkdf: secrets_pbkdf(secrets),
+    };
     let report = exec::execute_on(plan, &held.file, &opts, &prepared.esp_additions(), on_event)
         .with_context(|| format!("installing onto {}", plan.target.display()))?;
     drop(held);

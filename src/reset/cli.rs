@@ -162,7 +162,14 @@ fn now(a: &ResetNowArgs) -> Result<()> {
         crate::cli::PbkdfChoice::Systemd => crate::luks::Pbkdf::Systemd,
         crate::cli::PbkdfChoice::Test => crate::luks::Pbkdf::Test,
     };
-    let opts = PerformOptions { cancel: &exec::CANCEL, verify: exec::Verify::Stream, secrets: &secrets, pbkdf, esp_log: a.esp_log };
+    let opts = PerformOptions {
+        cancel: &exec::CANCEL,
+        verify: exec::Verify::Stream,
+        fill_free: a.fill_free,
+        secrets: &secrets,
+        pbkdf,
+        esp_log: a.esp_log,
+    };
     let report = match super::perform(&plan, &opts, &mut sink) {
         Ok(r) => r,
         Err(e) => {

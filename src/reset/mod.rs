@@ -420,6 +420,8 @@ fn prepare_layout_only(req: &ResetRequest) -> Result<ResetPlan, ResetError> {
 pub struct PerformOptions<'a> {
     pub cancel: &'a AtomicBool,
     pub verify: exec::Verify,
+    /// Encrypted re-created file systems: fill their free space (as `install --fill-free`).
+    pub fill_free: exec::FillFree,
     pub secrets: &'a exec::encrypt::Secrets,
     pub pbkdf: crate::luks::Pbkdf,
     /// Append a line to `/loader/imprint-reset.log` on the ESP.
@@ -517,7 +519,8 @@ pub fn perform(plan: &ResetPlan, opts: &PerformOptions, emit: &mut dyn FnMut(&Ev
     drop(target);
 
     let recreated = if recreate {
-        let exec_opts = exec::Options { verify: opts.verify, cancel: opts.cancel, secrets: opts.secrets, pbkdf: opts.pbkdf };
+        let exec_opts =
+            exec::Options { verify: opts.verify, fill_free: opts.fill_free, cancel: opts.cancel, secrets: opts.secrets, pbkdf: opts.pbkdf };
         let mut forward = |e: &Event| match e {
             Event::Started { .. } | Event::Finished { .. } => {}
             Event::StepStarted { step, name, description, .. } => {

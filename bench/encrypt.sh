@@ -43,6 +43,8 @@
 #   BENCH_WARMUP   0: skip the untimed warm-up round (default: 1)
 #   BENCH_PAUSE    seconds to wait, untimed, before each contender (default: 0; see install.sh)
 #   BENCH_KEEP     1: keep the target images after the run (default: remove them)
+#   BENCH_PART     all (default), offline (part 1 only) or sizes (part 2 only: by disk size, below)
+#   BENCH_SIZES    part 2's target sizes in GiB (default: 8 64 512)
 #   BENCH_VERIFY   full (default): decrypt and hash both /usr data segments (about 7 s each);
 #                  header: only the LUKS2 header checks
 # Needs bash 5, root (loop devices), cryptsetup (LUKS2 reencrypt; tested with 2.6.1),
@@ -61,6 +63,7 @@ KEEP=${BENCH_KEEP:-0}
 WARMUP=${BENCH_WARMUP:-1}
 PAUSE=${BENCH_PAUSE:-0}
 VERIFY=${BENCH_VERIFY:-full}
+PART=${BENCH_PART:-all}
 
 # The source image: the same recipe as bench/install.sh (keep the two in step: the recipe hash
 # decides whether the cached image is reused)
@@ -81,6 +84,7 @@ say() { echo "bench: $*" >&2; }
 
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be a positive number, not '$ROUNDS'"
 [[ $VERIFY == full || $VERIFY == header ]] || die "BENCH_VERIFY must be full or header, not '$VERIFY'"
+[[ $PART == all || $PART == offline || $PART == sizes ]] || die "BENCH_PART must be all, offline or sizes, not '$PART'"
 [[ $(id -u) == 0 ]] || die "needs root (loop devices)"
 [[ -n ${EPOCHREALTIME:-} ]] || die "needs bash 5 (\$EPOCHREALTIME)"
 for tool in cryptsetup systemd-repart sfdisk losetup findmnt mkfs.ext4 mkfs.vfat python3 sha256sum dd; do
@@ -98,6 +102,31 @@ fstype=$(stat -f -c %T "$WORK")
 case $fstype in
     tmpfs | ramfs) die "$WORK is on $fstype: the benchmark must write to a disk; set BENCH_DIR" ;;
 esac
+
+# Helpers shared by both parts
+if [[ -x /usr/bin/time ]]; then
+    timed() { local out=$1; shift; /usr/bin/time -f '%O %U %S' -o "$out" "$@"; }
+    HAVE_TIME=1
+else
+    timed() { shift; "$@"; }
+    HAVE_TIME=0
+    say "no /usr/bin/time (package \"time\"): the CPU and written columns stay empty"
+fi
+# "written-bytes cpu-seconds" of GNU time output files
+rusage_sum() {
+    local f out user sys tot_out=0 tot_cpu=0
+    for f in "$@"; do
+        read -r out user sys < <(tail -n1 "$f")
+        tot_out=$((tot_out + out * 512))
+        tot_cpu=$(awk -v a="$tot_cpu" -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", a + u + s }')
+    done
+    echo "$tot_out $tot_cpu"
+}
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", b - a }'; }
+median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+minimum() { tr ' ' '\n' | sed '/^$/d' | sort -g | head -n1; }
+
+if [[ $PART == all || $PART == offline ]]; then
 
 # ---------------------------------------------------------------------------------------------
 # The source image (cached by recipe hash): copied from bench/install.sh, keep them identical
@@ -242,25 +271,6 @@ printf '[Partition]\nType=usr\nCopyBlocks=auto\nSizeMinBytes=%s\nSizeMaxBytes=%s
 IMPRINT_TARGET_SIZE=$((SRC_SIZE + LUKS_HEADER))
 OFFLINE_TARGET_SIZE=$((SRC_SIZE + REDUCE))
 
-if [[ -x /usr/bin/time ]]; then
-    timed() { local out=$1; shift; /usr/bin/time -f '%O %U %S' -o "$out" "$@"; }
-    HAVE_TIME=1
-else
-    timed() { shift; "$@"; }
-    HAVE_TIME=0
-    say "no /usr/bin/time (package \"time\"): the CPU and written columns stay empty"
-fi
-# "written-bytes cpu-seconds" of GNU time output files
-rusage_sum() {
-    local f out user sys tot_out=0 tot_cpu=0
-    for f in "$@"; do
-        read -r out user sys < <(tail -n1 "$f")
-        tot_out=$((tot_out + out * 512))
-        tot_cpu=$(awk -v a="$tot_cpu" -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", a + u + s }')
-    done
-    echo "$tot_out $tot_cpu"
-}
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", b - a }'; }
 
 # Runs one contender onto $T_DIR/NAME.img; sets SECS, BYTES_OUT, CPU (both empty without GNU
 # time) and, for offline, STEP1 and STEP2 (the unencrypted install, the re-encryption).
@@ -401,8 +411,6 @@ done
 # ---------------------------------------------------------------------------------------------
 # Report
 
-median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-minimum() { tr ' ' '\n' | sed '/^$/d' | sort -g | head -n1; }
 declare -A MED MIN ALLOC MEDCPU MEDW
 for c in "${contenders[@]}"; do
     MED[$c]=$(median <<<"${TIMES[$c]}")
@@ -441,3 +449,97 @@ awk -v i="${MED[imprint]}" -v o="${MED[offline]}" -v bi="${MIN[imprint]}" -v bo=
 }'
 echo "checks: both ESPs hash-equal the source's; LUKS2 headers: aes-xts-plain64, 512-bit key, 4096-byte sectors, data at 16 MiB"
 for line in "${CHECKED[@]}"; do echo "        $line"; done
+
+fi # part 1
+
+# ---------------------------------------------------------------------------------------------
+# Part 2 (issue 15): an encrypted install writes what the file system uses, whatever the disk's
+# size. The demo's source image and definitions (`imprint demo --unattended` builds them; the
+# root partition, ext4, takes the rest of the disk) installed onto sparse targets of each size
+# in BENCH_SIZES (GiB; default 8 64 512), unencrypted and with --encrypt=passphrase (root in
+# LUKS2; --luks-pbkdf=test, so key derivation costs milliseconds and the goals below hold without
+# adding it). Each from its start until `sync TARGET` returned; BENCH_ROUNDS rounds, the order
+# alternating. "target MB" is what the target file has allocated afterwards: what was written to
+# it (the targets start empty and sparse; a hole is a block nobody wrote).
+# Goals: the largest encrypted install within 1.5x the time of the smallest; within 3x of the
+# unencrypted install of the largest size; its target bytes within 1.1x of the unencrypted
+# install's plus the 16 MiB LUKS2 header.
+
+if [[ $PART == all || $PART == sizes ]]; then
+SIZES=${BENCH_SIZES:-8 64 512}
+for s in $SIZES; do [[ $s =~ ^[1-9][0-9]*$ ]] || die "BENCH_SIZES must be GiB numbers, not '$s'"; done
+DEMO_DIR=$WORK/demo
+if [[ ! -f $DEMO_DIR/source.img || ! -d $DEMO_DIR/install.repart.d ]]; then
+    say "building the demo image in $DEMO_DIR"
+    "$IMPRINT" demo --unattended --progress=auto --dir "$DEMO_DIR" >"$WORK/demo.log" 2>&1 ||
+        { cat "$WORK/demo.log" >&2; die "imprint demo failed"; }
+fi
+rm -f "$DEMO_DIR/target.img"
+S_DIR=$WORK/targets-sizes
+rm -rf "$S_DIR"
+mkdir -p "$S_DIR"
+(umask 077 && printf '%s' "$PASSPHRASE" >"$S_DIR/passphrase")
+declare -A S_TIMES S_ALLOC S_WRITTEN
+size_one() { # size-GiB mode(plain|luks): sets SECS, ALLOCATED, BYTES_OUT
+    local gib=$1 mode=$2 t=$S_DIR/target.img log=$S_DIR/$1-$2.log t0 t1 enc=()
+    rm -f "$t" "$S_DIR"/rusage.*
+    sync -f "$S_DIR"
+    if [[ $mode == luks ]]; then
+        enc=(--encrypt=passphrase --passphrase-file "$S_DIR/passphrase" --luks-pbkdf=test)
+    fi
+    t0=$EPOCHREALTIME
+    timed "$S_DIR/rusage.1" "$IMPRINT" install --yes --progress=auto --definitions "$DEMO_DIR/install.repart.d" \
+        --source "$DEMO_DIR/source.img" --target "$t" --target-size "${gib}G" --seed "$IMPRINT_SEED" "${enc[@]}" >"$log" 2>&1 ||
+        { cat "$log" >&2; die "imprint install (${gib} GiB, $mode) failed"; }
+    sync "$t"
+    t1=$EPOCHREALTIME
+    SECS=$(elapsed "$t0" "$t1")
+    ALLOCATED=$(($(stat -c '%b * %B' "$t")))
+    BYTES_OUT=''
+    if ((HAVE_TIME)); then read -r BYTES_OUT _ < <(rusage_sum "$S_DIR"/rusage.*); fi
+    if [[ $mode == luks ]]; then
+        grep -q 'the passphrase opens keyslot' "$log" || die "${gib} GiB: the encrypted install proved no keyslot"
+    fi
+    rm -f "$t"
+}
+say "part 2: sizes $SIZES GiB, plain and encrypted, $ROUNDS rounds; targets in $S_DIR"
+for ((r = 0; r < ROUNDS; r++)); do
+    line="round $((r + 1)):"
+    for gib in $SIZES; do
+        for ((k = 0; k < 2; k++)); do
+            modes=(plain luks)
+            mode=${modes[(r + k) % 2]}
+            size_one "$gib" "$mode"
+            S_TIMES[$gib-$mode]+="$SECS "
+            S_WRITTEN[$gib-$mode]+="$BYTES_OUT "
+            S_ALLOC[$gib-$mode]=$ALLOCATED
+            line+=" ${gib}G/$mode ${SECS}s"
+        done
+    done
+    say "$line"
+done
+
+echo
+echo "imprint encrypted install by disk size — the demo's image and definitions (root ext4 takes the rest), sparse targets"
+echo "times: median of $ROUNDS rounds, each until 'sync TARGET' returned; target MB: bytes the target file has allocated"
+printf '%-8s %10s %10s %11s %11s %11s %11s\n' size "plain s" "LUKS2 s" "plain MB" "LUKS2 MB" "plain wr MB" "LUKS2 wr MB"
+declare -A S_MED
+for gib in $SIZES; do
+    for mode in plain luks; do S_MED[$gib-$mode]=$(median <<<"${S_TIMES[$gib-$mode]}"); done
+    awk -v g="$gib" -v p="${S_MED[$gib-plain]}" -v l="${S_MED[$gib-luks]}" -v pa="${S_ALLOC[$gib-plain]}" -v la="${S_ALLOC[$gib-luks]}" \
+        -v pw="$(median <<<"${S_WRITTEN[$gib-plain]:-}")" -v lw="$(median <<<"${S_WRITTEN[$gib-luks]:-}")" 'BEGIN {
+            pw = pw == "" ? "-" : sprintf("%.1f", pw / 1e6); lw = lw == "" ? "-" : sprintf("%.1f", lw / 1e6)
+            printf "%-8s %9.3fs %9.3fs %11.1f %11.1f %11s %11s\n", g " GiB", p, l, pa / 1e6, la / 1e6, pw, lw
+        }'
+done
+echo "(wr MB: bytes imprint and mkfs wrote anywhere, from getrusage: the target, and mkfs's scratch file)"
+read -r -a S_LIST <<<"$SIZES"
+lo=${S_LIST[0]} hi=${S_LIST[-1]}
+awk -v a="${S_MED[$hi-luks]}" -v b="${S_MED[$lo-luks]}" -v c="${S_MED[$hi-plain]}" -v la="${S_ALLOC[$hi-luks]}" \
+    -v pa="${S_ALLOC[$hi-plain]}" -v h="$LUKS_HEADER" -v lo="$lo" -v hi="$hi" 'BEGIN {
+    r1 = a / b; r2 = a / c; r3 = la / (pa + h)
+    printf "encrypted %s GiB / encrypted %s GiB time   %.2fx  (goal <= 1.50x)  %s\n", hi, lo, r1, (r1 <= 1.5 ? "PASS" : "MISS")
+    printf "encrypted / plain %s GiB time            %.2fx  (goal <= 3.00x)  %s\n", hi, r2, (r2 <= 3 ? "PASS" : "MISS")
+    printf "encrypted / (plain + LUKS2 header) bytes %.3fx (goal <= 1.10x)  %s   (%s GiB)\n", r3, (r3 <= 1.1 ? "PASS" : "MISS"), hi
+}'
+fi # part 2

@@ -40,7 +40,8 @@ fn install(fs: &str, extra: &[&str]) -> Installed {
     let dir = tmp.path().to_path_buf();
     let target = dir.join("target.img");
     let defs = defs(&dir, fs, "");
-    let args: Vec<String> = ["--target-size".to_string(), (PART + (4 << 20)).to_string()].into_iter().chain(extra.iter().map(|a| a.to_string())).collect();
+    let args: Vec<String> =
+        ["--target-size".to_string(), (PART + (4 << 20)).to_string()].into_iter().chain(extra.iter().map(|a| a.to_string())).collect();
     install_onto(&dir, &defs, &target, &args);
     let part = part_range(&sfdisk_json(&target), 1);
     assert_eq!(part.1, PART);
@@ -51,7 +52,10 @@ fn install(fs: &str, extra: &[&str]) -> Installed {
 fn defs(dir: &Path, fs: &str, more: &str) -> PathBuf {
     write_defs(
         &dir.join("defs"),
-        &[("10-data.conf", &format!("[Partition]\nType=linux-generic\nFormat={fs}\nEncrypt=key-file\nSizeMinBytes={PART}\nSizeMaxBytes={PART}\n{more}"))],
+        &[(
+            "10-data.conf",
+            &format!("[Partition]\nType=linux-generic\nFormat={fs}\nEncrypt=key-file\nSizeMinBytes={PART}\nSizeMaxBytes={PART}\n{more}"),
+        )],
     )
 }
 

@@ -2,7 +2,9 @@
 """The whole-system test, two scenarios, each on a blank disk in its own VM with its own TPM:
 
 - unattended: the live image installs itself (credentials ask for it); the installed disk then
-  boots alone and must unlock its root from the TPM and set itself up from credentials.
+  boots alone and must unlock its root from the TPM and set itself up from credentials. Its
+  encrypted root is then grown (systemd-growfs) into the never-written part of the volume and
+  filled with 300 MiB; a third boot reads the files back and checks the file system read-only.
 - attended: the live image boots from its default entry with no credentials, stays up and shows
   the installer on the serial console (whose size nobody set) and on tty1 (read from QEMU's
   screendump with the kernel's console font); the pages are driven key by key on ttyS0,
@@ -71,6 +73,10 @@ EXPECT = {
     "user": "anna",
 }
 TARGET_SIZE = 4 << 30
+# the encrypted root is filled with this much (FILL_FILES files of FILL_MIB MiB) and read back
+FILL_DIR = "/root/e2e-fill"
+FILL_FILES = 12
+FILL_MIB = 25
 T_INSTALL = 20 * 60  # boot of the live image + install, upper bound under TCG
 T_BOOT = 8 * 60
 
@@ -176,7 +182,7 @@ def unattended(args, top, check):
         f.truncate(TARGET_SIZE)
     tpm = Tpm(work)
     started = time.monotonic()
-    names = ["unlocked by TPM without a password", "firstboot applied", "homed user exists"]
+    names = ["unlocked by TPM without a password", "firstboot applied", "homed user exists", "encrypted root survives use"]
     try:
         # --- boot 1: the live image installs onto the blank disk and powers off --------------
         tpm.start()
@@ -208,8 +214,8 @@ def unattended(args, top, check):
             prompt_seen = True
             check(False, names[0], "the initrd asked for a passphrase: the TPM did not unlock the root")
             vm.terminate(force=True)
-            check(False, names[1], "not reached (the root stayed locked)")
-            check(False, names[2], "not reached (the root stayed locked)")
+            for n in names[1:]:
+                check(False, n, "not reached (the root stayed locked)")
             return
         if i != 1:
             why = "timed out" if i == 2 else "the VM stopped"
@@ -227,6 +233,7 @@ def unattended(args, top, check):
             check(False, names[0], "logged in: no; " + why)
             check(False, names[1], why)
             check(False, names[2], "cannot log in to look")
+            check(False, names[3], "cannot log in to fill the root")
             vm.terminate(force=True)
             return
         sh = shell(vm)
@@ -261,7 +268,68 @@ def unattended(args, top, check):
         ok = f"User name: {u}" in homed and pw.startswith(f"{u}:")
         unit = sh("systemctl is-active imprint-firstboot-user.service; journalctl -b -u imprint-firstboot-user.service -o cat | tail -3")
         check(ok, names[2], f"homectl: {homed.replace(chr(10), ' | ') or 'nothing'}; getent: {pw or 'nothing'} — imprint-firstboot-user: {unit.replace(chr(10), ' | ')}")
+
+        # 4. the encrypted root in use. The live profile's root is the live image's ext4,
+        # copied: it keeps its size, and what lies past it in the partition was never written
+        # (noise through dm-crypt). systemd's own systemd-growfs grows it there (what
+        # x-systemd.growfs does at boot), then the files fill the new room.
+        t4 = time.monotonic()
+        grown = sh("/lib/systemd/systemd-growfs / 2>&1 | tail -2; df -m --output=size,avail / | tail -1", timeout=300)
+        log(f"grew the root: {grown!r}")
+        filled = sh(
+            f"mkdir -p {FILL_DIR} && for i in $(seq 1 {FILL_FILES}); do head -c {FILL_MIB}M /dev/urandom > {FILL_DIR}/f$i || break; done; "
+            f"sha256sum {FILL_DIR}/f* > /root/e2e-fill.sha256 && sync && du -sm {FILL_DIR} | cut -f1",
+            timeout=900,
+        )
+        log(f"filled the root with {filled!r} MiB in {time.monotonic() - t4:.0f}s")
         vm.sendline("systemctl poweroff")
+        try:
+            vm.expect(pexpect.EOF, timeout=120)
+        except pexpect.TIMEOUT:
+            vm.terminate(force=True)
+        vm.close()
+        tpm.stop()
+        want = FILL_FILES * FILL_MIB
+        if not filled.isdigit() or int(filled) < want:
+            check(False, names[3], f"could not fill the root with {want} MiB: {filled!r} (after growing it: {grown!r})")
+            return
+
+        # --- boot 3: read the files back, then check the file system with the root read-only --
+        t3 = time.monotonic()
+        tpm.start()
+        vm = qemu(work, tpm, [f"file={target},format=raw,if=virtio"], "vars-installed.fd", "installed-2.log")
+        i = vm.expect([r"Please enter passphrase[^\n]*", r"\blogin: ", pexpect.TIMEOUT, pexpect.EOF])
+        if i != 1:
+            why = {0: "the initrd asked for a passphrase", 2: "timed out", 3: "the VM stopped"}[i]
+            check(False, names[3], f"the second boot of the installed system did not reach a login prompt ({why}; see installed-2.log)")
+            vm.terminate(force=True)
+            return
+        vm.sendline("root")
+        vm.expect(r"Passwor[dt]: ")  # German by now: the first boot set de_DE.UTF-8
+        vm.sendline(ROOT_PASSWORD)
+        vm.expect([r"#", pexpect.TIMEOUT])
+        sh = shell(vm)
+        log(f"installed system up again after {time.monotonic() - t3:.0f}s")
+        dev = sh("findmnt -no SOURCE /")
+        back = sh("sha256sum --quiet -c /root/e2e-fill.sha256 >/dev/null 2>&1 && echo READ-BACK-OK; wc -l < /root/e2e-fill.sha256", timeout=600)
+        # read-only first (a mounted file system cannot be checked): remount, or else the
+        # emergency remount (SysRq u), which is asynchronous: wait for it
+        ro = sh(
+            "dmesg -n 1; sync; mount -o remount,ro / 2>/dev/null || { echo 1 > /proc/sys/kernel/sysrq; echo u > /proc/sysrq-trigger; }; "
+            "for i in $(seq 1 30); do findmnt -no OPTIONS / | grep -q '^ro' && break; sleep 1; done; findmnt -no OPTIONS / | cut -d, -f1",
+            timeout=90,
+        )
+        # the last line: a kernel message (the SysRq one) may still come first on the console
+        ro = ro.splitlines()[-1].strip() if ro else ""
+        fsck = sh(f"e2fsck -f -n {dev} 2>&1 | tail -4; echo e2fsck-status=${{PIPESTATUS[0]}}", timeout=600)
+        lines = back.splitlines()
+        ok = (
+            len(lines) == 2 and lines[0] == "READ-BACK-OK" and lines[1].strip() == str(FILL_FILES)
+            and ro == "ro" and "e2fsck-status=0" in fsck
+        )
+        check(ok, names[3], f"root grown ({grown.replace(chr(10), ' | ')}), {filled} MiB written in {FILL_FILES} files, after a reboot: {' '.join(lines) or 'nothing'}; "
+              f"/ ({dev}) mounted {ro or '?'}; e2fsck -fn: {fsck.replace(chr(10), ' | ')}")
+        vm.sendline("poweroff -f")
         try:
             vm.expect(pexpect.EOF, timeout=120)
         except pexpect.TIMEOUT:

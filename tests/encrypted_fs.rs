@@ -21,7 +21,15 @@ use common::{Loop, allocated, part_range, run_ok, run_with_stdin, sfdisk_json, w
 
 const PASS: &str = "imprint-encrypted-fs-4711";
 const SEED: &str = "6a1f3e52-7c0d-4b8e-9f21-3d5c7b9e1a40";
-const PART: u64 = 640 << 20;
+const PART: u64 = 400 << 20;
+
+/// One test at a time: each decrypts a whole partition (noise included, so not sparse) and
+/// writes files through it; together they would need gigabytes of scratch space at once.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 fn text(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
@@ -183,10 +191,10 @@ fn content(n: usize, len: usize) -> Vec<u8> {
 }
 
 /// The files of the write/read cycle: many small ones (new inodes across the groups, where the
-/// inode tables were never written) and some large ones (~300 MiB in all).
+/// inode tables were never written) and some large ones (~140 MiB in all).
 fn files() -> Vec<(String, usize)> {
     let mut f: Vec<(String, usize)> = (0..600).map(|n| (format!("d{}/small-{n}", n % 24), 1000 + n * 37)).collect();
-    f.extend((0..18).map(|n| (format!("big-{n}"), (16 << 20) + n * 4096)));
+    f.extend((0..8).map(|n| (format!("big-{n}"), (16 << 20) + n * 4096)));
     f
 }
 
@@ -223,6 +231,7 @@ fn write_read_cycle_mounted(fs: &str, img: &Path) {
 
 #[test]
 fn ext4_writes_what_it_uses_and_is_sound_over_the_rest() {
+    let _serial = serial();
     let i = install("ext4", &[]);
     assert_sparse(&i, 40 << 20);
     let img = decrypt(&i);
@@ -232,6 +241,7 @@ fn ext4_writes_what_it_uses_and_is_sound_over_the_rest() {
 
 #[test]
 fn xfs_writes_what_it_uses_and_is_sound_over_the_rest() {
+    let _serial = serial();
     let i = install("xfs", &[]);
     // the log (zeroed by mkfs.xfs, so written) is most of it
     assert_sparse(&i, 100 << 20);
@@ -242,6 +252,7 @@ fn xfs_writes_what_it_uses_and_is_sound_over_the_rest() {
 
 #[test]
 fn btrfs_writes_what_it_uses_and_is_sound_over_the_rest() {
+    let _serial = serial();
     let i = install("btrfs", &[]);
     assert_sparse(&i, 40 << 20);
     let img = decrypt(&i);
@@ -251,6 +262,7 @@ fn btrfs_writes_what_it_uses_and_is_sound_over_the_rest() {
 
 #[test]
 fn vfat_writes_what_it_uses_and_is_sound_over_the_rest() {
+    let _serial = serial();
     let i = install("vfat", &[]);
     assert_sparse(&i, 40 << 20);
     let img = decrypt(&i);
@@ -279,6 +291,7 @@ fn vfat_writes_what_it_uses_and_is_sound_over_the_rest() {
 
 #[test]
 fn swap_writes_its_header_only() {
+    let _serial = serial();
     let i = install("swap", &[]);
     assert_sparse(&i, 20 << 20);
     let img = decrypt(&i);
@@ -292,6 +305,7 @@ fn swap_writes_its_header_only() {
 
 #[test]
 fn fill_free_random_writes_the_whole_partition_and_stays_sound() {
+    let _serial = serial();
     let i = install("ext4", &["--fill-free=random"]);
     let a = allocated(&i.target);
     assert!(a >= PART, "--fill-free=random left holes: {a} of {PART} bytes allocated");
@@ -308,6 +322,7 @@ fn fill_free_random_writes_the_whole_partition_and_stays_sound() {
 
 #[test]
 fn reset_now_makes_the_encrypted_file_system_anew_writing_what_it_uses() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
     let target = dir.join("target.img");
@@ -336,6 +351,7 @@ fn reset_now_makes_the_encrypted_file_system_anew_writing_what_it_uses() {
 
 #[test]
 fn on_a_block_device_the_unwritten_range_is_discarded() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
     let backing = dir.join("disk.img");

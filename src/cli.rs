@@ -275,6 +275,44 @@ pub enum UserCommand {
 pub enum TpmCommand {
     /// Check the TPM: present, not locked out, a SHA-256 bank, the policy's PCRs measured.
     Status(TpmStatusArgs),
+    /// Bind the encrypted root's TPM2 token to the PCR values of this boot (after a Secure Boot
+    /// or firmware change made the TPM refuse), proven by the recovery key, the passphrase or the
+    /// old token. The recovery keyslot is never touched.
+    Reseal(TpmResealArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TpmResealArgs {
+    /// The LUKS2 partition (default: the one under `/`, the running root).
+    #[arg(long, value_name = "DEVICE", conflicts_with = "image")]
+    pub device: Option<PathBuf>,
+    /// A disk image file: reseal the LUKS2 volume of one of its partitions, offline.
+    #[arg(long, value_name = "FILE")]
+    pub image: Option<PathBuf>,
+    /// The image's partition (default: the only LUKS2 one with a systemd-tpm2 token).
+    #[arg(long, value_name = "N", requires = "image")]
+    pub partition: Option<u32>,
+    /// The TPM: `auto` (/dev/tpmrm0) or a TCTI.
+    #[arg(long, value_name = "auto|TCTI", default_value = "auto")]
+    pub tpm2_device: String,
+    /// The recovery key, from a file (with or without dashes, either case).
+    #[arg(long, value_name = "FILE", conflicts_with = "passphrase_file")]
+    pub recovery_key_file: Option<PathBuf>,
+    /// A passphrase that opens the volume, from a file.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    /// The PIN of a tpm2+pin enrollment, from a file (kept for the new token).
+    #[arg(long, value_name = "FILE")]
+    pub pin_file: Option<PathBuf>,
+    /// Bind to these PCRs instead of the old token's, joined with '+'.
+    #[arg(long, value_name = "PCRS", value_parser = parse_pcrs_arg)]
+    pub tpm2_pcrs: Option<PcrList>,
+    /// For a signed PCR policy: the PCR signature JSON to unseal with.
+    #[arg(long, value_name = "FILE")]
+    pub tpm2_signature: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

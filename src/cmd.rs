@@ -3,8 +3,9 @@
 //! Library modules return typed errors; here they get short context and become `anyhow`
 //! errors for `main` to print as a chain.
 
+use std::fs::File;
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -14,6 +15,7 @@ use crate::disk::sysfs;
 use crate::exec::{self, Event, events};
 use crate::install;
 use crate::plan;
+use crate::secret::Secret;
 
 /// The engine's request for `imprint install`'s arguments.
 pub fn install_request(args: &InstallArgs) -> Result<install::Request> {
@@ -412,6 +414,159 @@ pub fn disks(args: &DisksArgs) -> Result<()> {
 }
 
 /// `imprint tpm status`: exits 0 when the TPM can protect a disk with this policy, 1 otherwise.
+/// `imprint tpm reseal`: the key proof from the files given, or typed at a terminal (or else the
+/// old token); then the engine's [`crate::tpm::reseal`].
+pub fn tpm_reseal(args: &crate::cli::TpmResealArgs) -> Result<()> {
+    use crate::tpm::reseal::{self, KeyProof, ResealError, ResealRequest};
+    let dev: crate::tpm::Device = args.tpm2_device.parse().map_err(|_| anyhow!("invalid --tpm2-device '{}'", args.tpm2_device))?;
+    let read = |p: &Path, what: &str| Secret::from_file(p).with_context(|| format!("reading the {what} from {}", p.display()));
+    let interactive = std::io::stdin().is_terminal();
+    let proof = match (&args.recovery_key_file, &args.passphrase_file) {
+        (Some(f), _) => KeyProof::RecoveryKey(read(f, "recovery key")?),
+        (None, Some(f)) => KeyProof::Passphrase(read(f, "passphrase")?),
+        (None, None) if interactive => {
+            let typed = ask_hidden("Recovery key (or Enter to try the TPM as it is):")?;
+            if typed.trim().is_empty() { KeyProof::Token } else { KeyProof::RecoveryKey(Secret::from_text(&typed)) }
+        }
+        (None, None) => KeyProof::Token,
+    };
+    let pin = args.pin_file.as_deref().map(|f| read(f, "PIN")).transpose()?;
+    let mut req = ResealRequest {
+        tpm: &dev,
+        proof,
+        pin,
+        pcrs: args.tpm2_pcrs.as_ref().map(|p| p.0.clone()),
+        pcr_signature: args.tpm2_signature.clone(),
+    };
+    let run = |req: &ResealRequest| -> Result<(String, reseal::ResealReport), ResealError> {
+        match &args.image {
+            Some(image) => {
+                let (number, offset, size) = reseal_partition(image, args.partition).map_err(|e| ResealError::Target(format!("{e:#}")))?;
+                Ok((format!("partition {number} of {}", image.display()), reseal::reseal_image(image, offset, size, req)?))
+            }
+            None => {
+                let vol = match &args.device {
+                    Some(d) => d.clone(),
+                    None => root_luks_device().map_err(|e| ResealError::Target(format!("{e:#}")))?,
+                };
+                Ok((vol.display().to_string(), reseal::reseal(&vol, req)?))
+            }
+        }
+    };
+    let (what, report) = match run(&req) {
+        Err(ResealError::PinRequired) if interactive && req.pin.is_none() => {
+            req.pin = Some(Secret::from_text(&ask_hidden("TPM PIN:")?));
+            run(&req)?
+        }
+        r => r?,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        let pcrs: Vec<String> = report.pcrs.iter().map(u32::to_string).collect();
+        println!(
+            "Resealed {what}: keyslot {} now opens with the TPM (PCR {} in the {} bank{}{}), proven; the key proof opened keyslot {}.",
+            report.new_keyslot,
+            pcrs.join("+"),
+            report.bank,
+            if report.signed_policy { ", and the signed PCR policy" } else { "" },
+            if report.pin { ", with the PIN" } else { "" },
+            report.proof_keyslot
+        );
+        let removed: Vec<String> = report.removed_keyslots.iter().map(u32::to_string).collect();
+        if !removed.is_empty() {
+            println!("Removed the old TPM keyslot {}. The recovery key is unchanged.", removed.join(", "));
+        }
+    }
+    Ok(())
+}
+
+/// A line typed with echo off; echo comes back even on error.
+fn ask_hidden(question: &str) -> Result<zeroize::Zeroizing<String>> {
+    use std::io::{BufRead, Write};
+    eprint!("{question} ");
+    std::io::stderr().flush()?;
+    // SAFETY: termios calls on fd 0 with a zeroed struct tcgetattr fills in.
+    let mut tio: libc::termios = unsafe { std::mem::zeroed() };
+    let is_tty = unsafe { libc::tcgetattr(0, &mut tio) } == 0;
+    if is_tty {
+        let mut quiet = tio;
+        quiet.c_lflag &= !libc::ECHO;
+        // SAFETY: as above.
+        unsafe { libc::tcsetattr(0, libc::TCSANOW, &quiet) };
+    }
+    let mut s = zeroize::Zeroizing::new(String::new());
+    let got = std::io::stdin().lock().read_line(&mut s);
+    if is_tty {
+        // SAFETY: restores the settings read above.
+        unsafe { libc::tcsetattr(0, libc::TCSANOW, &tio) };
+        eprintln!();
+    }
+    got?;
+    while s.ends_with(['\n', '\r']) {
+        s.pop();
+    }
+    Ok(s)
+}
+
+/// The partition of `image` to reseal: `wanted`, or the only one holding LUKS2 with a
+/// systemd-tpm2 token. (number, offset, size) in bytes.
+fn reseal_partition(image: &Path, wanted: Option<u32>) -> Result<(u32, u64, u64)> {
+    let f = File::open(image).with_context(|| format!("opening {}", image.display()))?;
+    let sector = crate::disk::table::probe_sector_size(&f);
+    let table = crate::disk::table::read_gpt(&f, sector)
+        .with_context(|| format!("reading the partition table of {}", image.display()))?
+        .ok_or_else(|| anyhow!("{} has no GPT partition table", image.display()))?;
+    let s = u64::from(sector);
+    let range = |p: &crate::plan::ExistingPartition| -> Option<(u64, u64)> {
+        let off = p.first_lba.checked_mul(s)?;
+        let size = p.last_lba.checked_sub(p.first_lba)?.checked_add(1)?.checked_mul(s)?;
+        Some((off, size))
+    };
+    if let Some(n) = wanted {
+        let p = table.partitions.iter().find(|p| p.number == n).ok_or_else(|| anyhow!("{} has no partition {n}", image.display()))?;
+        let (o, z) = range(p).ok_or_else(|| anyhow!("partition {n} of {} has an impossible extent", image.display()))?;
+        return Ok((n, o, z));
+    }
+    let mut found = Vec::new();
+    for p in &table.partitions {
+        let Some((o, z)) = range(p) else { continue };
+        if let Ok(Some(h)) = crate::luks::probe::find_header(&f, o, z)
+            && h.version == 2
+        {
+            found.push((p.number, o, z));
+        }
+    }
+    match found.as_slice() {
+        [one] => Ok(*one),
+        [] => bail!("{} has no LUKS2 partition", image.display()),
+        many => {
+            let n: Vec<String> = many.iter().map(|(n, _, _)| n.to_string()).collect();
+            bail!("{} has several LUKS2 partitions ({}): say which with --partition", image.display(), n.join(", "))
+        }
+    }
+}
+
+/// The LUKS2 partition under `/`: the dm-crypt device `/` is mounted from, and the one device
+/// under it.
+fn root_luks_device() -> Result<PathBuf> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").context("reading /proc/self/mountinfo")?;
+    let root = crate::disk::mountinfo::parse_mountinfo(&text)
+        .into_iter()
+        .rfind(|m| m.mountpoint == Path::new("/"))
+        .ok_or_else(|| anyhow!("/ is not in /proc/self/mountinfo"))?;
+    let sys = PathBuf::from(format!("/sys/dev/block/{}:{}", root.major, root.minor));
+    let uuid = std::fs::read_to_string(sys.join("dm/uuid")).unwrap_or_default();
+    if !uuid.starts_with("CRYPT-LUKS2-") {
+        bail!("/ ({}) is not on a LUKS2 volume opened by dm-crypt: say which with --device or --image", root.source);
+    }
+    let slaves: Vec<_> = std::fs::read_dir(sys.join("slaves")).context("listing the device under /")?.flatten().collect();
+    match slaves.as_slice() {
+        [one] => Ok(Path::new("/dev").join(one.file_name())),
+        _ => bail!("the dm-crypt device under / has {} devices beneath it: say which with --device", slaves.len()),
+    }
+}
+
 pub fn tpm_status(args: &crate::cli::TpmStatusArgs) -> Result<()> {
     let dev: crate::tpm::Device = args.tpm2_device.parse().map_err(|_| anyhow!("invalid --tpm2-device '{}'", args.tpm2_device))?;
     let bank = match args.pcr_bank.as_str() {

@@ -118,7 +118,12 @@ pub fn prepare(
             }
             Unlock::RecoveryKey => {
                 let slot = luks::add_keyslot(&header_file, &header.volume_key, recovery, Pbkdf::Minimal)?;
-                luks::add_token(&header_file, &luks::recovery_token(slot))?;
+                // the boot prompt compares byte for byte: the forms people type get keyslots too
+                let mut slots = vec![slot];
+                for v in luks::recovery::typed_variants(recovery) {
+                    slots.push(luks::add_keyslot(&header_file, &header.volume_key, &v, Pbkdf::Minimal)?);
+                }
+                luks::add_token(&header_file, &luks::recovery_token_for(&slots))?;
                 tokens.push((*u, slot));
             }
         }
@@ -177,6 +182,21 @@ pub fn prove(
             }
             Unlock::RecoveryKey => {
                 let slot = luks::check_passphrase(&copy_path, recovery)?;
+                // and each form people type it in opens a keyslot of the recovery token
+                let named: Vec<u32> = luks::tokens(&copy_path)?
+                    .iter()
+                    .filter(|(_, j)| j["type"] == "systemd-recovery")
+                    .flat_map(|(_, j)| j["keyslots"].as_array().cloned().unwrap_or_default())
+                    .filter_map(|k| k.as_str().and_then(|s| s.parse().ok()))
+                    .collect();
+                for v in luks::recovery::typed_variants(recovery) {
+                    let s = luks::check_passphrase(&copy_path, &v)?;
+                    if !named.contains(&s) {
+                        return Err(EncryptError::Proof(format!(
+                            "a typed form of the recovery key opens keyslot {s}, which no recovery token names"
+                        )));
+                    }
+                }
                 lines.push((Unlock::RecoveryKey, slot));
             }
             Unlock::Passphrase => {

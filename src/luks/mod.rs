@@ -321,9 +321,46 @@ pub fn check_passphrase(dev: &Path, passphrase: &Secret) -> Result<u32, LuksErro
     }
 }
 
+/// The volume key that `passphrase` unlocks, and the keyslot it opened. Nothing is activated.
+pub fn volume_key(dev: &Path, passphrase: &Secret) -> Result<(u32, Secret), LuksError> {
+    let what = format!("unlocking the volume key of {}", dev.display());
+    let mut cd = open(dev)?;
+    let mut buf = zeroize::Zeroizing::new(vec![0u8; VOLUME_KEY_BYTES]);
+    let got = cd.volume_key_handle().get(None, &mut buf, Some(passphrase.expose()));
+    match got {
+        Ok((slot, len)) => {
+            let key = Secret::new(buf[..len.min(buf.len())].to_vec());
+            Ok((u32::try_from(slot).map_err(|_| invalid(what, "libcryptsetup returned no keyslot"))?, key))
+        }
+        Err(LibcryptErr::IOError(e)) if e.raw_os_error() == Some(libc::EPERM) => Err(LuksError::WrongPassphrase),
+        Err(e) => Err(crypt_err(what)(e)),
+    }
+}
+
+/// Removes token `token` from the header.
+pub fn remove_token(dev: &Path, token: u32) -> Result<(), LuksError> {
+    let what = format!("removing token {token} from {}", dev.display());
+    let mut cd = open(dev)?;
+    cd.token_handle().json_set(TokenInput::RemoveToken(token)).map(|_| ()).map_err(crypt_err(what))
+}
+
+/// Destroys keyslot `slot`: libcryptsetup wipes its key material.
+pub fn destroy_keyslot(dev: &Path, slot: u32) -> Result<(), LuksError> {
+    let what = format!("removing keyslot {slot} from {}", dev.display());
+    let mut cd = open(dev)?;
+    cd.keyslot_handle().destroy(slot).map_err(crypt_err(what))
+}
+
 /// The token systemd-cryptenroll writes next to a recovery keyslot.
 pub fn recovery_token(keyslot: u32) -> serde_json::Value {
-    serde_json::json!({ "type": "systemd-recovery", "keyslots": [keyslot.to_string()] })
+    recovery_token_for(&[keyslot])
+}
+
+/// A `systemd-recovery` token naming several keyslots (the recovery key as shown, and the forms
+/// people type it in: [`recovery::typed_variants`]).
+pub fn recovery_token_for(keyslots: &[u32]) -> serde_json::Value {
+    let slots: Vec<String> = keyslots.iter().map(u32::to_string).collect();
+    serde_json::json!({ "type": "systemd-recovery", "keyslots": slots })
 }
 
 #[cfg(test)]

@@ -67,6 +67,16 @@ pub fn normalize(input: &str) -> Option<Secret> {
     Some(format_raw(&raw[..]))
 }
 
+/// The other ways people type the key, which systemd-cryptsetup's boot prompt would refuse: it
+/// hands the typed line to libcryptsetup unchanged (every version from 252 on; only homed folds
+/// case and dashes). Without dashes, in capitals (Caps Lock), and both. Each is enrolled in a
+/// keyslot of its own under the same `systemd-recovery` token, so the prompt takes the key in any
+/// of the four forms. Same secret, so no guess gets easier.
+pub fn typed_variants(key: &Secret) -> [Secret; 3] {
+    let dashless: Zeroizing<Vec<u8>> = Zeroizing::new(key.expose().iter().copied().filter(|b| *b != b'-').collect());
+    [Secret::new(dashless.to_vec()), Secret::new(key.expose().to_ascii_uppercase()), Secret::new(dashless.to_ascii_uppercase())]
+}
+
 /// Quiet zone around the Unicode code, in modules: 4 as the QR specification and systemd ask.
 const QUIET_UNICODE: usize = 4;
 /// Quiet zone of the ASCII code: 2, so that the code (2 columns per module) fits 80 columns.

@@ -68,6 +68,7 @@
 //! (a policy mismatch, a wrong PIN) to stderr.
 
 mod policy;
+pub mod reseal;
 mod seal;
 mod status;
 mod token;

@@ -1,0 +1,275 @@
+//! `imprint tpm reseal`: binds a LUKS2 volume's `systemd-tpm2` token to the PCR values of now
+//! (issue 16, point 1) — after a Secure Boot or firmware change made the TPM refuse.
+//!
+//! Authorised by a key proof: the recovery key, the passphrase, or the existing token if it
+//! still unseals. The order is the safety argument, every step on the header only:
+//! 1. the proof unlocks the volume key (nothing is activated);
+//! 2. a new secret is sealed to the current PCR values, with the old token's policy (its PCRs,
+//!    bank, signing key; its PIN, asked once);
+//! 3. a new keyslot and token are added, and proven: the new token unsealed, its key opening
+//!    exactly the new keyslot;
+//! 4. only then the old `systemd-tpm2` tokens and their keyslots are removed. A keyslot another
+//!    token also names (the recovery key's, a FIDO2 one) is never touched.
+//!
+//! An interruption before 4 leaves both tokens; after it, the new one. The volume is a LUKS2
+//! device or file with its header at offset 0: a partition, or (for `--image`) a scratch copy of
+//! the header area that the caller writes back ([`reseal_image`]).
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use crate::luks::{self, Pbkdf};
+use crate::secret::Secret;
+use crate::tpm::{self, Device, PcrBank, SealRequest, Tpm2Token, TpmError};
+
+/// What authorises the reseal.
+pub enum KeyProof {
+    /// systemd's recovery key, as typed (dashes, spaces and case do not matter).
+    RecoveryKey(Secret),
+    /// A passphrase keyslot's passphrase.
+    Passphrase(Secret),
+    /// The existing TPM2 token, if it still unseals (nothing changed yet, or the PCRs came back).
+    Token,
+}
+
+pub struct ResealRequest<'a> {
+    pub tpm: &'a Device,
+    pub proof: KeyProof,
+    /// The PIN, when the old token has `tpm2-pin` (kept for the new one).
+    pub pin: Option<Secret>,
+    /// Bind to these PCRs instead of the old token's.
+    pub pcrs: Option<Vec<u32>>,
+    /// For a signed PCR policy: the signature JSON (systemd's `tpm2-pcr-signature.json`) the
+    /// proof unseals with.
+    pub pcr_signature: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ResealReport {
+    /// The keyslot the key proof opened.
+    pub proof_keyslot: u32,
+    pub new_keyslot: u32,
+    pub new_token: u32,
+    /// The keyslots of the removed tokens.
+    pub removed_keyslots: Vec<u32>,
+    pub pcrs: Vec<u32>,
+    pub bank: PcrBank,
+    pub pin: bool,
+    pub signed_policy: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResealError {
+    #[error(
+        "{0} has no systemd-tpm2 token: there is nothing to reseal (imprint install --encrypt=tpm2, or systemd-cryptenroll --tpm2-device=auto, enrolls one)"
+    )]
+    NoToken(String),
+    #[error("the recovery key is not valid: {0}")]
+    BadRecoveryKey(String),
+    #[error("the {0} opens no keyslot of this volume")]
+    WrongKey(&'static str),
+    #[error("the TPM no longer unseals the old token ({0}): give the recovery key (--recovery-key-file, or type it) or the passphrase")]
+    TokenRefused(TpmError),
+    #[error("the old token needs a PIN (--pin-file, or type it)")]
+    PinRequired,
+    #[error("{0}")]
+    Luks(#[from] luks::LuksError),
+    #[error("TPM2: {0}")]
+    Tpm(#[from] TpmError),
+    #[error("the new token did not prove itself, and the old one was kept: {0}")]
+    Proof(String),
+    #[error("{what}: {source}")]
+    Io { what: String, source: std::io::Error },
+    #[error("{0}")]
+    Target(String),
+}
+
+/// The `systemd-tpm2` tokens of `vol`: (token number, token).
+fn tpm2_tokens(vol: &Path) -> Result<Vec<(u32, Tpm2Token)>, ResealError> {
+    let mut out = Vec::new();
+    for (n, json) in luks::tokens(vol)? {
+        if json["type"] == "systemd-tpm2" {
+            out.push((n, Tpm2Token::from_json(&json)?));
+        }
+    }
+    Ok(out)
+}
+
+/// Keyslots named by tokens other than `systemd-tpm2` ones (never removed).
+fn other_tokens_keyslots(vol: &Path) -> Result<Vec<u32>, ResealError> {
+    let mut out = Vec::new();
+    for (_, json) in luks::tokens(vol)? {
+        if json["type"] != "systemd-tpm2" {
+            for k in json["keyslots"].as_array().into_iter().flatten() {
+                if let Some(k) = k.as_str().and_then(|s| s.parse().ok()) {
+                    out.push(k);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Reseals the volume whose LUKS2 header is at the start of `vol` (a device or a file).
+pub fn reseal(vol: &Path, req: &ResealRequest) -> Result<ResealReport, ResealError> {
+    let old = tpm2_tokens(vol)?;
+    let Some((_, template)) = old.first() else {
+        return Err(ResealError::NoToken(vol.display().to_string()));
+    };
+    if template.pin && req.pin.is_none() {
+        return Err(ResealError::PinRequired);
+    }
+    // 1. the key proof
+    let (proof_keyslot, volume_key) = match &req.proof {
+        KeyProof::RecoveryKey(typed) => {
+            let key = recovery_key(typed)?;
+            luks::volume_key(vol, &key).map_err(|e| match e {
+                luks::LuksError::WrongPassphrase => ResealError::WrongKey("recovery key"),
+                e => e.into(),
+            })?
+        }
+        KeyProof::Passphrase(p) => luks::volume_key(vol, p).map_err(|e| match e {
+            luks::LuksError::WrongPassphrase => ResealError::WrongKey("passphrase"),
+            e => e.into(),
+        })?,
+        KeyProof::Token => {
+            let mut last = None;
+            let mut got = None;
+            for (_, t) in &old {
+                match unseal(req, t) {
+                    Ok(secret) => {
+                        got = Some(luks::volume_key(vol, &tpm::luks_passphrase(&secret))?);
+                        break;
+                    }
+                    Err(e) => last = Some(e),
+                }
+            }
+            match (got, last) {
+                (Some(g), _) => g,
+                (None, Some(TpmError::BadPin)) => return Err(TpmError::BadPin.into()),
+                (None, Some(e)) => return Err(ResealError::TokenRefused(e)),
+                (None, None) => return Err(ResealError::NoToken(vol.display().to_string())),
+            }
+        }
+    };
+    // 2. seal to now, with the old policy
+    let bank = template.pcr_bank.unwrap_or(PcrBank::Sha256);
+    let pcrs = req.pcrs.clone().unwrap_or_else(|| template.pcrs.clone());
+    let seal_req = SealRequest {
+        bank,
+        pcrs: pcrs.clone(),
+        public_key_pem: template.pubkey.clone(),
+        public_key_pcrs: template.pubkey_pcrs.clone(),
+        pin: req.pin.as_ref().map(Secret::duplicate),
+    };
+    let (secret, mut token) = tpm::seal(req.tpm, &seal_req)?;
+    // 3. add and prove
+    let new_keyslot = luks::add_keyslot(vol, &volume_key, &tpm::luks_passphrase(&secret), Pbkdf::Minimal)?;
+    token.keyslot = new_keyslot;
+    let new_token = luks::add_token(vol, &token.to_json())?;
+    let proven = unseal(req, &token)
+        .map_err(|e| ResealError::Proof(format!("unsealing the new token: {e}")))
+        .and_then(|s| luks::check_passphrase(vol, &tpm::luks_passphrase(&s)).map_err(|e| ResealError::Proof(e.to_string())));
+    match proven {
+        Ok(slot) if slot == new_keyslot => {}
+        Ok(slot) => {
+            undo(vol, new_token, new_keyslot);
+            return Err(ResealError::Proof(format!("the new key opens keyslot {slot}, not the new keyslot {new_keyslot}")));
+        }
+        Err(e) => {
+            undo(vol, new_token, new_keyslot);
+            return Err(e);
+        }
+    }
+    // 4. the old ones go
+    let keep = other_tokens_keyslots(vol)?;
+    let mut removed_keyslots = Vec::new();
+    for (n, t) in &old {
+        luks::remove_token(vol, *n)?;
+        if !keep.contains(&t.keyslot) && t.keyslot != new_keyslot {
+            luks::destroy_keyslot(vol, t.keyslot)?;
+            removed_keyslots.push(t.keyslot);
+        }
+    }
+    Ok(ResealReport {
+        proof_keyslot,
+        new_keyslot,
+        new_token,
+        removed_keyslots,
+        pcrs,
+        bank,
+        pin: template.pin,
+        signed_policy: template.pubkey.is_some(),
+    })
+}
+
+/// The enrolled form of a typed recovery key: spaces and line breaks dropped, then as systemd's
+/// `normalize_recovery_key` (64 modhex characters, or 71 with a dash after every 8, either case).
+fn recovery_key(typed: &Secret) -> Result<Secret, ResealError> {
+    let bad = || {
+        ResealError::BadRecoveryKey(
+            "expected 64 characters from cbdefghijklnrtuv, in 8 groups of 8 joined by '-' (as it was shown), in either case".into(),
+        )
+    };
+    let text = std::str::from_utf8(typed.expose()).map_err(|_| bad())?;
+    let compact: zeroize::Zeroizing<String> = zeroize::Zeroizing::new(text.chars().filter(|c| !c.is_whitespace()).collect());
+    crate::luks::recovery::normalize(&compact).ok_or_else(bad)
+}
+
+/// Takes back a new token and keyslot that did not prove themselves (best effort: they open
+/// nothing the old ones did not).
+fn undo(vol: &Path, token: u32, keyslot: u32) {
+    let _ = luks::remove_token(vol, token);
+    let _ = luks::destroy_keyslot(vol, keyslot);
+}
+
+fn unseal(req: &ResealRequest, t: &Tpm2Token) -> Result<Secret, TpmError> {
+    tpm::unseal(req.tpm, t, if t.pin { req.pin.as_ref() } else { None }, req.pcr_signature.as_deref())
+}
+
+/// Reseals the LUKS2 volume of partition `[offset, offset+size)` of an image file, offline: its
+/// header area is copied into a scratch file the partition's size, resealed there, and written
+/// back — keyslot areas first, then the secondary header, the primary last, so that an
+/// interruption leaves a header libcryptsetup can read (each copy has its checksum and sequence
+/// number). The data is not touched.
+pub fn reseal_image(image: &Path, offset: u64, size: u64, req: &ResealRequest) -> Result<ResealReport, ResealError> {
+    let io = |what: &str| {
+        let what = format!("{what} ({})", image.display());
+        move |source| ResealError::Io { what, source }
+    };
+    let f = File::options().read(true).write(true).open(image).map_err(io("opening the image"))?;
+    let extent = luks::probe::find_header(&f, offset, size)
+        .map_err(io("reading the partition's first bytes"))?
+        .ok_or_else(|| ResealError::NoToken(format!("{} at offset {offset} (no LUKS2 header there)", image.display())))?;
+    if extent.version != 2 {
+        return Err(ResealError::NoToken(format!("{} at offset {offset} (LUKS{}, not LUKS2)", image.display(), extent.version)));
+    }
+    let meta = extent.metadata_end.min(size);
+    let dir = tempfile::Builder::new().prefix("imprint-reseal").tempdir().map_err(io("making a scratch folder"))?;
+    let scratch = dir.path().join("header.img");
+    {
+        let s = File::create(&scratch).map_err(io("making the scratch file"))?;
+        s.set_len(size).map_err(io("sizing the scratch file"))?;
+        let mut buf = zeroize::Zeroizing::new(vec![
+            0u8;
+            usize::try_from(meta)
+                .map_err(|_| io("the header area")(std::io::Error::other("too large")))?
+        ]);
+        f.read_exact_at(&mut buf, offset).map_err(io("reading the header area"))?;
+        s.write_all_at(&buf, 0).map_err(io("copying the header area"))?;
+    }
+    let report = reseal(&scratch, req)?;
+    // write back: keyslot areas, secondary header, primary header
+    let s = File::open(&scratch).map_err(io("reopening the scratch file"))?;
+    let mut buf = zeroize::Zeroizing::new(vec![0u8; meta as usize]);
+    s.read_exact_at(&mut buf, 0).map_err(io("reading the resealed header"))?;
+    let hdr = u64::from_be_bytes(buf[8..16].try_into().expect("8 bytes")).min(meta / 2);
+    for (from, to) in [(2 * hdr, meta), (hdr, 2 * hdr), (0, hdr)] {
+        if from < to {
+            f.write_all_at(&buf[from as usize..to as usize], offset + from).map_err(io("writing the header back"))?;
+            f.sync_data().map_err(io("syncing the image"))?;
+        }
+    }
+    Ok(report)
+}

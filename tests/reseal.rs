@@ -1,0 +1,222 @@
+//! `imprint tpm reseal` (issue 16, point 1) against a real swtpm, libcryptsetup's volumes, and
+//! systemd 252's own systemd-cryptsetup: after PCR 7 changed (a Secure Boot update), the recovery
+//! key reseals the token to the new value, stock systemd unseals it again, only one TPM2 token
+//! is left, and the recovery keyslot is untouched. Without a key proof, nothing changes.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use common::swtpm::Swtpm;
+use common::{Loop, part_range, run_with_stdin, sfdisk_json, sha256_range, write_defs};
+
+const SEED: &str = "3b7e1c52-8d4a-4f6e-a1b2-5c9d0e7f3a61";
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.env("TSS2_LOG", "all+none").stdin(Stdio::null()).output().unwrap()
+}
+
+fn text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+fn ok(out: &Output) -> String {
+    let t = text(out);
+    assert!(out.status.success(), "{t}");
+    t
+}
+
+/// One encrypted partition (`Format=ext4`), bound to the TPM as `encrypt` says.
+fn install(dir: &Path, tpm: &Swtpm, encrypt: &str, extra: &[&str]) -> PathBuf {
+    let defs =
+        write_defs(&dir.join("defs"), &[("10-root.conf", "[Partition]\nType=root\nFormat=ext4\nSizeMinBytes=64M\nSizeMaxBytes=64M\n")]);
+    let target = dir.join("target.img");
+    ok(&run(common::imprint()
+        .args(["install", "--yes", "--luks-pbkdf=test", "--seed", SEED, "--target-size", "80M", "--tpm2-pcrs", "7"])
+        .arg(format!("--encrypt={encrypt}"))
+        .args(["--tpm2-device", &tpm.tcti()])
+        .arg("--definitions")
+        .arg(&defs)
+        .arg("--target")
+        .arg(&target)
+        .args(extra)));
+    target
+}
+
+/// The LUKS2 metadata of partition 1.
+fn metadata(dir: &Path, target: &Path) -> serde_json::Value {
+    let part = extract(dir, target);
+    let out = ok(&run(Command::new("cryptsetup").args(["luksDump", "--dump-json-metadata"]).arg(&part)));
+    serde_json::from_str(out.trim()).unwrap()
+}
+
+/// Partition 1 as a sparse file of its own.
+fn extract(dir: &Path, target: &Path) -> PathBuf {
+    let (o, s) = part_range(&sfdisk_json(target), 1);
+    let part = dir.join("part.luks");
+    let _ = std::fs::remove_file(&part);
+    common::sh(&format!(
+        "dd if={} of={} bs=1M iflag=skip_bytes,count_bytes skip={o} count={s} conv=sparse status=none",
+        target.display(),
+        part.display()
+    ));
+    part
+}
+
+/// (token type, keyslot) of every token.
+fn tokens(meta: &serde_json::Value) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = meta["tokens"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|t| (t["type"].as_str().unwrap().to_string(), t["keyslots"][0].as_str().unwrap().to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+fn keyslots(meta: &serde_json::Value) -> Vec<String> {
+    let mut v: Vec<String> = meta["keyslots"].as_object().unwrap().keys().cloned().collect();
+    v.sort();
+    v
+}
+
+/// systemd 252's systemd-cryptsetup unseals the volume's token from the swtpm on 2321 (it then
+/// fails to activate for lack of device-mapper, after the line we look for).
+fn systemd_unseals(part: &Path, name: &str) -> bool {
+    let out = run(Command::new("/lib/systemd/systemd-cryptsetup")
+        .env("SYSTEMD_LOG_LEVEL", "debug")
+        .args(["attach", name])
+        .arg(part)
+        .args(["-", "tpm2-device=swtpm:host=127.0.0.1,headless=1"]));
+    text(&out).contains("Completed TPM2 key unsealing")
+}
+
+#[test]
+fn a_secure_boot_change_is_repaired_with_the_recovery_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let tpm = Swtpm::start_default_port();
+    tpm.extend(7, b"secure boot state, db of 2011");
+    let key_file = dir.path().join("recovery.key");
+    let target = install(dir.path(), &tpm, "tpm2", &["--recovery-key-file", key_file.to_str().unwrap()]);
+    let before = metadata(dir.path(), &target);
+    let before_tokens = tokens(&before);
+    assert_eq!(before_tokens.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(), ["systemd-recovery", "systemd-tpm2"]);
+    let recovery_slot = before_tokens[0].1.clone();
+    let old_tpm_slot = before_tokens[1].1.clone();
+
+    // a Secure Boot update: PCR 7 moves, the TPM refuses
+    tpm.extend(7, b"db of 2023");
+    let (o, _) = part_range(&sfdisk_json(&target), 1);
+    let header = sha256_range(&target, o, 16 << 20);
+    let reseal = || {
+        let mut c = common::imprint();
+        c.args(["tpm", "reseal", "--tpm2-device", &tpm.tcti(), "--image"]).arg(&target);
+        c
+    };
+    // without a key proof (no terminal, no key file: the old token is tried) nothing changes
+    let out = run(&mut reseal());
+    assert!(!out.status.success());
+    assert!(text(&out).contains("no longer unseals"), "{}", text(&out));
+    assert!(text(&out).contains("recovery key"), "{}", text(&out));
+    assert_eq!(sha256_range(&target, o, 16 << 20), header, "a refused reseal changed the header");
+    // a wrong recovery key: refused, nothing changes
+    let wrong = dir.path().join("wrong.key");
+    std::fs::write(&wrong, imprint::luks::recovery::generate().expose()).unwrap();
+    let out = run(reseal().arg("--recovery-key-file").arg(&wrong));
+    assert!(!out.status.success() && text(&out).contains("opens no keyslot"), "{}", text(&out));
+    assert_eq!(sha256_range(&target, o, 16 << 20), header);
+
+    // the recovery key, typed without dashes and in capitals, reseals
+    let key = std::fs::read_to_string(&key_file).unwrap().trim().to_string();
+    let typed = dir.path().join("typed.key");
+    std::fs::write(&typed, format!("{}\n", key.replace('-', "").to_uppercase())).unwrap();
+    let out = ok(&run(reseal().arg("--recovery-key-file").arg(&typed)));
+    assert!(out.contains("Resealed partition 1"), "{out}");
+    assert!(!out.contains(&key[..8]), "the recovery key is in the output");
+
+    let after = metadata(dir.path(), &target);
+    let after_tokens = tokens(&after);
+    assert_eq!(
+        after_tokens.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
+        ["systemd-recovery", "systemd-tpm2"],
+        "one TPM2 token left"
+    );
+    assert_eq!(after_tokens[0].1, recovery_slot, "the recovery token names the same keyslots");
+    assert_ne!(after_tokens[1].1, old_tpm_slot, "a new keyslot for the TPM");
+    assert!(!keyslots(&after).contains(&old_tpm_slot), "the old TPM keyslot is gone: {:?}", keyslots(&after));
+    assert_eq!(after["keyslots"][&recovery_slot], before["keyslots"][&recovery_slot], "the recovery keyslot is untouched");
+    assert_eq!(
+        after["tokens"].as_object().unwrap().values().find(|t| t["type"] == "systemd-recovery"),
+        before["tokens"].as_object().unwrap().values().find(|t| t["type"] == "systemd-recovery"),
+        "the recovery token is untouched"
+    );
+    assert_eq!(
+        after["tokens"].as_object().unwrap().values().find(|t| t["type"] == "systemd-tpm2").unwrap()["tpm2-pcrs"],
+        serde_json::json!([7])
+    );
+
+    // stock systemd unseals the new token with today's PCR 7; the recovery key still opens
+    let part = extract(dir.path(), &target);
+    assert!(systemd_unseals(&part, "imprint-reseal"), "systemd-cryptsetup 252 does not unseal the resealed token");
+    // the recovery key opens as shown, and in the forms people type it at the boot prompt, where
+    // systemd-cryptsetup hands the typed line to libcryptsetup unchanged (issue 16 point 5):
+    // without dashes, in capitals, both — each has a keyslot under the one recovery token
+    let opens = |typed: &str| {
+        run_with_stdin(Command::new("cryptsetup").args(["open", "--test-passphrase", "--key-file=-"]).arg(&part), typed.as_bytes())
+            .status
+            .success()
+    };
+    let dashless = key.replace('-', "");
+    for typed in [key.clone(), dashless.clone(), key.to_uppercase(), dashless.to_uppercase()] {
+        assert!(opens(&typed), "a typed form of the recovery key does not open the volume");
+    }
+    assert!(!opens(&key.replace('-', " ")), "spaces for dashes open the volume (nothing enrolled them)");
+    let recovery_token = after["tokens"].as_object().unwrap().values().find(|t| t["type"] == "systemd-recovery").unwrap().clone();
+    assert_eq!(recovery_token["keyslots"].as_array().unwrap().len(), 4, "{recovery_token}");
+}
+
+#[test]
+fn the_old_token_reseals_itself_on_a_device_and_keeps_its_pin() {
+    let dir = tempfile::tempdir().unwrap();
+    let tpm = Swtpm::start();
+    tpm.extend(7, b"secure boot state");
+    let pin_file = dir.path().join("pin");
+    std::fs::write(&pin_file, "246810").unwrap();
+    let target = install(
+        dir.path(),
+        &tpm,
+        "tpm2+pin",
+        &["--pin-file", pin_file.to_str().unwrap(), "--recovery-key-file", dir.path().join("rk").to_str().unwrap()],
+    );
+    let (o, s) = part_range(&sfdisk_json(&target), 1);
+    let lo = Loop::attach(&target, &["-o", &o.to_string(), "--sizelimit", &s.to_string()]);
+    let reseal = |extra: &[&str]| {
+        run(common::imprint().args(["tpm", "reseal", "--json", "--tpm2-device", &tpm.tcti(), "--device"]).arg(&lo.dev).args(extra))
+    };
+    // the old token needs its PIN
+    let out = reseal(&[]);
+    assert!(!out.status.success() && text(&out).contains("needs a PIN"), "{}", text(&out));
+    // with it, while PCR 7 is unchanged, the old token is the key proof
+    let out = reseal(&["--pin-file", pin_file.to_str().unwrap()]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)));
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(report["pin"], true);
+    assert_eq!(report["removed_keyslots"].as_array().unwrap().len(), 1);
+    drop(lo);
+    // the new token needs the PIN and opens its keyslot (imprint's unseal: systemd-cryptsetup
+    // would ask for the PIN on a terminal)
+    let part = extract(dir.path(), &target);
+    let toks = imprint::luks::tokens(&part).unwrap();
+    let tpm_tokens: Vec<_> = toks.iter().filter(|(_, j)| j["type"] == "systemd-tpm2").collect();
+    assert_eq!(tpm_tokens.len(), 1);
+    let token = imprint::tpm::Tpm2Token::from_json(&tpm_tokens[0].1).unwrap();
+    assert!(token.pin);
+    assert_eq!(token.keyslot, report["new_keyslot"].as_u64().unwrap() as u32);
+    let pin = imprint::secret::Secret::from_text("246810");
+    let secret = imprint::tpm::unseal(&tpm.device(), &token, Some(&pin), None).unwrap();
+    let slot = imprint::luks::check_passphrase(&part, &imprint::tpm::luks_passphrase(&secret)).unwrap();
+    assert_eq!(slot, token.keyslot);
+    assert!(matches!(imprint::tpm::unseal(&tpm.device(), &token, None, None), Err(imprint::tpm::TpmError::PinRequired)));
+}

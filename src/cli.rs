@@ -327,6 +327,16 @@ pub struct TpmStatusArgs {
     pub efivars: PathBuf,
     #[arg(long, value_name = "sha256|sha1", default_value = "sha256")]
     pub pcr_bank: String,
+    /// Also check this LUKS2 partition's TPM2 key against the PCR values of now (default: the
+    /// one under `/`, when the root is encrypted).
+    #[arg(long, value_name = "DEVICE", conflicts_with = "image")]
+    pub device: Option<PathBuf>,
+    /// Check the TPM2 key of a disk image's LUKS2 partition instead.
+    #[arg(long, value_name = "FILE")]
+    pub image: Option<PathBuf>,
+    /// The image's partition (default: the only LUKS2 one).
+    #[arg(long, value_name = "N", requires = "image")]
+    pub partition: Option<u32>,
     #[arg(long)]
     pub json: bool,
 }

@@ -577,6 +577,22 @@ pub fn tpm_status(args: &crate::cli::TpmStatusArgs) -> Result<()> {
     let mut status = crate::tpm::status(&dev, &args.tpm2_pcrs.0, bank);
     if status.problems.is_empty() {
         status.check_policy(&args.efivars, false);
+        status.secure_boot = crate::tpm::status::secure_boot(&args.efivars);
+        // the volume: asked for, or the root's when it is encrypted
+        let tokens = match (&args.image, &args.device) {
+            (Some(image), _) => {
+                let (n, o, s) = reseal_partition(image, args.partition)?;
+                Some((format!("partition {n} of {}", image.display()), crate::tpm::reseal::image_tokens(image, o, s)?))
+            }
+            (None, Some(d)) => Some((d.display().to_string(), crate::tpm::reseal::device_tokens(d)?)),
+            (None, None) => match root_luks_device() {
+                Ok(d) => crate::tpm::reseal::device_tokens(&d).ok().map(|t| (d.display().to_string(), t)),
+                Err(_) => None,
+            },
+        };
+        if let Some((what, tokens)) = tokens {
+            status.check_volume(&dev, &what, &tokens);
+        }
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&status)?);
@@ -596,6 +612,30 @@ pub fn tpm_status(args: &crate::cli::TpmStatusArgs) -> Result<()> {
         }
         for p in &status.warnings {
             println!("Warning: {}\n  What to do: {}", p.message, p.advice);
+        }
+        if let Some(v) = &status.volume {
+            if v.tokens.is_empty() {
+                println!("Disk {}: no TPM2 key.", v.volume);
+            }
+            for t in &v.tokens {
+                let pcrs: Vec<String> = t.pcrs.iter().map(u32::to_string).collect();
+                let verdict = match (t.matches, &t.error) {
+                    (Some(true), _) => "matches this boot's PCR values: the TPM unlocks it".to_string(),
+                    (Some(false), _) => "does not match this boot's PCR values: the TPM refuses it".to_string(),
+                    (None, e) => format!("could not be checked: {}", e.as_deref().unwrap_or("unknown")),
+                };
+                println!(
+                    "Disk {}: TPM2 key in keyslot {} (PCR {}, {}{}) {verdict}.",
+                    v.volume,
+                    t.keyslot,
+                    pcrs.join("+"),
+                    t.bank,
+                    if t.pin { ", PIN" } else { "" }
+                );
+            }
+            if let Some(p) = &v.problem {
+                println!("Problem: {}\n  What to do: {}", p.message, p.advice);
+            }
         }
     }
     if !status.problems.is_empty() {

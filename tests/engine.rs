@@ -244,6 +244,9 @@ fn progress_counts_copy_encryption_and_formatting_and_ends_at_the_total() {
     req.encryption.mode = Some(EncryptionMode::Passphrase);
     req.encryption.recovery_key = Some(false);
     req.empty = EmptyMode::Refuse;
+    // the slow way, where progress matters: the root's free space filled too (without it only
+    // what mkfs wrote is encrypted, in milliseconds)
+    req.fill_free = imprint::exec::FillFree::Random;
     let prepared = install::prepare(&req, &Host::default()).unwrap();
     let secrets = Secrets {
         passphrase: Some(imprint::secret::Secret::new(b"correct horse".to_vec())),

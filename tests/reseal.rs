@@ -106,8 +106,34 @@ fn a_secure_boot_change_is_repaired_with_the_recovery_key() {
     let recovery_slot = before_tokens[0].1.clone();
     let old_tpm_slot = before_tokens[1].1.clone();
 
+    let status = |sb: bool| -> serde_json::Value {
+        let efivars = dir.path().join(if sb { "efivars-on" } else { "efivars-off" });
+        std::fs::create_dir_all(&efivars).unwrap();
+        std::fs::write(efivars.join("SecureBoot-8be4df61-93ca-11d0-aa0d-00e098032b8c"), [6, 0, 0, 0, u8::from(sb)]).unwrap();
+        let out = run(common::imprint()
+            .args(["tpm", "status", "--json", "--tpm2-device", &tpm.tcti(), "--image"])
+            .arg(&target)
+            .arg("--efivars")
+            .arg(&efivars));
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)))
+    };
+    let st = status(true);
+    assert_eq!(st["volume"]["tokens"][0]["matches"], true, "{st}");
+    assert!(st["volume"]["problem"].is_null(), "{st}");
+
     // a Secure Boot update: PCR 7 moves, the TPM refuses
     tpm.extend(7, b"db of 2023");
+    // and `tpm status` says so, with the likely cause and what to do (issue 16 point 2)
+    let st = status(true);
+    assert_eq!(st["volume"]["tokens"][0]["matches"], false, "{st}");
+    assert_eq!(st["volume"]["tokens"][0]["pcrs"], serde_json::json!([7]), "{st}");
+    let problem = st["volume"]["problem"]["message"].as_str().unwrap_or_default().to_string();
+    assert!(problem.contains("no longer matches") && problem.contains("PCR 7"), "{st}");
+    assert!(problem.contains("keys (db, KEK)"), "{st}");
+    assert!(st["volume"]["problem"]["advice"].as_str().unwrap().contains("imprint tpm reseal"), "{st}");
+    let st = status(false);
+    assert!(st["volume"]["problem"]["message"].as_str().unwrap().contains("Secure Boot is off now"), "{st}");
+    assert!(st["volume"]["problem"]["advice"].as_str().unwrap().contains("binds the disk to Secure Boot being off"), "{st}");
     let (o, _) = part_range(&sfdisk_json(&target), 1);
     let header = sha256_range(&target, o, 16 << 20);
     let reseal = || {
@@ -136,6 +162,9 @@ fn a_secure_boot_change_is_repaired_with_the_recovery_key() {
     assert!(out.contains("Resealed partition 1"), "{out}");
     assert!(!out.contains(&key[..8]), "the recovery key is in the output");
 
+    let st = status(true);
+    assert_eq!(st["volume"]["tokens"][0]["matches"], true, "after the reseal: {st}");
+    assert!(st["volume"]["problem"].is_null(), "{st}");
     let after = metadata(dir.path(), &target);
     let after_tokens = tokens(&after);
     assert_eq!(

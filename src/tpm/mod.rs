@@ -70,14 +70,14 @@
 mod policy;
 pub mod reseal;
 mod seal;
-mod status;
+pub mod status;
 mod token;
 mod uki;
 
 use std::fmt;
 use std::str::FromStr;
 
-pub use seal::{SealFormat, seal, seal_in_format, unseal, unseal_with_signatures};
+pub use seal::{SealFormat, seal, seal_in_format, token_matches_now, unseal, unseal_with_signatures};
 pub use status::{Problem, ProblemKind, TpmStatus, status};
 pub use token::{PrimaryAlg, Tpm2Token};
 pub use uki::{pcrpkey_from_uki, section_in, uki_section};

@@ -228,6 +228,44 @@ fn unseal(req: &ResealRequest, t: &Tpm2Token) -> Result<Secret, TpmError> {
     tpm::unseal(req.tpm, t, if t.pin { req.pin.as_ref() } else { None }, req.pcr_signature.as_deref())
 }
 
+/// The `systemd-tpm2` tokens of the LUKS2 volume of partition `[offset, offset+size)` of an
+/// image file (read from a scratch copy of its header area).
+pub fn image_tokens(image: &Path, offset: u64, size: u64) -> Result<Vec<Tpm2Token>, ResealError> {
+    let (_dir, scratch, _) = header_copy(image, offset, size)?;
+    Ok(tpm2_tokens(&scratch)?.into_iter().map(|(_, t)| t).collect())
+}
+
+/// The `systemd-tpm2` tokens of a LUKS2 device or file.
+pub fn device_tokens(vol: &Path) -> Result<Vec<Tpm2Token>, ResealError> {
+    Ok(tpm2_tokens(vol)?.into_iter().map(|(_, t)| t).collect())
+}
+
+/// A scratch file the partition's size holding a copy of its LUKS2 header area: (its folder,
+/// its path, the header area's length).
+fn header_copy(image: &Path, offset: u64, size: u64) -> Result<(tempfile::TempDir, PathBuf, u64), ResealError> {
+    let io = |what: &str| {
+        let what = format!("{what} ({})", image.display());
+        move |source| ResealError::Io { what, source }
+    };
+    let f = File::open(image).map_err(io("opening the image"))?;
+    let extent = luks::probe::find_header(&f, offset, size)
+        .map_err(io("reading the partition's first bytes"))?
+        .ok_or_else(|| ResealError::NoToken(format!("{} at offset {offset} (no LUKS2 header there)", image.display())))?;
+    if extent.version != 2 {
+        return Err(ResealError::NoToken(format!("{} at offset {offset} (LUKS{}, not LUKS2)", image.display(), extent.version)));
+    }
+    let meta = extent.metadata_end.min(size);
+    let dir = tempfile::Builder::new().prefix("imprint-reseal").tempdir().map_err(io("making a scratch folder"))?;
+    let scratch = dir.path().join("header.img");
+    let s = File::create(&scratch).map_err(io("making the scratch file"))?;
+    s.set_len(size).map_err(io("sizing the scratch file"))?;
+    let len = usize::try_from(meta).map_err(|_| io("the header area")(std::io::Error::other("too large")))?;
+    let mut buf = zeroize::Zeroizing::new(vec![0u8; len]);
+    f.read_exact_at(&mut buf, offset).map_err(io("reading the header area"))?;
+    s.write_all_at(&buf, 0).map_err(io("copying the header area"))?;
+    Ok((dir, scratch, meta))
+}
+
 /// Reseals the LUKS2 volume of partition `[offset, offset+size)` of an image file, offline: its
 /// header area is copied into a scratch file the partition's size, resealed there, and written
 /// back — keyslot areas first, then the secondary header, the primary last, so that an
@@ -239,26 +277,7 @@ pub fn reseal_image(image: &Path, offset: u64, size: u64, req: &ResealRequest) -
         move |source| ResealError::Io { what, source }
     };
     let f = File::options().read(true).write(true).open(image).map_err(io("opening the image"))?;
-    let extent = luks::probe::find_header(&f, offset, size)
-        .map_err(io("reading the partition's first bytes"))?
-        .ok_or_else(|| ResealError::NoToken(format!("{} at offset {offset} (no LUKS2 header there)", image.display())))?;
-    if extent.version != 2 {
-        return Err(ResealError::NoToken(format!("{} at offset {offset} (LUKS{}, not LUKS2)", image.display(), extent.version)));
-    }
-    let meta = extent.metadata_end.min(size);
-    let dir = tempfile::Builder::new().prefix("imprint-reseal").tempdir().map_err(io("making a scratch folder"))?;
-    let scratch = dir.path().join("header.img");
-    {
-        let s = File::create(&scratch).map_err(io("making the scratch file"))?;
-        s.set_len(size).map_err(io("sizing the scratch file"))?;
-        let mut buf = zeroize::Zeroizing::new(vec![
-            0u8;
-            usize::try_from(meta)
-                .map_err(|_| io("the header area")(std::io::Error::other("too large")))?
-        ]);
-        f.read_exact_at(&mut buf, offset).map_err(io("reading the header area"))?;
-        s.write_all_at(&buf, 0).map_err(io("copying the header area"))?;
-    }
+    let (_dir, scratch, meta) = header_copy(image, offset, size)?;
     let report = reseal(&scratch, req)?;
     // write back: keyslot areas, secondary header, primary header
     let s = File::open(&scratch).map_err(io("reopening the scratch file"))?;

@@ -104,6 +104,28 @@ pub fn seal_in_format(dev: &Device, req: &SealRequest, format: SealFormat) -> Re
     Ok((secret, token))
 }
 
+/// Whether `token`'s policy is the one the PCR values of now give — what decides whether the TPM
+/// unseals it — found without unsealing (no PIN, nothing counted against dictionary attacks):
+/// the policy digest is recomputed from the current PCR values and compared with the token's
+/// `tpm2-policy-hash`. For a signed policy only the literal PCRs are judged this way (the
+/// signed ones pass when a signature for their values exists).
+pub fn token_matches_now(dev: &Device, token: &Tpm2Token) -> Result<bool, TpmError> {
+    let bank = token.pcr_bank.unwrap_or(PcrBank::Sha256);
+    let pcrs = normalize_pcrs(&token.pcrs)?;
+    let mut tpm = Tpm::open(dev)?;
+    tpm.require_bank(bank)?;
+    let values = tpm.read_pcrs(bank, &pcrs)?;
+    drop(tpm);
+    let names: Vec<Option<Vec<u8>>> = match &token.pubkey {
+        Some(pem) => {
+            let k = RsaPublicKey::from_pem(pem)?;
+            k.exponent_variants().into_iter().map(|e| Some(object_name(&k.tpmt_public(e)))).collect()
+        }
+        None => vec![None],
+    };
+    Ok(names.iter().any(|n| sealing_policy(n.as_deref(), bank, &pcrs, &values, token.pin).as_slice() == token.policy_hash.as_slice()))
+}
+
 /// Unseals a token's secret. `pin` is needed when `token.pin`; `pcr_signature_json` is the
 /// `tpm2-pcr-signature.json` (a UKI's `.pcrsig`) for signed policies — when `None`, the places
 /// systemd looks (`/etc/systemd/`, `/run/systemd/`, `/usr/local/lib/systemd/`,

@@ -27,6 +27,8 @@ pub enum ProblemKind {
     Error,
     /// (A warning) the policy binds to little: no PCRs, or PCR 7 without Secure Boot.
     WeakPolicy,
+    /// A volume's TPM2 key no longer matches the PCR values of this boot.
+    PolicyChanged,
 }
 
 /// One problem: what is wrong, and what to do.
@@ -59,6 +61,33 @@ pub struct TpmStatus {
     pub secure_boot: Option<bool>,
     /// What the TPM can do but the policy protects weakly: said, and the install goes on.
     pub warnings: Vec<Problem>,
+    /// The encrypted volume checked against the PCR values of now (`--device`, `--image`, or
+    /// the root's), when there is one: see [`TpmStatus::check_volume`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<VolumeStatus>,
+}
+
+/// Whether a volume's TPM2 tokens still match this boot.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct VolumeStatus {
+    /// The LUKS2 device or image partition.
+    pub volume: String,
+    pub tokens: Vec<TokenStatus>,
+    /// In words, when a token no longer matches: what changed, and what to do.
+    pub problem: Option<Problem>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TokenStatus {
+    pub keyslot: u32,
+    pub pcrs: Vec<u32>,
+    pub bank: PcrBank,
+    pub pin: bool,
+    pub signed_policy: bool,
+    /// The token's policy is the one the PCR values of now give: the TPM unseals it (with the
+    /// PIN, when it has one). None: it could not be checked (the reason is in `error`).
+    pub matches: Option<bool>,
+    pub error: Option<String>,
 }
 
 /// The EFI global variables' vendor GUID (`SecureBoot-8be4df61-…`).
@@ -109,6 +138,54 @@ pub fn policy_warnings(pcrs: &[u32], signed_policy: bool, secure_boot: Option<bo
 }
 
 impl TpmStatus {
+    /// Checks the `systemd-tpm2` tokens of a volume (their JSON, read from its LUKS2 header)
+    /// against the PCR values of now, and says in words what changed when one no longer
+    /// matches. `secure_boot` is the state now (for the likely cause).
+    pub fn check_volume(&mut self, dev: &Device, volume: &str, tokens: &[super::Tpm2Token]) {
+        let mut out = Vec::new();
+        for t in tokens {
+            let (matches, error) = match super::token_matches_now(dev, t) {
+                Ok(m) => (Some(m), None),
+                Err(e) => (None, Some(e.to_string())),
+            };
+            out.push(TokenStatus {
+                keyslot: t.keyslot,
+                pcrs: t.pcrs.clone(),
+                bank: t.pcr_bank.unwrap_or(PcrBank::Sha256),
+                pin: t.pin,
+                signed_policy: t.pubkey.is_some(),
+                matches,
+                error,
+            });
+        }
+        let stale = !out.is_empty() && out.iter().all(|t| t.matches == Some(false));
+        let problem = stale.then(|| {
+            let pcrs: Vec<u32> = out.iter().flat_map(|t| t.pcrs.iter().copied()).collect();
+            let list: Vec<String> = out[0].pcrs.iter().map(u32::to_string).collect();
+            let cause = if pcrs.contains(&7) {
+                match self.secure_boot {
+                    Some(false) => "Secure Boot is off now: it was turned off, or its keys were reset — or PCR 7 recorded another change",
+                    _ => "PCR 7 records the Secure Boot state: its keys (db, KEK) or the revocation list (dbx) were updated, or Secure Boot was turned off and on",
+                }
+            } else {
+                "the firmware or what it measured changed (a firmware update, other boot settings)"
+            };
+            Problem {
+                kind: ProblemKind::PolicyChanged,
+                message: format!(
+                    "the TPM2 key of {volume} no longer matches this boot's PCR values (PCR {} in the {} bank): the TPM refuses it, and the boot asks for the recovery key. Likely cause: {cause}.",
+                    list.join("+"),
+                    out[0].bank
+                ),
+                advice: format!(
+                    "if you expected this change, run `imprint tpm reseal` (it asks for the recovery key) so the next boot unlocks by itself; if you did not, find out what changed first{}",
+                    if self.secure_boot == Some(false) { " — resealing now binds the disk to Secure Boot being off" } else { "" }
+                ),
+            }
+        });
+        self.volume = Some(VolumeStatus { volume: volume.to_string(), tokens: out, problem });
+    }
+
     /// Reads the Secure Boot state from `efivars` and adds [`policy_warnings`] for this status's
     /// PCRs (`signed_policy`: a signed PCR 11 policy is bound too).
     pub fn check_policy(&mut self, efivars: &std::path::Path, signed_policy: bool) {
@@ -139,6 +216,7 @@ pub fn status(dev: &Device, pcrs: &[u32], bank: PcrBank) -> TpmStatus {
         problems: Vec::new(),
         secure_boot: None,
         warnings: Vec::new(),
+        volume: None,
     };
     let mut tpm = match Tpm::open(dev) {
         Ok(t) => t,

@@ -283,15 +283,8 @@ pub enum TpmCommand {
 
 #[derive(Debug, Args)]
 pub struct TpmResealArgs {
-    /// The LUKS2 partition (default: the one under `/`, the running root).
-    #[arg(long, value_name = "DEVICE", conflicts_with = "image")]
-    pub device: Option<PathBuf>,
-    /// A disk image file: reseal the LUKS2 volume of one of its partitions, offline.
-    #[arg(long, value_name = "FILE")]
-    pub image: Option<PathBuf>,
-    /// The image's partition (default: the only LUKS2 one with a systemd-tpm2 token).
-    #[arg(long, value_name = "N", requires = "image")]
-    pub partition: Option<u32>,
+    #[command(flatten)]
+    pub volume: VolumeArgs,
     /// The TPM: `auto` (/dev/tpmrm0) or a TCTI.
     #[arg(long, value_name = "auto|TCTI", default_value = "auto")]
     pub tpm2_device: String,
@@ -327,18 +320,25 @@ pub struct TpmStatusArgs {
     pub efivars: PathBuf,
     #[arg(long, value_name = "sha256|sha1", default_value = "sha256")]
     pub pcr_bank: String,
-    /// Also check this LUKS2 partition's TPM2 key against the PCR values of now (default: the
-    /// one under `/`, when the root is encrypted).
+    /// The encrypted volume whose TPM2 key is checked against the PCR values of now.
+    #[command(flatten)]
+    pub volume: VolumeArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A LUKS2 volume for `tpm reseal` and `tpm status`: a device, or a partition of an image.
+#[derive(Debug, Args)]
+pub struct VolumeArgs {
+    /// The LUKS2 partition (default: the one under `/`, when the root is encrypted).
     #[arg(long, value_name = "DEVICE", conflicts_with = "image")]
     pub device: Option<PathBuf>,
-    /// Check the TPM2 key of a disk image's LUKS2 partition instead.
+    /// A disk image file: its LUKS2 partition, offline.
     #[arg(long, value_name = "FILE")]
     pub image: Option<PathBuf>,
     /// The image's partition (default: the only LUKS2 one).
     #[arg(long, value_name = "N", requires = "image")]
     pub partition: Option<u32>,
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

@@ -438,20 +438,13 @@ pub fn tpm_reseal(args: &crate::cli::TpmResealArgs) -> Result<()> {
         pcrs: args.tpm2_pcrs.as_ref().map(|p| p.0.clone()),
         pcr_signature: args.tpm2_signature.clone(),
     };
+    let vol = Volume::of(&args.volume)?;
     let run = |req: &ResealRequest| -> Result<(String, reseal::ResealReport), ResealError> {
-        match &args.image {
-            Some(image) => {
-                let (number, offset, size) = reseal_partition(image, args.partition).map_err(|e| ResealError::Target(format!("{e:#}")))?;
-                Ok((format!("partition {number} of {}", image.display()), reseal::reseal_image(image, offset, size, req)?))
-            }
-            None => {
-                let vol = match &args.device {
-                    Some(d) => d.clone(),
-                    None => root_luks_device().map_err(|e| ResealError::Target(format!("{e:#}")))?,
-                };
-                Ok((vol.display().to_string(), reseal::reseal(&vol, req)?))
-            }
-        }
+        let report = match &vol {
+            Volume::Image { image, offset, size, .. } => reseal::reseal_image(image, *offset, *size, req)?,
+            Volume::Device(d) => reseal::reseal(d, req)?,
+        };
+        Ok((vol.to_string(), report))
     };
     let (what, report) = match run(&req) {
         Err(ResealError::PinRequired) if interactive && req.pin.is_none() => {
@@ -483,23 +476,12 @@ pub fn tpm_reseal(args: &crate::cli::TpmResealArgs) -> Result<()> {
 
 /// A line typed with echo off; echo comes back even on error.
 fn ask_hidden(question: &str) -> Result<zeroize::Zeroizing<String>> {
-    use std::io::{BufRead, Write};
+    use std::io::BufRead;
     eprint!("{question} ");
     std::io::stderr().flush()?;
-    // SAFETY: termios calls on fd 0 with a zeroed struct tcgetattr fills in.
-    let mut tio: libc::termios = unsafe { std::mem::zeroed() };
-    let is_tty = unsafe { libc::tcgetattr(0, &mut tio) } == 0;
-    if is_tty {
-        let mut quiet = tio;
-        quiet.c_lflag &= !libc::ECHO;
-        // SAFETY: as above.
-        unsafe { libc::tcsetattr(0, libc::TCSANOW, &quiet) };
-    }
     let mut s = zeroize::Zeroizing::new(String::new());
-    let got = std::io::stdin().lock().read_line(&mut s);
-    if is_tty {
-        // SAFETY: restores the settings read above.
-        unsafe { libc::tcsetattr(0, libc::TCSANOW, &tio) };
+    let (got, tty) = crate::app::term::without_echo(|| std::io::stdin().lock().read_line(&mut s));
+    if tty {
         eprintln!();
     }
     got?;
@@ -509,8 +491,39 @@ fn ask_hidden(question: &str) -> Result<zeroize::Zeroizing<String>> {
     Ok(s)
 }
 
-/// The partition of `image` to reseal: `wanted`, or the only one holding LUKS2 with a
-/// systemd-tpm2 token. (number, offset, size) in bytes.
+/// The LUKS2 volume `tpm reseal` and `tpm status` work on.
+enum Volume {
+    /// Partition `number` of an image file, `[offset, offset+size)` in bytes.
+    Image { image: PathBuf, number: u32, offset: u64, size: u64 },
+    /// A device (or file) with the LUKS2 header at its start.
+    Device(PathBuf),
+}
+
+impl Volume {
+    /// `--image` (and `--partition`), `--device`, or else the root's LUKS2 device.
+    fn of(v: &crate::cli::VolumeArgs) -> Result<Volume> {
+        Ok(match (&v.image, &v.device) {
+            (Some(image), _) => {
+                let (number, offset, size) = reseal_partition(image, v.partition)?;
+                Volume::Image { image: image.clone(), number, offset, size }
+            }
+            (None, Some(d)) => Volume::Device(d.clone()),
+            (None, None) => Volume::Device(root_luks_device()?),
+        })
+    }
+}
+
+impl std::fmt::Display for Volume {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Volume::Image { image, number, .. } => write!(f, "partition {number} of {}", image.display()),
+            Volume::Device(d) => write!(f, "{}", d.display()),
+        }
+    }
+}
+
+/// The partition of `image` to work on: `wanted`, or the only one holding LUKS2.
+/// (number, offset, size) in bytes.
 fn reseal_partition(image: &Path, wanted: Option<u32>) -> Result<(u32, u64, u64)> {
     let f = File::open(image).with_context(|| format!("opening {}", image.display()))?;
     let sector = crate::disk::table::probe_sector_size(&f);
@@ -577,21 +590,15 @@ pub fn tpm_status(args: &crate::cli::TpmStatusArgs) -> Result<()> {
     let mut status = crate::tpm::status(&dev, &args.tpm2_pcrs.0, bank);
     if status.problems.is_empty() {
         status.check_policy(&args.efivars, false);
-        status.secure_boot = crate::tpm::status::secure_boot(&args.efivars);
-        // the volume: asked for, or the root's when it is encrypted
-        let tokens = match (&args.image, &args.device) {
-            (Some(image), _) => {
-                let (n, o, s) = reseal_partition(image, args.partition)?;
-                Some((format!("partition {n} of {}", image.display()), crate::tpm::reseal::image_tokens(image, o, s)?))
-            }
-            (None, Some(d)) => Some((d.display().to_string(), crate::tpm::reseal::device_tokens(d)?)),
-            (None, None) => match root_luks_device() {
-                Ok(d) => crate::tpm::reseal::device_tokens(&d).ok().map(|t| (d.display().to_string(), t)),
-                Err(_) => None,
-            },
-        };
-        if let Some((what, tokens)) = tokens {
-            status.check_volume(&dev, &what, &tokens);
+        // the volume: asked for, or the root's when it is encrypted (else none: no error)
+        let v = &args.volume;
+        let vol = if v.image.is_none() && v.device.is_none() { Volume::of(v).ok() } else { Some(Volume::of(v)?) };
+        if let Some(vol) = vol {
+            let tokens = match &vol {
+                Volume::Image { image, offset, size, .. } => crate::tpm::reseal::image_tokens(image, *offset, *size)?,
+                Volume::Device(d) => crate::tpm::reseal::device_tokens(d)?,
+            };
+            status.check_volume(&dev, &vol.to_string(), &tokens);
         }
     }
     if args.json {

@@ -249,3 +249,16 @@ fn the_old_token_reseals_itself_on_a_device_and_keeps_its_pin() {
     assert_eq!(slot, token.keyslot);
     assert!(matches!(imprint::tpm::unseal(&tpm.device(), &token, None, None), Err(imprint::tpm::TpmError::PinRequired)));
 }
+
+#[test]
+fn a_volume_without_luks2_is_refused_by_name_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let blank = dir.path().join("blank.img");
+    std::fs::write(&blank, vec![0x5a; 1 << 20]).unwrap();
+    let out = run(common::imprint().args(["tpm", "reseal", "--tpm2-device", "swtpm:host=127.0.0.1,port=1", "--device"]).arg(&blank));
+    assert!(!out.status.success());
+    assert!(text(&out).contains("holds no LUKS2 header"), "{}", text(&out));
+    assert_eq!(std::fs::read(&blank).unwrap(), vec![0x5a; 1 << 20]);
+    let out = run(common::imprint().args(["tpm", "reseal", "--image"]).arg(&blank));
+    assert!(!out.status.success() && text(&out).contains("has no GPT partition table"), "{}", text(&out));
+}

@@ -44,19 +44,8 @@ impl Prompt {
 
     /// A line read with echo off (PIN, passphrase); echo comes back even on error.
     fn secret(&self, question: &str) -> Result<zeroize::Zeroizing<String>> {
-        // SAFETY: termios calls on fd 0 with a zeroed struct tcgetattr fills in.
-        let mut tio: libc::termios = unsafe { std::mem::zeroed() };
-        let is_tty = unsafe { libc::tcgetattr(0, &mut tio) } == 0;
-        if is_tty {
-            let mut quiet = tio;
-            quiet.c_lflag &= !libc::ECHO;
-            // SAFETY: as above.
-            unsafe { libc::tcsetattr(0, libc::TCSANOW, &quiet) };
-        }
-        let answer = self.line(question);
-        if is_tty {
-            // SAFETY: restores the settings read above.
-            unsafe { libc::tcsetattr(0, libc::TCSANOW, &tio) };
+        let (answer, tty) = super::term::without_echo(|| self.line(question));
+        if tty {
             println!();
         }
         Ok(zeroize::Zeroizing::new(answer?))

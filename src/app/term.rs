@@ -149,6 +149,27 @@ pub fn fix_size() {
     unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) };
 }
 
+/// Runs `read` with the terminal's echo off (when standard input is a terminal), and turns it
+/// back on afterwards, also when `read` failed; says whether it was a terminal. For secrets
+/// typed at a prompt (PIN, passphrase, recovery key).
+pub fn without_echo<T>(read: impl FnOnce() -> T) -> (T, bool) {
+    // SAFETY: termios calls on fd 0 with a zeroed struct tcgetattr fills in.
+    let mut tio: libc::termios = unsafe { std::mem::zeroed() };
+    let is_tty = unsafe { libc::tcgetattr(0, &mut tio) } == 0;
+    if is_tty {
+        let mut quiet = tio;
+        quiet.c_lflag &= !libc::ECHO;
+        // SAFETY: as above.
+        unsafe { libc::tcsetattr(0, libc::TCSANOW, &quiet) };
+    }
+    let got = read();
+    if is_tty {
+        // SAFETY: restores the settings read above.
+        unsafe { libc::tcsetattr(0, libc::TCSANOW, &tio) };
+    }
+    (got, is_tty)
+}
+
 /// Asks the terminal on `fd` for its size: saves the cursor, moves it as far as it goes, asks
 /// where it is, restores it. None when no well-formed answer comes in time.
 fn query_size(fd: std::os::fd::RawFd) -> Option<(u16, u16)> {

@@ -65,6 +65,8 @@ pub enum ResealError {
         "{0} has no systemd-tpm2 token: there is nothing to reseal (imprint install --encrypt=tpm2, or systemd-cryptenroll --tpm2-device=auto, enrolls one)"
     )]
     NoToken(String),
+    #[error("{0}: a TPM2 key can only be resealed on a LUKS2 volume")]
+    NotLuks2(String),
     #[error("the recovery key is not valid: {0}")]
     BadRecoveryKey(String),
     #[error("the {0} opens no keyslot of this volume")]
@@ -81,12 +83,19 @@ pub enum ResealError {
     Proof(String),
     #[error("{what}: {source}")]
     Io { what: String, source: std::io::Error },
-    #[error("{0}")]
-    Target(String),
 }
 
-/// The `systemd-tpm2` tokens of `vol`: (token number, token).
+/// The `systemd-tpm2` tokens of `vol`: (token number, token). A `vol` without a LUKS2 header
+/// is said so by name (libcryptsetup would only say "invalid argument").
 fn tpm2_tokens(vol: &Path) -> Result<Vec<(u32, Tpm2Token)>, ResealError> {
+    let io = |source| ResealError::Io { what: format!("reading {}", vol.display()), source };
+    let f = File::open(vol).map_err(io)?;
+    let size = crate::disk::device_size(&f).map_err(io)?;
+    match luks::probe::find_header(&f, 0, size).map_err(io)? {
+        Some(h) if h.version == 2 => {}
+        Some(h) => return Err(ResealError::NotLuks2(format!("{} holds LUKS{}, not LUKS2", vol.display(), h.version))),
+        None => return Err(ResealError::NotLuks2(format!("{} holds no LUKS2 header", vol.display()))),
+    }
     let mut out = Vec::new();
     for (n, json) in luks::tokens(vol)? {
         if json["type"] == "systemd-tpm2" {
@@ -250,9 +259,9 @@ fn header_copy(image: &Path, offset: u64, size: u64) -> Result<(tempfile::TempDi
     let f = File::open(image).map_err(io("opening the image"))?;
     let extent = luks::probe::find_header(&f, offset, size)
         .map_err(io("reading the partition's first bytes"))?
-        .ok_or_else(|| ResealError::NoToken(format!("{} at offset {offset} (no LUKS2 header there)", image.display())))?;
+        .ok_or_else(|| ResealError::NotLuks2(format!("{} holds no LUKS2 header at offset {offset}", image.display())))?;
     if extent.version != 2 {
-        return Err(ResealError::NoToken(format!("{} at offset {offset} (LUKS{}, not LUKS2)", image.display(), extent.version)));
+        return Err(ResealError::NotLuks2(format!("{} holds LUKS{} at offset {offset}, not LUKS2", image.display(), extent.version)));
     }
     let meta = extent.metadata_end.min(size);
     let dir = tempfile::Builder::new().prefix("imprint-reseal").tempdir().map_err(io("making a scratch folder"))?;

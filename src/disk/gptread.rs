@@ -108,6 +108,9 @@ pub struct Table {
     pub other: Option<(Header, Vec<u8>)>,
     /// What is wrong with the copy not used (or with the other copy), if anything.
     pub problem: Option<String>,
+    /// The backup, when it passed every check but holds other entries than the primary: what a
+    /// writer interrupted between the two copies leaves (it writes the backup first).
+    pub stale_backup: Option<(Header, Vec<u8>)>,
 }
 
 /// Why a disk's GPT cannot be used.
@@ -155,7 +158,10 @@ pub fn read(dev: &(impl ReadAt + ?Sized), size: u64, sector: u32) -> Result<Opti
                 Some(Ok(b)) if b.entries == p.entries && b.header.first_usable == p.header.first_usable => {
                     p.other = Some((b.header, b.array));
                 }
-                Some(Ok(_)) => p.problem = Some("the backup GPT holds other entries than the primary".into()),
+                Some(Ok(b)) => {
+                    p.problem = Some("the backup GPT holds other entries than the primary".into());
+                    p.stale_backup = Some((b.header, b.array));
+                }
                 Some(Err(why)) => p.problem = Some(format!("backup header: {why}")),
                 None => p.problem = Some(format!("no backup GPT header at LBA {backup_lba}")),
             }
@@ -214,7 +220,7 @@ fn read_copy(
         return Ok(Some(Err(format!("entry array CRC32 is {crc:#010x}, the header says {:#010x}", header.entries_crc))));
     }
     match check_entries(&header, &array) {
-        Ok(entries) => Ok(Some(Ok(Table { from: which, header, array, entries, other: None, problem: None }))),
+        Ok(entries) => Ok(Some(Ok(Table { from: which, header, array, entries, other: None, problem: None, stale_backup: None }))),
         Err(why) => Ok(Some(Err(why))),
     }
 }

@@ -268,12 +268,23 @@ pub struct EntryPatch {
 /// Rewrites one entry (label, attribute bits, optionally its UUID) of the GPT on `f` in place,
 /// leaving every other entry where it is: the backup entries and header first, then the primary
 /// entries and header (each header's CRCs recomputed), synced after each half. A kill between
-/// the halves leaves a valid primary table with the old entry, which readers use.
+/// the halves leaves a valid primary table with the old entry, which readers use; the next
+/// patch writes the backup again from the primary.
 pub fn patch_partition(f: &File, sector: u32, number: u32, patch: &EntryPatch) -> io::Result<()> {
     let s = u64::from(sector);
     let size = crate::disk::device_size(f)?;
     let t = gptread::read(f, size, sector)?.ok_or_else(|| io::Error::other("no GPT on the disk"))?;
-    let (other_header, other_array) = t.other.clone().ok_or_else(|| {
+    // A valid backup with other entries is what a patch killed between its halves leaves (the
+    // backup is written first): the primary, which every reader uses, is the truth, and the
+    // backup is written again from it (as libfdisk writes both copies from one table).
+    let resynced = match (&t.other, &t.stale_backup, t.from) {
+        (None, Some((h, _)), gptread::Copy::Primary) if h.entry_size == t.header.entry_size && h.num_entries == t.header.num_entries => {
+            Some((h.clone(), t.array.clone()))
+        }
+        _ => None,
+    };
+    let resync = t.other.is_none() && resynced.is_some();
+    let (other_header, other_array) = t.other.clone().or(resynced).ok_or_else(|| {
         io::Error::other(format!(
             "the GPT has one good copy only ({}); repair it (e.g. sfdisk --relocate) before an update changes it",
             t.problem.as_deref().unwrap_or("the other copy differs")
@@ -289,7 +300,7 @@ pub fn patch_partition(f: &File, sector: u32, number: u32, patch: &EntryPatch) -
         gptread::Copy::Backup => ((other_header, other_array), (t.header, t.array)),
     };
     // backup first: a kill between the halves leaves the primary as it was, and readers use it
-    for (mut h, mut array) in [backup, primary] {
+    for (i, (mut h, mut array)) in [backup, primary].into_iter().enumerate() {
         let at = (number as usize - 1) * h.entry_size as usize;
         let entry = &mut array[at..at + h.entry_size as usize];
         if let Some(u) = patch.uuid {
@@ -301,9 +312,57 @@ pub fn patch_partition(f: &File, sector: u32, number: u32, patch: &EntryPatch) -
         h.raw[88..92].copy_from_slice(&h.entries_crc.to_le_bytes());
         let crc = gptread::header_crc(&h.raw);
         h.raw[16..20].copy_from_slice(&crc.to_le_bytes());
-        f.write_all_at(&array[at..at + h.entry_size as usize], h.entries_lba * s + at as u64)?;
+        if i == 0 && resync {
+            // the backup's whole array, from the primary's
+            f.write_all_at(&array, h.entries_lba * s)?;
+        } else {
+            f.write_all_at(&array[at..at + h.entry_size as usize], h.entries_lba * s + at as u64)?;
+        }
         f.write_all_at(&h.raw, h.my_lba * s)?;
         f.sync_all()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod patch_tests {
+    use super::*;
+    use std::os::unix::fs::FileExt;
+
+    /// A label write killed between its halves (backup written, primary not) leaves a table the
+    /// next update must still be able to label: the backup is written again from the primary.
+    #[test]
+    fn a_patch_killed_between_its_halves_is_completed_by_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = dir.path().join("d.img");
+        File::create(&img).unwrap().set_len(16 << 20).unwrap();
+        let mut c = std::process::Command::new("sfdisk")
+            .args(["--quiet", img.to_str().unwrap()])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        c.stdin.take().unwrap().write_all(b"label: gpt\nsize=4MiB, name=usr_1.0\nsize=4MiB, name=_empty\n").unwrap();
+        assert!(c.wait().unwrap().success());
+        let f = File::options().read(true).write(true).open(&img).unwrap();
+        let primary_before = {
+            let mut b = vec![0u8; 33 * 512];
+            f.read_exact_at(&mut b, 512).unwrap();
+            b
+        };
+        let patch = EntryPatch { label: "usr_2.0".into(), uuid: None, flags: 0 };
+        patch_partition(&f, 512, 2, &patch).unwrap();
+        // the kill: the primary header and entries as they were
+        f.write_all_at(&primary_before, 512).unwrap();
+        let t = gptread::read(&f, 16 << 20, 512).unwrap().unwrap();
+        assert!(t.other.is_none() && t.stale_backup.is_some(), "{:?}", t.problem);
+        assert_eq!(read_gpt(&f, 512).unwrap().unwrap().partitions[1].label, "_empty", "readers use the primary");
+        // the rerun labels, and both copies agree again
+        patch_partition(&f, 512, 2, &patch).unwrap();
+        let t = gptread::read(&f, 16 << 20, 512).unwrap().unwrap();
+        assert!(t.other.is_some(), "{:?}", t.problem);
+        assert_eq!(read_gpt(&f, 512).unwrap().unwrap().partitions[1].label, "usr_2.0");
+        let out = std::process::Command::new("sfdisk").args(["--verify", img.to_str().unwrap()]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    }
 }

@@ -758,9 +758,14 @@ class PageError(Exception):
 
 
 
+KERNEL_LINE = re.compile(r"^\s*\[\s*\d+\.\d+\] ")
+
+
 def shell(vm):
     """After a root login on the serial console: a function that runs a command, returns its output."""
-    vm.sendline("export PS1='E2E# ' TERM=dumb; stty -echo")
+    # dmesg -n 1: kernel messages off the console, or they land in the middle of a command's
+    # output (under TCG a long write brings "rcu: INFO: rcu_preempt self-detected stall")
+    vm.sendline("export PS1='E2E# ' TERM=dumb; stty -echo; dmesg -n 1")
     vm.expect(r"E2E# ")
 
     def sh(cmd, timeout=60):
@@ -771,7 +776,9 @@ def shell(vm):
             vm.expect(r"@@E", timeout=timeout)
         except pexpect.TIMEOUT:
             return f"(no answer to {cmd!r} within {timeout}s)"
-        return vm.before.replace("\r", "").strip()
+        # and any kernel message that came before dmesg -n 1 took effect is dropped
+        out = vm.before.replace("\r", "").splitlines()
+        return "\n".join(l for l in out if not KERNEL_LINE.match(l)).strip()
 
     return sh
 

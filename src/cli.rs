@@ -279,6 +279,32 @@ pub enum TpmCommand {
     /// or firmware change made the TPM refuse), proven by the recovery key, the passphrase or the
     /// old token. The recovery keyslot is never touched.
     Reseal(TpmResealArgs),
+    /// Whether the TPM still unlocks the encrypted root by itself: at boot (--notify) a notice
+    /// on the console when it no longer does; at a root login (--offer) the offer to reseal.
+    Check(TpmCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TpmCheckArgs {
+    /// At boot: put the notice up (/run/issue.d, shown above the login prompt) when the root's
+    /// TPM2 key no longer matches this boot's PCR values; take it down when it matches.
+    #[arg(long, conflicts_with = "offer")]
+    pub notify: bool,
+    /// At a login on the console: when the notice is up, say what changed and offer to reseal
+    /// now with the recovery key.
+    #[arg(long)]
+    pub offer: bool,
+    #[command(flatten)]
+    pub volume: VolumeArgs,
+    /// The TPM: `auto` (/dev/tpmrm0) or a TCTI.
+    #[arg(long, value_name = "auto|TCTI", default_value = "auto")]
+    pub tpm2_device: String,
+    /// The EFI variables, to tell whether Secure Boot is on (efivarfs, or a folder for tests).
+    #[arg(long, value_name = "DIR", default_value = crate::reset::efi::DEFAULT_EFIVARS)]
+    pub efivars: PathBuf,
+    /// Where the notice is kept (`imprint/`, `issue.d/` beneath it).
+    #[arg(long, value_name = "DIR", default_value = "/run")]
+    pub run_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -303,6 +329,15 @@ pub struct TpmResealArgs {
     /// For a signed PCR policy: the PCR signature JSON to unseal with.
     #[arg(long, value_name = "FILE")]
     pub tpm2_signature: Option<PathBuf>,
+    /// The EFI variables, to tell whether Secure Boot is on (efivarfs, or a folder for tests).
+    #[arg(long, value_name = "DIR", default_value = crate::reset::efi::DEFAULT_EFIVARS)]
+    pub efivars: PathBuf,
+    /// Reseal to PCR 7 although Secure Boot is off now (asked at a terminal; refused otherwise).
+    #[arg(long)]
+    pub allow_secure_boot_off: bool,
+    /// Where the boot's notice is kept: taken down after the reseal (`imprint tpm check`).
+    #[arg(long, value_name = "DIR", default_value = "/run", hide = true)]
+    pub run_dir: PathBuf,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,

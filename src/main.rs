@@ -26,6 +26,7 @@ fn main() {
         Some(Command::User(imprint::cli::UserCommand::Create(args))) => imprint::homed::cli::run_create(args),
         Some(Command::Tpm(imprint::cli::TpmCommand::Status(args))) => imprint::cmd::tpm_status(args),
         Some(Command::Tpm(imprint::cli::TpmCommand::Reseal(args))) => imprint::cmd::tpm_reseal(args),
+        Some(Command::Tpm(imprint::cli::TpmCommand::Check(args))) => imprint::cmd::tpm_check(args),
         Some(Command::Reset(imprint::cli::ResetArgs { verb: None, menu })) => imprint::app::reset_menu(menu, cli.plain),
         Some(Command::Reset(imprint::cli::ResetArgs { verb: Some(c), .. })) => match imprint::reset::cli::run(c) {
             Ok(0) => Ok(()),

@@ -293,17 +293,68 @@ fn tpm_status_reports_problems_with_advice_and_readiness() {
 
 /// The source ESP's unified kernel image carries the key that signs PCR 11 policies: the plan
 /// binds to it (PolicyAuthorize over PCR 11) without being told, and --no-uki-key turns it off.
-#[test]
-fn the_source_uki_pcr_signing_key_is_found_on_the_esp() {
-    let dir = tempfile::tempdir().unwrap();
-    let src = imprint::demo::build_source_image(dir.path()).unwrap();
+/// The demo source image with a UKI on its ESP that carries a `.pcrpkey`; returns the image and
+/// the key's PEM.
+fn source_with_uki_key(dir: &Path) -> (PathBuf, String) {
+    let src = imprint::demo::build_source_image(dir).unwrap();
     let pem = sh("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 2>/dev/null | openssl pkey -pubout");
     assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
-    let uki = dir.path().join("os.efi");
+    let uki = dir.join("os.efi");
     std::fs::write(&uki, pe(&[(".linux", b"kernel"), (".pcrpkey", pem.as_bytes())])).unwrap();
     let (o, _) = part_range(&sfdisk_json(&src), 1);
     let img = format!("{}@@{o}", src.display());
     sh(&format!("mmd -i {img} ::/EFI ::/EFI/Linux && mcopy -i {img} {} ::/EFI/Linux/os_1.0.efi", uki.display()));
+    (src, pem)
+}
+
+/// Issue 16 point 4: the installer's pages are offered "PCR 7 + signed PCR 11" when the image
+/// carries a key (the facts name it by digest), and the choice on the page is what the engine's
+/// request asks for; an image without a key offers nothing.
+#[test]
+fn the_installer_pages_offer_the_images_signed_policy_and_the_request_follows_the_choice() {
+    use imprint::app::installer::{InstallerBackend, InstallerOptions};
+    use imprint_screens::installer::{EncryptionChoice, InstallRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let (src, pem) = source_with_uki_key(dir.path());
+    let target = dir.path().join("target.img");
+    let definitions = defs(dir.path(), "off");
+    let backend = |source: &Path| {
+        InstallerBackend::new(InstallerOptions {
+            source: source.display().to_string(),
+            profile: None,
+            definitions: vec![definitions.clone()],
+            demo_target: Some((target.clone(), 1 << 30)),
+            tpm2_device: "auto".into(),
+            pbkdf: imprint::luks::Pbkdf::Test,
+            seed: None,
+            note: None,
+            answers_out: None,
+        })
+    };
+    let b = backend(&src);
+    let offered = b.facts().signed_policy.expect("the image's key offered");
+    let digest = sh(&format!("printf '%s' '{pem}' | sha256sum | cut -d' ' -f1"));
+    assert!(offered.contains(digest.trim()) && offered.contains("EFI/Linux/os_1.0.efi"), "{offered}");
+    let answers = |signed_policy| InstallRequest {
+        lang: imprint_screens::Lang::En,
+        keymap: "us".into(),
+        disk: target.display().to_string(),
+        encryption: EncryptionChoice::Tpm,
+        signed_policy,
+    };
+    let disk = target.display().to_string();
+    assert!(b.request(&disk, Some(&answers(true))).encryption.use_uki_key);
+    assert!(!b.request(&disk, Some(&answers(false))).encryption.use_uki_key);
+    // the same image without the UKI: nothing offered
+    std::fs::create_dir(dir.path().join("plain")).unwrap();
+    let plain = imprint::demo::build_source_image(&dir.path().join("plain")).unwrap();
+    assert_eq!(backend(&plain).facts().signed_policy, None);
+}
+
+#[test]
+fn the_source_uki_pcr_signing_key_is_found_on_the_esp() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, pem) = source_with_uki_key(dir.path());
     let defs = defs(dir.path(), "tpm2");
     let target = dir.path().join("target.img");
     let plan = |extra: &[&str]| {

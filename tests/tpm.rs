@@ -255,6 +255,16 @@ fn signed_pcr11_policy_both_ways() {
     assert_eq!(token.pubkey.as_deref(), Some(std::fs::read(&boot.public_pem).unwrap().as_slice()));
     let secret = unseal(&dev, &token, None, Some(&boot.signature)).unwrap();
     assert!(opens(&img, luks_passphrase(&secret).expose()));
+    // `tpm status` names the policy in force and the signing key (issue 16 point 4)
+    let mut st = imprint::tpm::status(&dev, &[7], PcrBank::Sha256);
+    st.check_volume(&dev, "signed.img", std::slice::from_ref(&token));
+    let t = &st.volume.as_ref().expect("a volume").tokens[0];
+    assert_eq!(t.policy, "PCR 7 + signed PCR 11");
+    assert_eq!(t.signed_pcrs, vec![11]);
+    use sha2::Digest;
+    let digest: String = sha2::Sha256::digest(std::fs::read(&boot.public_pem).unwrap()).iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(t.public_key_sha256.as_deref(), Some(digest.as_str()));
+    assert_eq!(t.matches, Some(true));
 
     // imprint → imprint, with the key from a file.
     let req =

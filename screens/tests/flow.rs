@@ -17,6 +17,7 @@ fn expected() -> InstallRequest {
         keymap: "fr-latin9".into(),
         disk: "/dev/nvme0n1".into(),
         encryption: EncryptionChoice::Passphrase(Zeroizing::new("correct horse".into())),
+        signed_policy: false,
     }
 }
 
@@ -287,6 +288,77 @@ fn the_selected_disk_survives_a_refresh() {
     rows.reverse();
     flow.message(Msg::Disks(rows));
     assert_eq!(flow.disk(), Some("/dev/nvme0n1"));
+}
+
+#[test]
+fn the_signed_pcr_11_policy_is_offered_only_when_the_image_has_a_key_and_left_right_choose_it() {
+    // without a key: no policy row, and the request never asks for a signed policy
+    let mut flow = installer(ui(Lang::En, false), facts());
+    walk_to(&mut flow, Page::Encryption);
+    let screen = render(&flow, 120, 40);
+    assert!(!screen.contains("signed PCR 11"), "{screen}");
+    key(&mut flow, KeyCode::Right);
+    key(&mut flow, KeyCode::Enter);
+    assert_eq!(flow.install_request().map(|r| r.signed_policy), Some(false));
+
+    // with a key: offered, chosen by default, explained, and the PCR 7 warning is not shown
+    let mut flow = installer(ui(Lang::En, false), facts_with_signed_policy());
+    walk_to(&mut flow, Page::Encryption);
+    let screen = render(&flow, 120, 40);
+    for want in [
+        "Policy:",
+        "PCR 7 + signed PCR 11",
+        "PCR 7 only",
+        "signed with the image's key",
+        "sha256 4f2a",
+        "starting a system image that was not signed with the image's key",
+    ] {
+        assert!(screen.contains(want), "{want:?} missing:\n{screen}");
+    }
+    assert!(!screen.contains("Secure Boot is off"), "the PCR 7 warning does not apply to a signed policy:\n{screen}");
+    // Right: PCR 7 only, with its own explanation and the engine's warning
+    key(&mut flow, KeyCode::Right);
+    let screen = render(&flow, 120, 40);
+    assert!(screen.contains("any system started the same way can unlock the"), "{screen}");
+    assert!(screen.contains("Secure Boot is off"), "{screen}");
+    assert!(!screen.contains("starting a system image that was not signed"), "{screen}");
+    let requests = key(&mut flow, KeyCode::Enter);
+    answer(&mut flow, &requests);
+    assert_eq!(flow.page(), Page::RecoveryKey);
+    assert_eq!(flow.install_request().map(|r| r.signed_policy), Some(false));
+    // back, Left: signed again; the summary says which policy
+    key(&mut flow, KeyCode::Esc);
+    assert_eq!(flow.page(), Page::Encryption);
+    key(&mut flow, KeyCode::Left);
+    let requests = key(&mut flow, KeyCode::Enter);
+    answer(&mut flow, &requests);
+    assert_eq!(flow.install_request().map(|r| r.signed_policy), Some(true));
+
+    // TPM and PIN carry the policy too; a passphrase never does
+    key(&mut flow, KeyCode::Esc);
+    key(&mut flow, KeyCode::Down);
+    assert!(render(&flow, 120, 40).contains("PCR 7 + signed PCR 11"));
+    key(&mut flow, KeyCode::Down);
+    let screen = render(&flow, 120, 40);
+    assert!(!screen.contains("Policy:"), "a passphrase has no TPM policy:\n{screen}");
+    key(&mut flow, KeyCode::Right);
+    key(&mut flow, KeyCode::End);
+    key(&mut flow, KeyCode::Enter);
+    assert_eq!(flow.install_request().map(|r| r.signed_policy), Some(false), "no encryption, no policy");
+}
+
+#[test]
+fn the_summary_names_the_policy_chosen() {
+    for (keys_on_page, want) in [(vec![], "PCR 7 + signed PCR 11"), (vec![KeyCode::Right], "PCR 7 only")] {
+        let mut flow = installer(ui(Lang::En, false), facts_with_signed_policy());
+        walk_to(&mut flow, Page::Encryption);
+        for k in keys_on_page {
+            key(&mut flow, k);
+        }
+        walk_to(&mut flow, Page::Summary);
+        let screen = render(&flow, 120, 40);
+        assert!(screen.contains(&format!("Encryption: TPM (unlocks by itself), {want}.")), "{screen}");
+    }
 }
 
 #[test]

@@ -124,6 +124,14 @@ snapshot!(encryption_no_tpm, "4-encryption-no-tpm", |ui| {
     flow
 });
 
+snapshot!(encryption_signed_policy, "4-encryption-signed-policy", |ui| at(ui, facts_with_signed_policy(), Page::Encryption));
+
+snapshot!(encryption_pcrs_only, "4-encryption-pcrs-only", |ui| {
+    let mut flow = at(ui, facts_with_signed_policy(), Page::Encryption);
+    key(&mut flow, KeyCode::Right);
+    flow
+});
+
 snapshot!(recovery, "5-recovery", |ui| at(ui, facts(), Page::RecoveryKey));
 
 snapshot!(recovery_wrong, "5-recovery-wrong", |ui| {

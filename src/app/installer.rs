@@ -60,14 +60,18 @@ impl InstallerBackend {
             .ok()
             .and_then(|t| t.lines().find_map(|l| l.strip_prefix("KEYMAP=").map(|v| v.trim_matches('"').to_string())))
             .unwrap_or_else(|| "us".into());
+        let source_facts = crate::install::source_facts(&self.opts.source).ok();
+        // the image's key for a signed PCR 11 policy, offered on the encryption page (an
+        // unreadable ESP or UKI offers nothing: the install reads it again and says why)
+        let signed_policy = source_facts.as_ref().and_then(|s| crate::install::facts::uki_pcr_key(s).ok().flatten()).map(|key| key.from);
         let source = SourceView {
             name: crate::osrelease::OsRelease::read(Path::new("/"))
                 .ok()
                 .and_then(|o| o.pretty_name().map(str::to_string))
                 .filter(|_| self.opts.demo_target.is_none())
                 .unwrap_or_else(|| "imprint demo OS".into()),
-            size_bytes: crate::install::source_facts(&self.opts.source)
-                .ok()
+            size_bytes: source_facts
+                .as_ref()
                 .and_then(|s| std::fs::File::open(&s.path).ok().and_then(|f| crate::disk::device_size(&f).ok()))
                 .unwrap_or(0),
         };
@@ -94,6 +98,7 @@ impl InstallerBackend {
             source,
             tpm,
             pcrs,
+            signed_policy,
             demo: self.opts.demo_target.is_some(),
         }
     }
@@ -129,6 +134,8 @@ impl InstallerBackend {
                 EncryptionChoice::None => EncryptionMode::Off,
             });
             r.encryption.recovery_key = Some(!matches!(a.encryption, EncryptionChoice::None));
+            // the page offered the image's signed PCR 11 policy (or there is none to use)
+            r.encryption.use_uki_key = a.signed_policy;
             r.firstboot.locale = Some(a.lang.locale().to_string());
             r.firstboot.keymap = Some(a.keymap.clone());
         }
@@ -496,8 +503,13 @@ mod tests {
             answers_out: Some(answers_out.clone()),
         });
         let (replies, _tx, rx) = channel_pair();
-        let answers =
-            InstallRequest { lang: Lang::De, keymap: "de".into(), disk: target.display().to_string(), encryption: EncryptionChoice::None };
+        let answers = InstallRequest {
+            lang: Lang::De,
+            keymap: "de".into(),
+            disk: target.display().to_string(),
+            encryption: EncryptionChoice::None,
+            signed_policy: false,
+        };
         backend.handle(Request::Plan(answers.clone()), &replies);
         let Msg::Plan(shown) = wait(&rx) else { panic!("no plan") };
 

@@ -153,6 +153,22 @@ pub fn installer(opts: InstallerOptions) -> Result<()> {
         _ => EncryptionChoice::None,
     };
 
+    // The TPM policy, when the image carries a key for a signed PCR 11 policy.
+    let mut signed_policy = false;
+    if let (true, Some(key)) = (which < 2, &facts.signed_policy) {
+        let pcrs = facts.pcrs.iter().map(u32::to_string).collect::<Vec<_>>().join("+");
+        let pairs = [("pcrs", pcrs)];
+        let args = fluent_args(&pairs);
+        let policies = [p.ui.t_args("encryption-policy-signed", &args), p.ui.t_args("encryption-policy-pcrs", &args)];
+        let policy = p.choose(&p.t("encryption-policy"), &policies, &[true, true])?;
+        signed_policy = policy == 0;
+        p.say(&p.ui.t_args(if signed_policy { "encryption-policy-signed-explain" } else { "encryption-policy-pcrs-explain" }, &args));
+        if signed_policy {
+            let pairs = [("key", key.clone())];
+            p.say(&p.ui.t_args("encryption-policy-key", &fluent_args(&pairs)));
+        }
+    }
+
     // Recovery key.
     if !matches!(encryption, EncryptionChoice::None) {
         let Msg::RecoveryKey(key) = ask(&mut backend, Request::NewRecoveryKey)? else { bail!("no recovery key") };
@@ -175,7 +191,7 @@ pub fn installer(opts: InstallerOptions) -> Result<()> {
     }
 
     // Summary and the typed confirmation.
-    let request = InstallRequest { lang: p.ui.lang, keymap, disk: disk.clone(), encryption };
+    let request = InstallRequest { lang: p.ui.lang, keymap, disk: disk.clone(), encryption, signed_policy };
     let plan = match ask(&mut backend, Request::Plan(request.clone()))? {
         Msg::Plan(v) => v,
         Msg::Failed(e) => bail!("{e}"),

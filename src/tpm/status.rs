@@ -84,10 +84,28 @@ pub struct TokenStatus {
     pub bank: PcrBank,
     pub pin: bool,
     pub signed_policy: bool,
+    /// The policy in force, in words: "PCR 7", "PCR 7 + signed PCR 11".
+    pub policy: String,
+    /// PCRs bound through the signed policy (`tpm2_pubkey_pcrs`), normally `[11]`.
+    pub signed_pcrs: Vec<u32>,
+    /// SHA-256 of the signing key's PEM (as the installer names a UKI's `.pcrpkey`).
+    pub public_key_sha256: Option<String>,
     /// The token's policy is the one the PCR values of now give: the TPM unseals it (with the
     /// PIN, when it has one). None: it could not be checked (the reason is in `error`).
     pub matches: Option<bool>,
     pub error: Option<String>,
+}
+
+/// A token's policy in words: "PCR 7", "PCR 7 + signed PCR 11", "signed PCR 11", "no PCRs".
+pub fn policy_words(t: &super::Tpm2Token) -> String {
+    let list = |p: &[u32]| p.iter().map(u32::to_string).collect::<Vec<_>>().join("+");
+    let signed = t.pubkey.is_some().then(|| format!("signed PCR {}", list(&t.pubkey_pcrs)));
+    match (t.pcrs.is_empty(), signed) {
+        (false, Some(s)) => format!("PCR {} + {s}", list(&t.pcrs)),
+        (false, None) => format!("PCR {}", list(&t.pcrs)),
+        (true, Some(s)) => s,
+        (true, None) => "no PCRs".into(),
+    }
 }
 
 /// The EFI global variables' vendor GUID (`SecureBoot-8be4df61-…`).
@@ -154,6 +172,12 @@ impl TpmStatus {
                 bank: t.pcr_bank.unwrap_or(PcrBank::Sha256),
                 pin: t.pin,
                 signed_policy: t.pubkey.is_some(),
+                policy: policy_words(t),
+                signed_pcrs: if t.pubkey.is_some() { t.pubkey_pcrs.clone() } else { Vec::new() },
+                public_key_sha256: t.pubkey.as_ref().map(|pem| {
+                    use sha2::Digest;
+                    sha2::Sha256::digest(pem).iter().map(|b| format!("{b:02x}")).collect()
+                }),
                 matches,
                 error,
             });

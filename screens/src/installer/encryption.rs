@@ -3,7 +3,9 @@
 //! its risk. The TPM choices are disabled, with the engine's advice, when the TPM is not usable;
 //! what will make the TPM refuse (and the recovery key be needed) is derived from the PCR policy. A
 //! PIN or passphrase is typed twice, masked, and must be long enough and typeable at the boot
-//! prompt with the chosen keymap.
+//! prompt with the chosen keymap. When the image carries a key for a signed PCR 11 policy, the
+//! TPM options get a second choice, the policy: "PCR 7 + signed PCR 11" (the default) or the
+//! PCRs alone, each explained with what will force the recovery key.
 
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -91,6 +93,13 @@ const PCR_REASONS: [(u32, &str); 12] = [
     (15, "pcr-system-identity"),
 ];
 
+/// PCRs as the policy names them: "7", "7+11".
+fn pcr_list(pcrs: &[u32]) -> String {
+    let mut sorted = pcrs.to_vec();
+    sorted.sort_unstable();
+    sorted.iter().map(u32::to_string).collect::<Vec<_>>().join("+")
+}
+
 /// The catalog ids of the consequences of binding to `pcrs`, each once, in PCR order; PCRs not
 /// in the table give `pcr-other` (formatted with `pcr`).
 pub fn pcr_consequence_ids(pcrs: &[u32]) -> Vec<(&'static str, u32)> {
@@ -131,6 +140,10 @@ pub(crate) struct EncryptionPage {
     tpm_usable: bool,
     tpm_problem: Option<String>,
     tpm_warning: Option<String>,
+    /// The image carries a key for a signed PCR 11 policy: the policy row is offered.
+    signed_offered: bool,
+    /// The signed PCR 11 policy is chosen (when offered).
+    signed: bool,
     focus: Focus,
     pin: [TextField; 2],
     passphrase: [TextField; 2],
@@ -140,13 +153,15 @@ pub(crate) struct EncryptionPage {
 }
 
 impl EncryptionPage {
-    pub fn new(tpm: &TpmView) -> EncryptionPage {
+    pub fn new(tpm: &TpmView, signed_offered: bool) -> EncryptionPage {
         let first = if tpm.usable { EncryptionKind::Tpm } else { EncryptionKind::Passphrase };
         EncryptionPage {
             nav: ListNav { selected: EncryptionKind::ALL.iter().position(|&k| k == first).unwrap_or(0) },
             tpm_usable: tpm.usable,
             tpm_problem: tpm.problem.clone(),
             tpm_warning: tpm.warning.clone(),
+            signed_offered,
+            signed: signed_offered,
             focus: Focus::Options,
             pin: [TextField::masked(), TextField::masked()],
             passphrase: [TextField::masked(), TextField::masked()],
@@ -161,6 +176,27 @@ impl EncryptionPage {
 
     fn available(&self, kind: EncryptionKind) -> bool {
         self.tpm_usable || !kind.needs_tpm()
+    }
+
+    /// Whether the policy row shows: a TPM option that can be chosen, and an image key to bind.
+    fn policy_shown(&self) -> bool {
+        let kind = self.kind();
+        self.signed_offered && kind.needs_tpm() && self.available(kind)
+    }
+
+    /// The signed PCR 11 policy is part of the choice: offered, chosen, and a TPM option.
+    pub fn signed_policy(&self) -> bool {
+        self.policy_shown() && self.signed
+    }
+
+    /// The chosen TPM policy in words ("PCR 7 + signed PCR 11"), for a TPM option when the
+    /// policy was a choice.
+    pub fn policy_label(&self, ui: &Ui, pcrs: &[u32]) -> Option<String> {
+        if !self.policy_shown() {
+            return None;
+        }
+        let id = if self.signed_policy() { "encryption-policy-signed" } else { "encryption-policy-pcrs" };
+        Some(ui.t_args(id, &[("pcrs", pcr_list(pcrs).into())]))
     }
 
     fn fields(&self) -> Option<&[TextField; 2]> {
@@ -206,6 +242,11 @@ impl EncryptionPage {
     fn options_key(&mut self, key: &KeyEvent) -> Nav<Request> {
         let kind = self.kind();
         let wants_fields = kind.min_secret().is_some() && self.available(kind);
+        if self.policy_shown() && matches!(key.code, KeyCode::Left | KeyCode::Right) {
+            self.signed = !self.signed;
+            self.problem = None;
+            return Nav::stay();
+        }
         if is_enter(key) || (key.code == KeyCode::Tab && wants_fields) {
             if !self.available(kind) {
                 self.problem = Some(Problem::TpmUnusable);
@@ -261,11 +302,14 @@ impl EncryptionPage {
 
     pub fn help(&self, ui: &Ui) -> Vec<Help> {
         match self.focus {
-            Focus::Options => vec![
-                Help::new(ui.sym().keys_up_down, ui.t("help-choose")),
-                Help::new("Enter", ui.t("help-select")),
-                Help::new("Esc", ui.t("help-back")),
-            ],
+            Focus::Options => {
+                let mut help = vec![Help::new(ui.sym().keys_up_down, ui.t("help-choose"))];
+                if self.policy_shown() {
+                    help.push(Help::new(ui.sym().keys_left_right, ui.t("help-policy")));
+                }
+                help.extend([Help::new("Enter", ui.t("help-select")), Help::new("Esc", ui.t("help-back"))]);
+                help
+            }
             Focus::First | Focus::Second => vec![
                 Help::new("Tab", ui.t("help-next-field")),
                 Help::new("Enter", ui.t("help-continue")),
@@ -279,8 +323,10 @@ impl EncryptionPage {
         let kind = self.kind();
         let field_height = if kind.min_secret().is_some() && self.available(kind) { 4 } else { 0 };
         let problem_height = u16::from(self.problem.is_some()) * 2;
-        let [options, _, explain, fields, problem] = Layout::vertical([
+        let policy_height = u16::from(self.policy_shown());
+        let [options, policy, _, explain, fields, problem] = Layout::vertical([
             Constraint::Length(4),
+            Constraint::Length(policy_height),
             Constraint::Length(1),
             Constraint::Min(0),
             Constraint::Length(field_height),
@@ -288,7 +334,10 @@ impl EncryptionPage {
         ])
         .areas(area);
         self.draw_options(frame, options, ui);
-        frame.render_widget(Paragraph::new(self.explanation(ctx, explain.width)), explain);
+        if policy_height > 0 {
+            frame.render_widget(Paragraph::new(self.policy_line(ui, &ctx.facts.pcrs)), policy);
+        }
+        frame.render_widget(Paragraph::new(self.explanation(ctx, explain.width, explain.height)), explain);
         if field_height > 0 {
             self.draw_fields(frame, fields, ui, keymap);
         }
@@ -322,9 +371,25 @@ impl EncryptionPage {
         draw_rows(frame, area, ui, &rows, selected, &disabled);
     }
 
+    /// The policy row: "Policy: (•) PCR 7 + signed PCR 11   ( ) PCR 7 only".
+    fn policy_line(&self, ui: &Ui, pcrs: &[u32]) -> Line<'static> {
+        let sym = ui.sym();
+        let list = pcr_list(pcrs);
+        let radio = |on: bool| if on { sym.radio_on } else { sym.radio_off };
+        Line::from(format!(
+            "  {} {} {}   {} {}",
+            ui.t("encryption-policy"),
+            radio(self.signed),
+            ui.t_args("encryption-policy-signed", &[("pcrs", list.clone().into())]),
+            radio(!self.signed),
+            ui.t_args("encryption-policy-pcrs", &[("pcrs", list.into())]),
+        ))
+    }
+
     /// The selected option explained, wrapped to `width`: what it means, its risk, and for the
     /// TPM options what will make the TPM refuse.
-    fn explanation(&self, ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
+    /// The image's key is named when there is room for it (`height`).
+    fn explanation(&self, ctx: &Ctx, width: u16, height: u16) -> Vec<Line<'static>> {
         let ui = ctx.ui;
         let sym = ui.sym();
         let kind = self.kind();
@@ -342,14 +407,32 @@ impl EncryptionPage {
             lines.extend(text::lines(&ui.t("encryption-recovery-also"), width, Style::new()));
             return lines;
         }
+        let mut key_lines = Vec::new();
+        if self.policy_shown() {
+            let id = if self.signed { "encryption-policy-signed-explain" } else { "encryption-policy-pcrs-explain" };
+            lines.extend(text::lines(&ui.t_args(id, &[("pcrs", pcr_list(&ctx.facts.pcrs).into())]), width, Style::new()));
+            if let (true, Some(key)) = (self.signed, &ctx.facts.signed_policy) {
+                key_lines =
+                    text::lines(&ui.t_args("encryption-policy-key", &[("key", ui.text(key).into_owned().into())]), width, Style::new());
+            }
+        }
+        let key_at = lines.len();
         lines.extend(text::lines(&ui.t("encryption-recovery-when"), width, Style::new()));
         let prefix = format!("  {} ", sym.bullet);
         for (id, pcr) in pcr_consequence_ids(&ctx.facts.pcrs) {
             lines.extend(text::bullet(&prefix, &ui.t_args(id, &[("pcr", pcr.into())]), width, Style::new()));
         }
+        if self.signed_policy() {
+            lines.extend(text::bullet(&prefix, &ui.t("pcr-signed-image"), width, Style::new()));
+        }
         lines.extend(text::bullet(&prefix, &ui.t("pcr-always"), width, Style::new()));
-        if let Some(w) = &self.tpm_warning {
+        // the warning is about the PCRs alone (PCR 7 without Secure Boot): a signed policy
+        // binds the system too
+        if let (false, Some(w)) = (self.signed_policy(), &self.tpm_warning) {
             lines.extend(text::lines(&format!("{} {}", sym.warning, ui.text(w)), width, ui.warning_style()));
+        }
+        if lines.len() + key_lines.len() <= usize::from(height) {
+            lines.splice(key_at..key_at, key_lines);
         }
         lines
     }

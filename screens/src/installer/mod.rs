@@ -86,7 +86,7 @@ impl Installer {
             language: language::LanguagePage::new(ui.lang),
             keyboard: keyboard::KeyboardPage::new(&facts),
             disk: disk::DiskPage::default(),
-            encryption: encryption::EncryptionPage::new(&facts.tpm),
+            encryption: encryption::EncryptionPage::new(&facts.tpm, facts.signed_policy.is_some()),
             recovery: recovery::RecoveryPage::default(),
             summary: summary::SummaryPage::default(),
             progress: progress::ProgressPage::default(),
@@ -135,6 +135,7 @@ impl Installer {
             keymap: self.keyboard.selected()?.to_owned(),
             disk: self.disk.selected()?.path.clone(),
             encryption: self.encryption.choice()?,
+            signed_policy: self.encryption.signed_policy(),
         })
     }
 

@@ -82,7 +82,7 @@ impl SummaryPage {
         let ui = ctx.ui;
         let Some(disk) = disk else { return };
         let width = area.width;
-        let facts = facts_lines(ctx, disk, encryption.kind(), keymap, width);
+        let facts = facts_lines(ctx, disk, encryption, keymap, width);
         let rest = stack(frame, area, facts, 8);
         let plan_rows = self.plan.as_ref().map_or(1, |p| p.before.len().max(p.after.len()).max(1)) as u16;
         let [tables, rest] =
@@ -118,7 +118,7 @@ impl SummaryPage {
 }
 
 /// The lines saying what goes where, with which encryption and keymap.
-fn facts_lines(ctx: &Ctx, disk: &DiskRow, kind: EncryptionKind, keymap: Option<&str>, width: u16) -> Vec<Line<'static>> {
+fn facts_lines(ctx: &Ctx, disk: &DiskRow, page: &EncryptionPage, keymap: Option<&str>, width: u16) -> Vec<Line<'static>> {
     let ui = ctx.ui;
     let source = &ctx.facts.source;
     let what = ui.t_args(
@@ -131,12 +131,15 @@ fn facts_lines(ctx: &Ctx, disk: &DiskRow, kind: EncryptionKind, keymap: Option<&
             ("model", ui.text(&disk.model).into_owned().into()),
         ],
     );
-    let encryption = match kind {
+    let mut encryption = match page.kind() {
         EncryptionKind::Tpm => ui.t("encryption-tpm"),
         EncryptionKind::TpmPin => ui.t("encryption-tpm-pin"),
         EncryptionKind::Passphrase => ui.t("encryption-passphrase"),
         EncryptionKind::None => ui.t("encryption-none"),
     };
+    if let Some(policy) = page.policy_label(ui, &ctx.facts.pcrs) {
+        encryption = format!("{encryption}, {policy}");
+    }
     let settings = ui.t_args(
         "summary-settings",
         &[

@@ -23,6 +23,9 @@ pub struct InstallerFacts {
     pub tpm: TpmView,
     /// The PCRs the TPM policy binds to (e.g. `vec![7]`); the encryption page explains them.
     pub pcrs: Vec<u32>,
+    /// The image carries a key for a signed PCR 11 policy (its UKI's `.pcrpkey`): the encryption
+    /// page offers "PCR 7 + signed PCR 11". The text names the key (e.g. its SHA-256).
+    pub signed_policy: Option<String>,
     /// Demo mode: only image files are touched; "demo" shows in the title bar.
     pub demo: bool,
 }
@@ -84,6 +87,9 @@ pub struct InstallRequest {
     pub disk: String,
     /// How to encrypt.
     pub encryption: EncryptionChoice,
+    /// With a TPM choice: also bind to the image's signed PCR 11 policy (only when
+    /// [`InstallerFacts::signed_policy`] offers it).
+    pub signed_policy: bool,
 }
 
 /// How the installed system's data is encrypted.
@@ -338,6 +344,7 @@ mod tests {
             keymap: "us".into(),
             disk: "/dev/sda".into(),
             encryption: EncryptionChoice::Passphrase(Zeroizing::new("hunter2hunter2".into())),
+            signed_policy: false,
         };
         let text = format!("{request:?}");
         assert!(!text.contains("hunter2"), "{text}");

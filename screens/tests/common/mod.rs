@@ -67,7 +67,22 @@ pub fn facts() -> InstallerFacts {
         source: SourceView { name: "Example OS 42".into(), size_bytes: 2_400_000_000 },
         tpm: TpmView { usable: true, problem: None, warning: None },
         pcrs: vec![7],
+        signed_policy: None,
         demo: false,
+    }
+}
+
+/// The image carries a key for a signed PCR 11 policy (a UKI's `.pcrpkey`); Secure Boot is off,
+/// so the PCR 7 policy alone is warned about.
+pub fn facts_with_signed_policy() -> InstallerFacts {
+    InstallerFacts {
+        signed_policy: Some("the source ESP's EFI/Linux/example.efi (.pcrpkey, sha256 4f2a…c9)".into()),
+        tpm: TpmView {
+            usable: true,
+            problem: None,
+            warning: Some("Secure Boot is off: PCR 7 then records only that, and any OS started the same way unseals the key.".into()),
+        },
+        ..facts()
     }
 }
 

@@ -95,7 +95,9 @@ for d in "$here"/live-units/*.d "$repo"/live-image/units/*.d; do
 done
 install -m 0755 "$here/live-install" "$root/usr/lib/imprint/live-install" 2>/dev/null || {
     install -d "$root/usr/lib/imprint"; install -m 0755 "$here/live-install" "$root/usr/lib/imprint/live-install"; }
-chroot "$root" systemctl enable imprint-firstboot.service imprint-firstboot-user.service \
+# the login offer to reseal the TPM key after a boot where the TPM refused it
+install -m 0644 "$repo/live-image/profile.d/imprint-tpm.sh" "$root/etc/profile.d/imprint-tpm.sh"
+chroot "$root" systemctl enable imprint-firstboot.service imprint-firstboot-user.service imprint-tpm-check.service \
     imprint-install.service imprint-installer@tty1.service imprint-installer@ttyS0.service systemd-homed.service
 # /tmp on a tmpfs (systemd's tmp.mount, which Debian ships but does not enable): the live root
 # is read-only, and imprint makes its scratch files there

@@ -417,11 +417,65 @@ pub fn disks(args: &DisksArgs) -> Result<()> {
 /// `imprint tpm reseal`: the key proof from the files given, or typed at a terminal (or else the
 /// old token); then the engine's [`crate::tpm::reseal`].
 pub fn tpm_reseal(args: &crate::cli::TpmResealArgs) -> Result<()> {
-    use crate::tpm::reseal::{self, KeyProof, ResealError, ResealRequest};
     let dev: crate::tpm::Device = args.tpm2_device.parse().map_err(|_| anyhow!("invalid --tpm2-device '{}'", args.tpm2_device))?;
+    let vol = Volume::of(&args.volume)?;
+    let how = ResealHow {
+        recovery_key_file: args.recovery_key_file.as_deref(),
+        passphrase_file: args.passphrase_file.as_deref(),
+        pin_file: args.pin_file.as_deref(),
+        pcrs: args.tpm2_pcrs.as_ref().map(|p| p.0.clone()),
+        pcr_signature: args.tpm2_signature.clone(),
+        efivars: &args.efivars,
+        allow_secure_boot_off: args.allow_secure_boot_off,
+        json: args.json,
+    };
+    reseal_volume(&dev, &vol, &how)?;
+    // the boot's notice (`tpm check --notify`) is about this key: it matches now
+    if matches!(vol, Volume::Device(_)) && args.volume.device.is_none() {
+        crate::tpm::notice::clear(&crate::tpm::notice::NoticePaths::under(&args.run_dir))
+            .with_context(|| format!("taking down the notice in {}", args.run_dir.display()))?;
+    }
+    Ok(())
+}
+
+/// How `tpm reseal` (or the offer at login) reseals: where the key proof and PIN come from
+/// (asked for at a terminal when not named), and the policy.
+struct ResealHow<'a> {
+    recovery_key_file: Option<&'a Path>,
+    passphrase_file: Option<&'a Path>,
+    pin_file: Option<&'a Path>,
+    /// Bind to these PCRs instead of the old token's.
+    pcrs: Option<Vec<u32>>,
+    pcr_signature: Option<PathBuf>,
+    efivars: &'a Path,
+    allow_secure_boot_off: bool,
+    json: bool,
+}
+
+/// Reseals `vol`: the key proof from the files named or asked for, Secure Boot being off said
+/// and asked about, the result printed.
+fn reseal_volume(dev: &crate::tpm::Device, vol: &Volume, args: &ResealHow) -> Result<()> {
+    use crate::tpm::reseal::{self, KeyProof, ResealError, ResealRequest};
     let read = |p: &Path, what: &str| Secret::from_file(p).with_context(|| format!("reading the {what} from {}", p.display()));
     let interactive = std::io::stdin().is_terminal();
-    let proof = match (&args.recovery_key_file, &args.passphrase_file) {
+    // never to a weaker policy unsaid: PCR 7 while Secure Boot is off records only that
+    let old = vol.tokens()?;
+    let pcrs = args.pcrs.clone().or_else(|| old.first().map(|t| t.pcrs.clone())).unwrap_or_default();
+    let signed = old.iter().any(|t| t.pubkey.is_some());
+    if pcrs.contains(&7) && !signed && crate::tpm::status::secure_boot(args.efivars) == Some(false) {
+        let why = "Secure Boot is off now: a key bound to PCR 7 then records only that, and any operating system started the same way could unlock the disk";
+        if args.allow_secure_boot_off {
+            eprintln!("Warning: {why}.");
+        } else if interactive {
+            eprintln!("{why}.");
+            if !ask_yes("Reseal anyway (turn Secure Boot back on first to keep it bound)? [y/N]")? {
+                bail!("not resealed: {why}; turn Secure Boot on again and reseal, or say --allow-secure-boot-off");
+            }
+        } else {
+            bail!("not resealed: {why}; turn Secure Boot on again and reseal, or say --allow-secure-boot-off");
+        }
+    }
+    let proof = match (args.recovery_key_file, args.passphrase_file) {
         (Some(f), _) => KeyProof::RecoveryKey(read(f, "recovery key")?),
         (None, Some(f)) => KeyProof::Passphrase(read(f, "passphrase")?),
         (None, None) if interactive => {
@@ -430,23 +484,15 @@ pub fn tpm_reseal(args: &crate::cli::TpmResealArgs) -> Result<()> {
         }
         (None, None) => KeyProof::Token,
     };
-    let pin = args.pin_file.as_deref().map(|f| read(f, "PIN")).transpose()?;
-    let mut req = ResealRequest {
-        tpm: &dev,
-        proof,
-        pin,
-        pcrs: args.tpm2_pcrs.as_ref().map(|p| p.0.clone()),
-        pcr_signature: args.tpm2_signature.clone(),
+    let pin = args.pin_file.map(|f| read(f, "PIN")).transpose()?;
+    let mut req = ResealRequest { tpm: dev, proof, pin, pcrs: args.pcrs.clone(), pcr_signature: args.pcr_signature.clone() };
+    let run = |req: &ResealRequest| -> Result<reseal::ResealReport, ResealError> {
+        match vol {
+            Volume::Image { image, offset, size, .. } => reseal::reseal_image(image, *offset, *size, req),
+            Volume::Device(d) => reseal::reseal(d, req),
+        }
     };
-    let vol = Volume::of(&args.volume)?;
-    let run = |req: &ResealRequest| -> Result<(String, reseal::ResealReport), ResealError> {
-        let report = match &vol {
-            Volume::Image { image, offset, size, .. } => reseal::reseal_image(image, *offset, *size, req)?,
-            Volume::Device(d) => reseal::reseal(d, req)?,
-        };
-        Ok((vol.to_string(), report))
-    };
-    let (what, report) = match run(&req) {
+    let report = match run(&req) {
         Err(ResealError::PinRequired) if interactive && req.pin.is_none() => {
             req.pin = Some(Secret::from_text(&ask_hidden("TPM PIN:")?));
             run(&req)?
@@ -458,7 +504,7 @@ pub fn tpm_reseal(args: &crate::cli::TpmResealArgs) -> Result<()> {
     } else {
         let pcrs: Vec<String> = report.pcrs.iter().map(u32::to_string).collect();
         println!(
-            "Resealed {what}: keyslot {} now opens with the TPM (PCR {} in the {} bank{}{}), proven; the key proof opened keyslot {}.",
+            "Resealed {vol}: keyslot {} now opens with the TPM (PCR {} in the {} bank{}{}), proven; the key proof opened keyslot {}.",
             report.new_keyslot,
             pcrs.join("+"),
             report.bank,
@@ -472,6 +518,75 @@ pub fn tpm_reseal(args: &crate::cli::TpmResealArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `tpm check`: whether the root's TPM2 key matches this boot. `--notify` (at boot) puts the
+/// console notice up or takes it down; `--offer` (at a root login) says what changed and offers
+/// the reseal. A root that is not encrypted, or has no TPM2 key, has nothing to check.
+pub fn tpm_check(args: &crate::cli::TpmCheckArgs) -> Result<()> {
+    use crate::tpm::notice::{self, NoticePaths};
+    let dev: crate::tpm::Device = args.tpm2_device.parse().map_err(|_| anyhow!("invalid --tpm2-device '{}'", args.tpm2_device))?;
+    let paths = NoticePaths::under(&args.run_dir);
+    if args.offer && (!paths.pending() || paths.declined()) {
+        return Ok(()); // nothing was found at boot, or the person said no at an earlier login
+    }
+    let v = &args.volume;
+    let vol = match Volume::of(v) {
+        Ok(vol) => vol,
+        Err(_) if v.image.is_none() && v.device.is_none() => return Ok(()), // the root is not encrypted
+        Err(e) => return Err(e),
+    };
+    let tokens = vol.tokens()?;
+    let mut status = crate::tpm::status(&dev, &[7], crate::tpm::PcrBank::Sha256);
+    status.secure_boot = crate::tpm::status::secure_boot(&args.efivars);
+    status.check_volume(&dev, &vol.to_string(), &tokens);
+    let Some(volume) = status.volume.filter(|v| v.problem.is_some()) else {
+        notice::clear(&paths).with_context(|| format!("taking down the notice in {}", args.run_dir.display()))?;
+        return Ok(());
+    };
+    if args.notify {
+        notice::write(&paths, &volume).with_context(|| format!("putting up the notice in {}", args.run_dir.display()))?;
+        print!("{}", notice::text(&volume));
+        return Ok(());
+    }
+    if !args.offer {
+        print!("{}", notice::text(&volume));
+        return Ok(());
+    }
+    // the offer, at a login on the console
+    let problem = volume.problem.as_ref().expect("filtered above");
+    eprintln!("\n{}\n{}\n", problem.message, problem.advice);
+    if !std::io::stdin().is_terminal() {
+        return Ok(());
+    }
+    if !ask_yes("Reseal now, so that the next start unlocks by itself? It asks for the recovery key. [y/N]")? {
+        notice::decline(&paths)?;
+        eprintln!("Not resealed. `imprint tpm reseal` does it later; until then every start asks for the recovery key.");
+        return Ok(());
+    }
+    let how = ResealHow {
+        recovery_key_file: None,
+        passphrase_file: None,
+        pin_file: None,
+        pcrs: None,
+        pcr_signature: None,
+        efivars: &args.efivars,
+        allow_secure_boot_off: false,
+        json: false,
+    };
+    reseal_volume(&dev, &vol, &how)?;
+    notice::clear(&paths).with_context(|| format!("taking down the notice in {}", args.run_dir.display()))?;
+    Ok(())
+}
+
+/// A yes/no question on the terminal; only "y" or "yes" is yes.
+fn ask_yes(question: &str) -> Result<bool> {
+    use std::io::BufRead;
+    eprint!("{question} ");
+    std::io::stderr().flush()?;
+    let mut s = String::new();
+    std::io::stdin().lock().read_line(&mut s)?;
+    Ok(matches!(s.trim().to_ascii_lowercase().as_str(), "y" | "yes" | "j" | "ja"))
 }
 
 /// A line typed with echo off; echo comes back even on error.
@@ -509,6 +624,16 @@ impl Volume {
             }
             (None, Some(d)) => Volume::Device(d.clone()),
             (None, None) => Volume::Device(root_luks_device()?),
+        })
+    }
+}
+
+impl Volume {
+    /// The volume's `systemd-tpm2` tokens, read from its LUKS2 header.
+    fn tokens(&self) -> Result<Vec<crate::tpm::Tpm2Token>> {
+        Ok(match self {
+            Volume::Image { image, offset, size, .. } => crate::tpm::reseal::image_tokens(image, *offset, *size)?,
+            Volume::Device(d) => crate::tpm::reseal::device_tokens(d)?,
         })
     }
 }
@@ -594,11 +719,7 @@ pub fn tpm_status(args: &crate::cli::TpmStatusArgs) -> Result<()> {
         let v = &args.volume;
         let vol = if v.image.is_none() && v.device.is_none() { Volume::of(v).ok() } else { Some(Volume::of(v)?) };
         if let Some(vol) = vol {
-            let tokens = match &vol {
-                Volume::Image { image, offset, size, .. } => crate::tpm::reseal::image_tokens(image, *offset, *size)?,
-                Volume::Device(d) => crate::tpm::reseal::device_tokens(d)?,
-            };
-            status.check_volume(&dev, &vol.to_string(), &tokens);
+            status.check_volume(&dev, &vol.to_string(), &vol.tokens()?);
         }
     }
     if args.json {
@@ -625,17 +746,17 @@ pub fn tpm_status(args: &crate::cli::TpmStatusArgs) -> Result<()> {
                 println!("Disk {}: no TPM2 key.", v.volume);
             }
             for t in &v.tokens {
-                let pcrs: Vec<String> = t.pcrs.iter().map(u32::to_string).collect();
                 let verdict = match (t.matches, &t.error) {
                     (Some(true), _) => "matches this boot's PCR values: the TPM unlocks it".to_string(),
                     (Some(false), _) => "does not match this boot's PCR values: the TPM refuses it".to_string(),
                     (None, e) => format!("could not be checked: {}", e.as_deref().unwrap_or("unknown")),
                 };
+                let key = t.public_key_sha256.as_deref().map(|k| format!(", signing key sha256 {k}")).unwrap_or_default();
                 println!(
-                    "Disk {}: TPM2 key in keyslot {} (PCR {}, {}{}) {verdict}.",
+                    "Disk {}: TPM2 key in keyslot {} (policy {}{key}, {} bank{}) {verdict}.",
                     v.volume,
                     t.keyslot,
-                    pcrs.join("+"),
+                    t.policy,
                     t.bank,
                     if t.pin { ", PIN" } else { "" }
                 );

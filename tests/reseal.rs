@@ -119,6 +119,8 @@ fn a_secure_boot_change_is_repaired_with_the_recovery_key() {
     };
     let st = status(true);
     assert_eq!(st["volume"]["tokens"][0]["matches"], true, "{st}");
+    assert_eq!(st["volume"]["tokens"][0]["policy"], "PCR 7", "{st}");
+    assert!(st["volume"]["tokens"][0]["public_key_sha256"].is_null(), "{st}");
     assert!(st["volume"]["problem"].is_null(), "{st}");
 
     // a Secure Boot update: PCR 7 moves, the TPM refuses
@@ -134,11 +136,48 @@ fn a_secure_boot_change_is_repaired_with_the_recovery_key() {
     let st = status(false);
     assert!(st["volume"]["problem"]["message"].as_str().unwrap().contains("Secure Boot is off now"), "{st}");
     assert!(st["volume"]["problem"]["advice"].as_str().unwrap().contains("binds the disk to Secure Boot being off"), "{st}");
+    // at boot, `tpm check --notify` puts the notice up for the console's login prompts, and the
+    // offer at login (not at a terminal here) says what changed
+    let run_dir = dir.path().join("run");
+    let check = |what: &str| {
+        let mut c = common::imprint();
+        c.args(["tpm", "check", what, "--tpm2-device", &tpm.tcti(), "--image"])
+            .arg(&target)
+            .arg("--run-dir")
+            .arg(&run_dir)
+            .arg("--efivars")
+            .arg(dir.path().join("efivars-on"));
+        ok(&run(&mut c))
+    };
+    let said = check("--notify");
+    let issue = std::fs::read_to_string(run_dir.join("issue.d/50-imprint-tpm.issue")).expect("the notice for the login prompt");
+    assert!(issue.starts_with("imprint: the TPM no longer unlocks partition 1 of"), "{issue}");
+    assert!(issue.contains("PCR 7") && issue.contains("keys (db, KEK)") && issue.contains("imprint tpm reseal"), "{issue}");
+    assert_eq!(said.trim(), issue.trim(), "the unit's console output is the notice");
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(run_dir.join("imprint/tpm-key-stale.json")).unwrap()).unwrap();
+    assert_eq!(state["tokens"][0]["matches"], false, "{state}");
+    let offer = check("--offer");
+    assert!(offer.contains("no longer matches") && offer.contains("imprint tpm reseal"), "{offer}");
+
     let (o, _) = part_range(&sfdisk_json(&target), 1);
     let header = sha256_range(&target, o, 16 << 20);
+    // Secure Boot off now: a PCR 7 reseal is said and refused without a terminal to ask at,
+    // unless --allow-secure-boot-off (never to a weaker policy silently)
+    let key = std::fs::read_to_string(&key_file).unwrap().trim().to_string();
+    let out = run(common::imprint()
+        .args(["tpm", "reseal", "--tpm2-device", &tpm.tcti(), "--image"])
+        .arg(&target)
+        .arg("--recovery-key-file")
+        .arg(&key_file)
+        .arg("--efivars")
+        .arg(dir.path().join("efivars-off")));
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("Secure Boot is off now") && text(&out).contains("--allow-secure-boot-off"), "{}", text(&out));
+    assert!(!text(&out).contains(&key[..8]), "the recovery key is in the output");
+    assert_eq!(sha256_range(&target, o, 16 << 20), header, "a refused reseal changed the header");
     let reseal = || {
         let mut c = common::imprint();
-        c.args(["tpm", "reseal", "--tpm2-device", &tpm.tcti(), "--image"]).arg(&target);
+        c.args(["tpm", "reseal", "--tpm2-device", &tpm.tcti(), "--image"]).arg(&target).arg("--efivars").arg(dir.path().join("efivars-on"));
         c
     };
     // without a key proof (no terminal, no key file: the old token is tried) nothing changes
@@ -155,7 +194,6 @@ fn a_secure_boot_change_is_repaired_with_the_recovery_key() {
     assert_eq!(sha256_range(&target, o, 16 << 20), header);
 
     // the recovery key, typed without dashes and in capitals, reseals
-    let key = std::fs::read_to_string(&key_file).unwrap().trim().to_string();
     let typed = dir.path().join("typed.key");
     std::fs::write(&typed, format!("{}\n", key.replace('-', "").to_uppercase())).unwrap();
     let out = ok(&run(reseal().arg("--recovery-key-file").arg(&typed)));
@@ -165,6 +203,9 @@ fn a_secure_boot_change_is_repaired_with_the_recovery_key() {
     let st = status(true);
     assert_eq!(st["volume"]["tokens"][0]["matches"], true, "after the reseal: {st}");
     assert!(st["volume"]["problem"].is_null(), "{st}");
+    // the next boot's check takes the notice down
+    check("--notify");
+    assert!(!run_dir.join("issue.d/50-imprint-tpm.issue").exists() && !run_dir.join("imprint/tpm-key-stale.json").exists());
     let after = metadata(dir.path(), &target);
     let after_tokens = tokens(&after);
     assert_eq!(
@@ -222,7 +263,11 @@ fn the_old_token_reseals_itself_on_a_device_and_keeps_its_pin() {
     let (o, s) = part_range(&sfdisk_json(&target), 1);
     let lo = Loop::attach(&target, &["-o", &o.to_string(), "--sizelimit", &s.to_string()]);
     let reseal = |extra: &[&str]| {
-        run(common::imprint().args(["tpm", "reseal", "--json", "--tpm2-device", &tpm.tcti(), "--device"]).arg(&lo.dev).args(extra))
+        // no EFI variables (as on a machine booted without UEFI): Secure Boot is not known off
+        run(common::imprint()
+            .args(["tpm", "reseal", "--json", "--tpm2-device", &tpm.tcti(), "--efivars", "/nonexistent", "--device"])
+            .arg(&lo.dev)
+            .args(extra))
     };
     // the old token needs its PIN
     let out = reseal(&[]);
@@ -261,4 +306,37 @@ fn a_volume_without_luks2_is_refused_by_name_and_left_alone() {
     assert_eq!(std::fs::read(&blank).unwrap(), vec![0x5a; 1 << 20]);
     let out = run(common::imprint().args(["tpm", "reseal", "--image"]).arg(&blank));
     assert!(!out.status.success() && text(&out).contains("has no GPT partition table"), "{}", text(&out));
+}
+
+/// Issue 16 point 2: the boot check ships as a unit that systemd 252's own `systemd-analyze
+/// verify` accepts, ordered before the login prompts (whose issue text carries the notice), never
+/// in the live system; the live image's build installs and enables it with the login offer beside
+/// it, and the offer is valid sh. (The VM test runs both on a booted system.)
+#[test]
+fn the_boot_check_unit_and_the_login_offer_ship_with_the_image() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let unit = std::fs::read_to_string(repo.join("live-image/units/imprint-tpm-check.service")).unwrap();
+    for line in [
+        "ExecStart=/usr/bin/imprint tpm check --notify",
+        "Before=getty-pre.target systemd-user-sessions.service",
+        "ConditionKernelCommandLine=!imprint.live",
+        "StandardOutput=journal+console",
+    ] {
+        assert!(unit.lines().any(|l| l == line), "{line} missing");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("imprint-tpm-check.service");
+    std::fs::write(&path, unit.replace("/usr/bin/imprint", env!("CARGO_BIN_EXE_imprint"))).unwrap();
+    let o = run(Command::new("systemd-analyze").args(["verify", "--man=no"]).arg(&path));
+    assert!(o.status.success() && o.stderr.is_empty(), "{}", text(&o));
+
+    let script = repo.join("live-image/profile.d/imprint-tpm.sh");
+    let o = run(Command::new("sh").arg("-n").arg(&script));
+    assert!(o.status.success(), "{}", text(&o));
+    let body = std::fs::read_to_string(&script).unwrap();
+    assert!(body.contains("/usr/bin/imprint tpm check --offer") && body.contains("/run/imprint/tpm-key-stale.json"), "{body}");
+    let build = std::fs::read_to_string(repo.join("live-image/build.sh")).unwrap();
+    let enable = build.lines().find(|l| l.contains("systemctl enable imprint-firstboot.service")).unwrap();
+    assert!(enable.contains("imprint-tpm-check.service"), "{enable}");
+    assert!(build.contains("profile.d/imprint-tpm.sh\" \"$root/etc/profile.d/imprint-tpm.sh\""), "the build does not install the offer");
 }

@@ -67,6 +67,7 @@
 //! manager. Set `TSS2_LOG=all+none` in the process environment: tpm2-tss logs expected failures
 //! (a policy mismatch, a wrong PIN) to stderr.
 
+pub mod notice;
 mod policy;
 pub mod reseal;
 mod seal;

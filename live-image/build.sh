@@ -97,6 +97,10 @@ install -m 0755 "$here/live-install" "$root/usr/lib/imprint/live-install" 2>/dev
     install -d "$root/usr/lib/imprint"; install -m 0755 "$here/live-install" "$root/usr/lib/imprint/live-install"; }
 # the login offer to reseal the TPM key after a boot where the TPM refused it
 install -m 0644 "$repo/live-image/profile.d/imprint-tpm.sh" "$root/etc/profile.d/imprint-tpm.sh"
+# ... and its notice above the console's login prompts: agetty reads /run/issue.d only when
+# there is no /etc/issue, so the notice imprint tpm check --notify writes in /run is linked here
+install -d "$root/etc/issue.d"
+ln -sf /run/imprint/tpm-notice.issue "$root/etc/issue.d/50-imprint-tpm.issue"
 chroot "$root" systemctl enable imprint-firstboot.service imprint-firstboot-user.service imprint-tpm-check.service \
     imprint-install.service imprint-installer@tty1.service imprint-installer@ttyS0.service systemd-homed.service
 # /tmp on a tmpfs (systemd's tmp.mount, which Debian ships but does not enable): the live root

@@ -286,7 +286,7 @@ pub enum TpmCommand {
 
 #[derive(Debug, Args)]
 pub struct TpmCheckArgs {
-    /// At boot: put the notice up (/run/issue.d, shown above the login prompt) when the root's
+    /// At boot: put the notice up (/run/imprint, shown above the login prompts) when the root's
     /// TPM2 key no longer matches this boot's PCR values; take it down when it matches.
     #[arg(long, conflicts_with = "offer")]
     pub notify: bool,
@@ -302,7 +302,7 @@ pub struct TpmCheckArgs {
     /// The EFI variables, to tell whether Secure Boot is on (efivarfs, or a folder for tests).
     #[arg(long, value_name = "DIR", default_value = crate::reset::efi::DEFAULT_EFIVARS)]
     pub efivars: PathBuf,
-    /// Where the notice is kept (`imprint/`, `issue.d/` beneath it).
+    /// Where the notice is kept (`imprint/` beneath it).
     #[arg(long, value_name = "DIR", default_value = "/run")]
     pub run_dir: PathBuf,
 }

@@ -150,7 +150,7 @@ fn a_secure_boot_change_is_repaired_with_the_recovery_key() {
         ok(&run(&mut c))
     };
     let said = check("--notify");
-    let issue = std::fs::read_to_string(run_dir.join("issue.d/50-imprint-tpm.issue")).expect("the notice for the login prompt");
+    let issue = std::fs::read_to_string(run_dir.join("imprint/tpm-notice.issue")).expect("the notice for the login prompt");
     assert!(issue.starts_with("imprint: the TPM no longer unlocks partition 1 of"), "{issue}");
     assert!(issue.contains("PCR 7") && issue.contains("keys (db, KEK)") && issue.contains("imprint tpm reseal"), "{issue}");
     assert_eq!(said.trim(), issue.trim(), "the unit's console output is the notice");
@@ -205,7 +205,7 @@ fn a_secure_boot_change_is_repaired_with_the_recovery_key() {
     assert!(st["volume"]["problem"].is_null(), "{st}");
     // the next boot's check takes the notice down
     check("--notify");
-    assert!(!run_dir.join("issue.d/50-imprint-tpm.issue").exists() && !run_dir.join("imprint/tpm-key-stale.json").exists());
+    assert!(!run_dir.join("imprint/tpm-notice.issue").exists() && !run_dir.join("imprint/tpm-key-stale.json").exists());
     let after = metadata(dir.path(), &target);
     let after_tokens = tokens(&after);
     assert_eq!(
@@ -339,4 +339,6 @@ fn the_boot_check_unit_and_the_login_offer_ship_with_the_image() {
     let enable = build.lines().find(|l| l.contains("systemctl enable imprint-firstboot.service")).unwrap();
     assert!(enable.contains("imprint-tpm-check.service"), "{enable}");
     assert!(build.contains("profile.d/imprint-tpm.sh\" \"$root/etc/profile.d/imprint-tpm.sh\""), "the build does not install the offer");
+    // agetty reads /run/issue.d only without /etc/issue (Debian has one): the notice is linked
+    assert!(build.contains("ln -sf /run/imprint/tpm-notice.issue \"$root/etc/issue.d/50-imprint-tpm.issue\""), "no link for the notice");
 }

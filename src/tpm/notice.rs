@@ -6,8 +6,10 @@
 //! - `/run/imprint/tpm-key-stale.json`: the volume's status (what changed, the likely cause),
 //!   which the login offer (`imprint tpm check --offer`, from `/etc/profile.d/imprint-tpm.sh`)
 //!   looks for;
-//! - `/run/issue.d/50-imprint-tpm.issue`: the same in words, which agetty shows above every
-//!   login prompt on the console (VT and serial).
+//! - `/run/imprint/tpm-notice.issue`: the same in words, which agetty shows above every login
+//!   prompt on the console (VT and serial) through the link `/etc/issue.d/50-imprint-tpm.issue`
+//!   the image ships (agetty reads `/run/issue.d` only when there is no `/etc/issue`, and
+//!   Debian has one; a link whose target is missing shows nothing).
 //!
 //! Both go when the key matches again (after `imprint tpm reseal`). No secret is in them.
 
@@ -32,7 +34,7 @@ impl NoticePaths {
     pub fn under(run: &Path) -> NoticePaths {
         NoticePaths {
             state: run.join("imprint/tpm-key-stale.json"),
-            issue: run.join("issue.d/50-imprint-tpm.issue"),
+            issue: run.join("imprint/tpm-notice.issue"),
             declined: run.join("imprint/tpm-offer-declined"),
         }
     }
@@ -157,6 +159,6 @@ mod tests {
         assert!(!paths.pending() && !paths.declined() && !paths.issue.exists());
         clear(&paths).unwrap();
         // no temporary files left behind
-        assert_eq!(std::fs::read_dir(dir.path().join("issue.d")).unwrap().count(), 0);
+        assert_eq!(std::fs::read_dir(dir.path().join("imprint")).unwrap().count(), 0);
     }
 }

@@ -12,7 +12,12 @@
   TPM, the recovery-key group typed back, the disk's name typed, done, power off. The installed
   disk then boots alone with no locale or keymap credentials: the root must unlock from the TPM,
   and the installer's answers (German, `de`) must be in /etc; its disk GUID must not be the
-  demo seed's.
+  demo seed's. Then the Secure Boot state changes: a dbx entry is added (written through
+  efivarfs inside the VM, as a revocation update would; this OVMF has no Secure Boot keys, so
+  it checks no signature) and kept in the machine's firmware variables. The next boot asks for
+  the recovery key, which is typed on the serial console; the notice is above the login prompt,
+  the login offers the reseal, which is accepted with the recovery key; the boot after that
+  unlocks with no password.
 
 QEMU under TCG (KVM hangs on the project's machines), q35, OVMF, a swtpm as the VM's TPM 2.0,
 the serial console driven with pexpect. Answers come as systemd credentials (SMBIOS type 11).
@@ -115,6 +120,21 @@ def credentials(install=True, locale=True):
     return args
 
 
+# dbx, in the image security database (EFI_IMAGE_SECURITY_DATABASE_GUID)
+DBX_VAR = "dbx-d719b2cb-3d3a-4596-a3bc-dad00e67656f"
+
+
+def dbx_update():
+    """What efivarfs takes to set dbx to one revoked SHA-256 (as a dbx update adds): 4 bytes of
+    attributes (non-volatile, boot and runtime access), then an EFI_SIGNATURE_LIST of type
+    EFI_CERT_SHA256_GUID holding one EFI_SIGNATURE_DATA (owner GUID, hash)."""
+    owner = uuid.UUID("77fa9abd-0359-4d32-bd60-28f4e78f784b").bytes_le
+    data = owner + hashlib.sha256(b"imprint e2e: a revoked boot loader").digest()
+    sha256_type = uuid.UUID("c1c41626-504c-4092-aca9-41f936934328").bytes_le
+    esl = sha256_type + struct.pack("<III", 28 + len(data), 0, len(data)) + data
+    return struct.pack("<I", 0x7) + esl
+
+
 class Tpm:
     """A swtpm for the VM, its state kept across the VM's boots."""
 
@@ -151,9 +171,10 @@ class Tpm:
         self.proc = None
 
 
-def qemu(work, tpm, disks, vars_name, logname, creds=None):
+def qemu(work, tpm, disks, vars_name, logname, creds=None, keep_vars=False):
     vars_file = os.path.join(work, vars_name)
-    shutil.copy(OVMF_VARS, vars_file)  # fresh firmware variables for every machine start
+    if not (keep_vars and os.path.exists(vars_file)):
+        shutil.copy(OVMF_VARS, vars_file)  # fresh firmware variables, unless the machine keeps its own
     cmd = [
         "qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", "2048",
         "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
@@ -517,7 +538,8 @@ def attended(args, top, check):
     names = ["live image without credentials stays up with the installer on tty1 and ttyS0",
              "attended install from the pages on ttyS0",
              "attended install unlocked by TPM",
-             "installer answers applied on first boot"]
+             "installer answers applied on first boot",
+             "recovery after a Secure Boot change"]
     work = os.path.join(top, "attended")
     os.makedirs(work)
     log(f"attended: work folder {work} (serial logs: attended-live.log, attended-installed.log)")
@@ -743,11 +765,23 @@ def attended(args, top, check):
             wrong.append("the first-boot wizard asked again: " + ", ".join(dict.fromkeys(wizard_pages)))
         seen = "; ".join(wrong) if wrong else f"LANG={locale}, KEYMAP={keymap}, disk GUID {guid} (demo seed's: {demo_guid})"
         check(not wrong, names[3], seen + f" — kernel command line: {cmdline}")
+
+        # --- the Secure Boot state changes: a dbx entry added, kept in this machine's variables
+        dbx = base64.b64encode(dbx_update()).decode()
+        wrote = sh(f"echo {dbx} | base64 -d > /sys/firmware/efi/efivars/{DBX_VAR} && echo DBX-WRITTEN; "
+                   f"od -An -tx1 -j4 -N16 /sys/firmware/efi/efivars/{DBX_VAR} | tr -d ' '")
         vm.sendline("systemctl poweroff")
         try:
             vm.expect(pexpect.EOF, timeout=120)
         except pexpect.TIMEOUT:
             vm.terminate(force=True)
+        vm.close()
+        tpm.stop()
+        if "DBX-WRITTEN" not in wrote:
+            check(False, names[4], f"could not add a dbx entry through efivarfs: {wrote!r}")
+            return
+        recovery_key = "-".join(groups)
+        secure_boot_change(work, tpm, target, recovery_key, lambda ok, why: check(ok, names[4], why))
         log(f"attended: done in {time.monotonic() - started:.0f}s")
     finally:
         tpm.stop()
@@ -755,6 +789,92 @@ def attended(args, top, check):
 
 class PageError(Exception):
     pass
+
+
+def secure_boot_change(work, tpm, target, recovery_key, check):
+    """The boots after dbx changed: the recovery key is asked for and typed; the notice and the
+    login offer; the reseal with the recovery key; the boot after it unlocks by itself."""
+    t = time.monotonic()
+    tpm.start()
+    vm = qemu(work, tpm, [f"file={target},format=raw,if=virtio"], "vars-installed.fd", "attended-sb-change.log",
+              creds=credentials(install=False, locale=False), keep_vars=True)
+    try:
+        i = vm.expect([r"Please enter (?:passphrase|recovery key)[^\n]*", r"\blogin: ", pexpect.TIMEOUT, pexpect.EOF])
+        if i != 0:
+            why = {1: "the TPM still unlocked the root (PCR 7 did not change?)", 2: "timed out", 3: "the VM stopped"}[i]
+            check(False, f"the boot after the dbx change did not ask for the recovery key: {why} (see attended-sb-change.log)")
+            return
+        asked = vm.after.strip()
+        log(f"after the dbx change, the initrd asks: {asked!r} ({time.monotonic() - t:.0f}s); typing the recovery key")
+        vm.sendline(recovery_key)
+        i = vm.expect([r"\blogin: ", r"Please enter (?:passphrase|recovery key)[^\n]*", pexpect.TIMEOUT, pexpect.EOF])
+        if i != 0:
+            check(False, "the recovery key typed at the boot prompt did not open the root" if i == 1
+                  else "no login prompt after the recovery key (see attended-sb-change.log)")
+            return
+        before_login = vm.before
+        notice = "the TPM no longer unlocks" in before_login
+        vm.sendline("root")
+        vm.expect(r"Passwor[dt]: ")
+        vm.sendline(ROOT_PASSWORD)
+        i = vm.expect([r"Reseal now[^\n]*\[y/N\]", r"#", pexpect.TIMEOUT], timeout=120)
+        offer = vm.before.replace("\r", "")
+        if i != 0:
+            check(False, f"no reseal offered at root's login (notice above the login prompt: {'yes' if notice else 'no'}); "
+                         f"the login said: {offer[-600:]!r}")
+            return
+        said = " ".join(l.strip() for l in offer.splitlines() if "no longer matches" in l or "Likely cause" in l)
+        vm.sendline("y")
+        i = vm.expect([r"Reseal anyway[^\n]*\[y/N\]", r"Recovery key[^\n]*:", pexpect.TIMEOUT], timeout=60)
+        sb_asked = i == 0
+        if i == 0:
+            vm.sendline("y")
+            i = 1 if vm.expect([r"Recovery key[^\n]*:", pexpect.TIMEOUT], timeout=60) == 0 else 2
+        if i != 1:
+            check(False, f"the offer did not ask for the recovery key: {vm.before[-400:]!r}")
+            return
+        # typed as people do at a prompt: without the dashes
+        vm.sendline(recovery_key.replace("-", ""))
+        i = vm.expect([r"Resealed [^\n]*", r"(?:Error|error)[^\n]*", pexpect.TIMEOUT], timeout=300)
+        resealed = vm.after.strip() if i == 0 else ""
+        if i != 0:
+            check(False, f"the reseal at login failed: {(vm.after if i == 1 else 'timed out')!r} {vm.before[-400:]!r}")
+            return
+        vm.expect(r"#")
+        sh = shell(vm)
+        status = sh("imprint tpm status --json 2>/dev/null")
+        try:
+            vol = json.loads(status).get("volume") or {}
+        except ValueError:
+            vol = {}
+        tokens = vol.get("tokens") or []
+        matches = len(tokens) == 1 and tokens[0].get("matches") is True and vol.get("problem") is None
+        notice_gone = sh("test -e /run/imprint/tpm-notice.issue && echo UP || echo DOWN") == "DOWN"
+        vm.sendline("systemctl poweroff")
+        try:
+            vm.expect(pexpect.EOF, timeout=120)
+        except pexpect.TIMEOUT:
+            vm.terminate(force=True)
+        vm.close()
+        tpm.stop()
+
+        # --- the boot after the reseal: the same firmware variables, no password asked
+        tpm.start()
+        vm = qemu(work, tpm, [f"file={target},format=raw,if=virtio"], "vars-installed.fd", "attended-resealed.log",
+                  creds=credentials(install=False, locale=False), keep_vars=True)
+        i = vm.expect([r"Please enter (?:passphrase|recovery key)[^\n]*", r"\blogin: ", pexpect.TIMEOUT, pexpect.EOF])
+        unlocked = i == 1
+        seen = (f"asked {asked!r}, recovery key typed; notice above the login prompt: {'yes' if notice else 'NO'}; "
+                f"at login: {said or 'NO explanation'}; Secure Boot off asked: {'yes' if sb_asked else 'no'}; {resealed or 'NOT resealed'}; "
+                f"tpm status after: {len(tokens)} TPM2 token(s), matching: {'yes' if matches else 'NO: ' + status[:300]}; "
+                f"notice taken down: {'yes' if notice_gone else 'NO'}; next boot: "
+                + ("unlocked with no password" if unlocked else {0: "ASKED for a password again", 2: "timed out", 3: "the VM stopped"}[i]))
+        check(notice and bool(said) and bool(resealed) and matches and notice_gone and unlocked, seen)
+        log(f"Secure Boot change: done in {time.monotonic() - t:.0f}s")
+    finally:
+        if vm.isalive():
+            vm.terminate(force=True)
+        tpm.stop()
 
 
 

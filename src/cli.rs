@@ -282,6 +282,60 @@ pub enum TpmCommand {
     /// Whether the TPM still unlocks the encrypted root by itself: at boot (--notify) a notice
     /// on the console when it no longer does; at a root login (--offer) the offer to reseal.
     Check(TpmCheckArgs),
+    /// Before a Secure Boot update (db, dbx, KEK or PK `.auth` files): add a TPM2 key sealed to
+    /// the PCR 7 the next boot will measure, predicted from the firmware's event log, so that
+    /// boot unlocks by itself. The old key stays until then (`imprint tpm cleanup`).
+    Prepare(TpmPrepareArgs),
+    /// At boot: once a prepared TPM2 key unlocks, remove the TPM2 keys that no longer match.
+    Cleanup(TpmCleanupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TpmPrepareArgs {
+    /// An update file, as fwupd and distributions ship them (EFI_VARIABLE_AUTHENTICATION_2 and the
+    /// new signature lists), with the variable it updates when its name does not say:
+    /// `dbx=DBXUpdate.bin`. Repeat in the order they will be written.
+    #[arg(long = "secure-boot-update", value_name = "[VAR=]FILE", required = true)]
+    pub secure_boot_update: Vec<String>,
+    /// The firmware's event log.
+    #[arg(long, value_name = "FILE", default_value = "/sys/kernel/security/tpm0/binary_bios_measurements")]
+    pub event_log: PathBuf,
+    /// The EFI variables (efivarfs, or a folder for tests).
+    #[arg(long, value_name = "DIR", default_value = crate::reset::efi::DEFAULT_EFIVARS)]
+    pub efivars: PathBuf,
+    #[command(flatten)]
+    pub volume: VolumeArgs,
+    /// The TPM: `auto` (/dev/tpmrm0) or a TCTI.
+    #[arg(long, value_name = "auto|TCTI", default_value = "auto")]
+    pub tpm2_device: String,
+    /// The key proof, when the TPM key no longer unseals: the recovery key, from a file.
+    #[arg(long, value_name = "FILE", conflicts_with = "passphrase_file")]
+    pub recovery_key_file: Option<PathBuf>,
+    /// ... or a passphrase that opens the volume, from a file.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    /// The PIN of a tpm2+pin enrollment, from a file.
+    #[arg(long, value_name = "FILE")]
+    pub pin_file: Option<PathBuf>,
+    /// For a signed PCR policy: the PCR signature JSON to unseal the old key with.
+    #[arg(long, value_name = "FILE")]
+    pub tpm2_signature: Option<PathBuf>,
+    /// Only predict: print the next boot's PCR 7, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TpmCleanupArgs {
+    #[command(flatten)]
+    pub volume: VolumeArgs,
+    /// The TPM: `auto` (/dev/tpmrm0) or a TCTI.
+    #[arg(long, value_name = "auto|TCTI", default_value = "auto")]
+    pub tpm2_device: String,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

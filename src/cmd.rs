@@ -579,6 +579,116 @@ pub fn tpm_check(args: &crate::cli::TpmCheckArgs) -> Result<()> {
     Ok(())
 }
 
+/// `tpm prepare`: the next boot's PCR 7 predicted from the event log and the update files, and
+/// a second TPM2 key sealed to it (the old key stays until that boot: `tpm cleanup`).
+pub fn tpm_prepare(args: &crate::cli::TpmPrepareArgs) -> Result<()> {
+    use crate::tpm::reseal::{self, KeyProof, ResealRequest};
+    use crate::tpm::secureboot::{self, SbVar};
+    let dev: crate::tpm::Device = args.tpm2_device.parse().map_err(|_| anyhow!("invalid --tpm2-device '{}'", args.tpm2_device))?;
+    let mut updates = Vec::new();
+    for arg in &args.secure_boot_update {
+        let (var, file) = match arg.split_once('=') {
+            Some((v, f)) if SbVar::parse(v).is_some() => (SbVar::parse(v), Path::new(f)),
+            Some((v, _)) if !Path::new(arg).exists() => {
+                bail!("--secure-boot-update {arg}: '{v}' is not a Secure Boot variable (one of {})", SbVar::NAMES)
+            }
+            _ => (None, Path::new(arg.as_str())),
+        };
+        updates.push(secureboot::read_update(file, var)?);
+    }
+    let log = {
+        let f = File::open(&args.event_log).with_context(|| format!("reading the event log {}", args.event_log.display()))?;
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(f, crate::tpm::eventlog::MAX_LOG as u64 + 1), &mut data)
+            .with_context(|| format!("reading the event log {}", args.event_log.display()))?;
+        crate::tpm::eventlog::parse(&data).with_context(|| args.event_log.display().to_string())?
+    };
+    let vol = Volume::of(&args.volume)?;
+    let tokens = vol.tokens()?;
+    let Some(template) = tokens.first() else { bail!("{vol} has no systemd-tpm2 token: there is nothing to prepare") };
+    if !template.pcrs.contains(&7) {
+        bail!(
+            "the TPM2 key of {vol} is not bound to PCR 7 (its policy: {}): a Secure Boot update does not change what it is sealed to, so there is nothing to prepare",
+            crate::tpm::status::policy_words(template)
+        );
+    }
+    if template.pcr_bank.unwrap_or(crate::tpm::PcrBank::Sha256) != crate::tpm::PcrBank::Sha256 {
+        bail!(
+            "the TPM2 key of {vol} uses the {} bank; imprint predicts the SHA-256 bank only",
+            template.pcr_bank.map_or_else(String::new, |b| b.to_string())
+        );
+    }
+    let now = crate::tpm::pcr_values(&dev, crate::tpm::PcrBank::Sha256, &[7])?.remove(0);
+    let prediction = secureboot::predict_pcr7(&log, &args.efivars, &updates, &now)?;
+    let files: Vec<String> = updates.iter().map(|u| format!("{} ({})", u.file.display(), u.var.name())).collect();
+    if args.dry_run {
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&prediction)?);
+        } else {
+            println!("PCR 7 now:        {}\nPCR 7 next boot:  {} (after {})", prediction.pcr7_now, prediction.pcr7, files.join(", "));
+        }
+        return Ok(());
+    }
+    let read = |p: &Path, what: &str| Secret::from_file(p).with_context(|| format!("reading the {what} from {}", p.display()));
+    let proof = match (&args.recovery_key_file, &args.passphrase_file) {
+        (Some(f), _) => KeyProof::RecoveryKey(read(f, "recovery key")?),
+        (None, Some(f)) => KeyProof::Passphrase(read(f, "passphrase")?),
+        (None, None) => KeyProof::Token,
+    };
+    let pin = args.pin_file.as_deref().map(|f| read(f, "PIN")).transpose()?;
+    let req = ResealRequest { tpm: &dev, proof, pin, pcrs: None, pcr_signature: args.tpm2_signature.clone() };
+    let predicted = vec![(7, prediction.pcr7_value.clone())];
+    let report = match &vol {
+        Volume::Image { image, offset, size, .. } => reseal::on_image(image, *offset, *size, |s| reseal::prepare(s, &req, &predicted))?,
+        Volume::Device(d) => reseal::prepare(d, &req, &predicted)?,
+    };
+    if args.json {
+        println!("{}", serde_json::json!({ "prediction": prediction, "prepared": report }));
+    } else {
+        let kept: Vec<String> = report.kept_keyslots.iter().map(u32::to_string).collect();
+        println!(
+            "Prepared {vol}: keyslot {} opens with the TPM once PCR 7 is {} — what the next boot measures after {} is written (now {}).",
+            report.new_keyslot,
+            prediction.pcr7,
+            files.join(", "),
+            prediction.pcr7_now
+        );
+        println!(
+            "The TPM2 keyslot {} stays until then; at the first boot the new key unlocks, `imprint tpm cleanup` (imprint-tpm-check.service) removes it. Write the update now (fwupd, efi-updatevar) and restart.",
+            kept.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// `tpm cleanup`: after a prepared key unlocked a boot, the TPM2 keys that no longer match go.
+pub fn tpm_cleanup(args: &crate::cli::TpmCleanupArgs) -> Result<()> {
+    use crate::tpm::reseal;
+    let dev: crate::tpm::Device = args.tpm2_device.parse().map_err(|_| anyhow!("invalid --tpm2-device '{}'", args.tpm2_device))?;
+    let v = &args.volume;
+    let vol = match Volume::of(v) {
+        Ok(vol) => vol,
+        Err(_) if v.image.is_none() && v.device.is_none() => return Ok(()), // the root is not encrypted
+        Err(e) => return Err(e),
+    };
+    let report = match &vol {
+        Volume::Image { image, offset, size, .. } => reseal::on_image(image, *offset, *size, |s| reseal::cleanup(s, &dev))?,
+        Volume::Device(d) => reseal::cleanup(d, &dev)?,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else if report.applied {
+        let removed: Vec<String> = report.removed_keyslots.iter().map(u32::to_string).collect();
+        println!(
+            "{vol}: the prepared TPM2 key matches this boot; removed the TPM2 keyslots that no longer do: {}.",
+            if removed.is_empty() { "none".into() } else { removed.join(", ") }
+        );
+    } else if report.prepared {
+        println!("{vol}: a prepared TPM2 key waits for its Secure Boot update; nothing removed.");
+    }
+    Ok(())
+}
+
 /// A yes/no question on the terminal; only "y" or "yes" is yes.
 fn ask_yes(question: &str) -> Result<bool> {
     use std::io::BufRead;

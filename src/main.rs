@@ -27,6 +27,8 @@ fn main() {
         Some(Command::Tpm(imprint::cli::TpmCommand::Status(args))) => imprint::cmd::tpm_status(args),
         Some(Command::Tpm(imprint::cli::TpmCommand::Reseal(args))) => imprint::cmd::tpm_reseal(args),
         Some(Command::Tpm(imprint::cli::TpmCommand::Check(args))) => imprint::cmd::tpm_check(args),
+        Some(Command::Tpm(imprint::cli::TpmCommand::Prepare(args))) => imprint::cmd::tpm_prepare(args),
+        Some(Command::Tpm(imprint::cli::TpmCommand::Cleanup(args))) => imprint::cmd::tpm_cleanup(args),
         Some(Command::Reset(imprint::cli::ResetArgs { verb: None, menu })) => imprint::app::reset_menu(menu, cli.plain),
         Some(Command::Reset(imprint::cli::ResetArgs { verb: Some(c), .. })) => match imprint::reset::cli::run(c) {
             Ok(0) => Ok(()),

@@ -70,7 +70,7 @@ fn tokens(meta: &serde_json::Value) -> Vec<(String, String)> {
         .as_object()
         .unwrap()
         .values()
-        .map(|t| (t["type"].as_str().unwrap().to_string(), t["keyslots"][0].as_str().unwrap().to_string()))
+        .map(|t| (t["type"].as_str().unwrap().to_string(), t["keyslots"][0].as_str().unwrap_or("-").to_string()))
         .collect();
     v.sort();
     v
@@ -90,6 +90,9 @@ fn systemd_unseals(part: &Path, name: &str) -> bool {
         .args(["attach", name])
         .arg(part)
         .args(["-", "tpm2-device=swtpm:host=127.0.0.1,headless=1"]));
+    if std::env::var_os("IMPRINT_TEST_DEBUG").is_some() {
+        eprintln!("{}", text(&out));
+    }
     text(&out).contains("Completed TPM2 key unsealing")
 }
 
@@ -341,4 +344,128 @@ fn the_boot_check_unit_and_the_login_offer_ship_with_the_image() {
     assert!(build.contains("profile.d/imprint-tpm.sh\" \"$root/etc/profile.d/imprint-tpm.sh\""), "the build does not install the offer");
     // agetty reads /run/issue.d only without /etc/issue (Debian has one): the notice is linked
     assert!(build.contains("ln -sf /run/imprint/tpm-notice.issue \"$root/etc/issue.d/50-imprint-tpm.issue\""), "no link for the notice");
+}
+
+/// PCR 7 as OVMF/EDK2 measures it, for these variable contents: SecureBoot, PK, KEK, db, dbx
+/// (EV_EFI_VARIABLE_DRIVER_CONFIG, the whole UEFI_VARIABLE_DATA hashed), then the separator.
+/// Returns the event log; each event is extended into the swtpm's PCR 7 as the firmware would.
+fn measure_secure_boot(tpm: &Swtpm, db: &[u8], dbx: &[u8]) -> Vec<u8> {
+    use imprint::tpm::eventlog::{EV_EFI_VARIABLE_DRIVER_CONFIG, EV_SEPARATOR, build_sha256};
+    use imprint::tpm::secureboot::{SbVar, variable_data};
+    // SecureBoot has no SbVar (it is not updated): its UEFI_VARIABLE_DATA by hand
+    let mut sb = uuid::Uuid::parse_str("8be4df61-93ca-11d2-aa0d-00e098032b8c").unwrap().to_bytes_le().to_vec();
+    sb.extend_from_slice(&10u64.to_le_bytes());
+    sb.extend_from_slice(&1u64.to_le_bytes());
+    sb.extend(b"SecureBoot".iter().flat_map(|c| [*c, 0]));
+    sb.push(1);
+    let events = vec![
+        (7, EV_EFI_VARIABLE_DRIVER_CONFIG, sb),
+        (7, EV_EFI_VARIABLE_DRIVER_CONFIG, variable_data(SbVar::Pk, b"")),
+        (7, EV_EFI_VARIABLE_DRIVER_CONFIG, variable_data(SbVar::Kek, b"")),
+        (7, EV_EFI_VARIABLE_DRIVER_CONFIG, variable_data(SbVar::Db, db)),
+        (7, EV_EFI_VARIABLE_DRIVER_CONFIG, variable_data(SbVar::Dbx, dbx)),
+        (7, EV_SEPARATOR, vec![0; 4]),
+    ];
+    for (_, _, data) in &events {
+        tpm.extend(7, data);
+    }
+    build_sha256(&events)
+}
+
+/// Issue 16 point 3: `imprint tpm prepare --secure-boot-update` before a dbx update. The event
+/// log must replay to the TPM's PCR 7; the new key is sealed to the PCR 7 the firmware measures
+/// once the update is in (dbx now ‖ the new hash, as EDK2 appends), the old key stays; after the
+/// update and a reboot stock systemd-cryptsetup 252 unseals the new key, and `imprint tpm
+/// cleanup` removes the old one, leaving one TPM2 token and the recovery key untouched. A log
+/// that does not replay is refused and nothing changes.
+#[test]
+fn a_prepared_secure_boot_update_unlocks_and_then_the_old_key_goes() {
+    use imprint::tpm::secureboot::{SbVar, auth_file, sha256_list};
+    let dir = tempfile::tempdir().unwrap();
+    let tpm = Swtpm::start_default_port();
+    let ms = "77fa9abd-0359-4d32-bd60-28f4e78f784b";
+    let dbx_now = sha256_list(ms, &[[0x11; 32]]);
+    let log_file = dir.path().join("binary_bios_measurements");
+    std::fs::write(&log_file, measure_secure_boot(&tpm, b"", &dbx_now)).unwrap();
+    let efivars = dir.path().join("efivars");
+    std::fs::create_dir(&efivars).unwrap();
+    let efivar = |data: &[u8]| [&[0x27, 0, 0, 0][..], data].concat();
+    std::fs::write(efivars.join(SbVar::Dbx.efivarfs_name()), efivar(&dbx_now)).unwrap();
+    std::fs::write(efivars.join("SecureBoot-8be4df61-93ca-11d0-aa0d-00e098032b8c"), [6, 0, 0, 0, 1]).unwrap();
+    let key_file = dir.path().join("recovery.key");
+    let target = install(dir.path(), &tpm, "tpm2", &["--recovery-key-file", key_file.to_str().unwrap()]);
+    let before = metadata(dir.path(), &target);
+
+    // the update: Microsoft-style, two hashes, one of them already in dbx
+    let update = dir.path().join("DBXUpdate.bin");
+    std::fs::write(&update, auth_file(&sha256_list(ms, &[[0x11; 32], [0x22; 32]]), b"PKCS#7 by the KEK")).unwrap();
+    let prepare = |log: &Path, extra: &[&str]| {
+        run(common::imprint()
+            .args(["tpm", "prepare", "--tpm2-device", &tpm.tcti(), "--secure-boot-update"])
+            .arg(&update)
+            .arg("--event-log")
+            .arg(log)
+            .arg("--efivars")
+            .arg(&efivars)
+            .arg("--image")
+            .arg(&target)
+            .args(extra))
+    };
+    // a log that does not replay to the TPM's PCR 7: refused, nothing written
+    let (o, _) = part_range(&sfdisk_json(&target), 1);
+    let header = sha256_range(&target, o, 16 << 20);
+    let short_log = dir.path().join("short.log");
+    let mut events = imprint::tpm::eventlog::parse(&std::fs::read(&log_file).unwrap()).unwrap().events;
+    events.pop();
+    std::fs::write(
+        &short_log,
+        imprint::tpm::eventlog::build_sha256(&events.into_iter().map(|e| (e.pcr, e.kind, e.data)).collect::<Vec<_>>()),
+    )
+    .unwrap();
+    let out = prepare(&short_log, &[]);
+    assert!(!out.status.success() && text(&out).contains("replays PCR 7"), "{}", text(&out));
+    assert_eq!(sha256_range(&target, o, 16 << 20), header, "a refused prepare changed the header");
+
+    // what the next boot measures: dbx now ‖ the one new hash
+    let mut dbx_next = dbx_now.clone();
+    dbx_next.extend_from_slice(&sha256_list(ms, &[[0x22; 32]]));
+    let dry = ok(&prepare(&log_file, &["--dry-run", "--json"]));
+    let predicted: serde_json::Value = serde_json::from_str(&dry).unwrap();
+    assert_eq!(sha256_range(&target, o, 16 << 20), header, "a dry run changed the header");
+    let said = ok(&prepare(&log_file, &[]));
+    assert!(said.contains("Prepared partition 1") && said.contains(predicted["pcr7"].as_str().unwrap()), "{said}");
+    let meta = metadata(dir.path(), &target);
+    let types: Vec<String> = tokens(&meta).into_iter().map(|(t, _)| t).collect();
+    assert_eq!(types, ["imprint-tpm2-prepared", "systemd-recovery", "systemd-tpm2", "systemd-tpm2"], "{meta}");
+    // before the update is written, cleanup waits
+    let cleanup = || ok(&run(common::imprint().args(["tpm", "cleanup", "--json", "--tpm2-device", &tpm.tcti(), "--image"]).arg(&target)));
+    let c: serde_json::Value = serde_json::from_str(&cleanup()).unwrap();
+    assert_eq!((c["prepared"].as_bool(), c["applied"].as_bool()), (Some(true), Some(false)), "{c}");
+    assert_eq!(tokens(&metadata(dir.path(), &target)).len(), 4);
+
+    // the update is written and the machine restarts: the firmware measures the new dbx
+    std::fs::write(efivars.join(SbVar::Dbx.efivarfs_name()), efivar(&dbx_next)).unwrap();
+    tpm.power_cycle();
+    measure_secure_boot(&tpm, b"", &dbx_next);
+    assert_eq!(tpm.pcr(7), predicted["pcr7"].as_str().unwrap(), "the prediction is what the firmware measures");
+    // stock systemd unseals the prepared token. Alone: swtpm has no resource manager, so after
+    // the old token fails, the objects systemd left loaded make its next attempt fail for lack of
+    // room (a kernel's /dev/tpmrm0 flushes them; the VM test boots with both tokens)
+    let part = extract(dir.path(), &target);
+    let old_token = before["tokens"].as_object().unwrap().iter().find(|(_, t)| t["type"] == "systemd-tpm2").unwrap().0.clone();
+    ok(&run(Command::new("cryptsetup").args(["token", "remove", "--token-id", &old_token]).arg(&part)));
+    assert!(systemd_unseals(&part, "imprint-prepared"), "systemd-cryptsetup 252 does not unseal the prepared token");
+    let c: serde_json::Value = serde_json::from_str(&cleanup()).unwrap();
+    assert_eq!(c["applied"], true, "{c}");
+    assert_eq!(c["removed_keyslots"].as_array().unwrap().len(), 1, "{c}");
+    let after = metadata(dir.path(), &target);
+    let left = tokens(&after);
+    assert_eq!(left.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(), ["systemd-recovery", "systemd-tpm2"], "{after}");
+    let recovery = |m: &serde_json::Value| m["tokens"].as_object().unwrap().values().find(|t| t["type"] == "systemd-recovery").cloned();
+    assert_eq!(recovery(&after), recovery(&before), "the recovery token is untouched");
+    let part = extract(dir.path(), &target);
+    assert!(systemd_unseals(&part, "imprint-cleaned"), "the key left does not unseal");
+    // a second cleanup has nothing to do
+    let c: serde_json::Value = serde_json::from_str(&cleanup()).unwrap();
+    assert_eq!(c["prepared"], false, "{c}");
 }

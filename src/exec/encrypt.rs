@@ -108,6 +108,7 @@ pub fn prepare(
                     public_key_pem,
                     public_key_pcrs: enc.public_key_pcrs.clone(),
                     pin,
+                    predicted: Vec::new(),
                 };
                 let (secret, mut token) = tpm::seal(&device(enc)?, &req)?;
                 let pass = tpm::luks_passphrase(&secret);

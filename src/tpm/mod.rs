@@ -67,10 +67,12 @@
 //! manager. Set `TSS2_LOG=all+none` in the process environment: tpm2-tss logs expected failures
 //! (a policy mismatch, a wrong PIN) to stderr.
 
+pub mod eventlog;
 pub mod notice;
 mod policy;
 pub mod reseal;
 mod seal;
+pub mod secureboot;
 pub mod status;
 mod token;
 mod uki;
@@ -78,7 +80,7 @@ mod uki;
 use std::fmt;
 use std::str::FromStr;
 
-pub use seal::{SealFormat, seal, seal_in_format, token_matches_now, unseal, unseal_with_signatures};
+pub use seal::{SealFormat, pcr_values, seal, seal_in_format, token_matches_now, unseal, unseal_with_signatures};
 pub use status::{Problem, ProblemKind, TpmStatus, status};
 pub use token::{PrimaryAlg, Tpm2Token};
 pub use uki::{pcrpkey_from_uki, section_in, uki_section};
@@ -183,12 +185,22 @@ pub struct SealRequest {
     pub public_key_pcrs: Vec<u32>,
     /// A PIN (PolicyAuthValue); turns on the TPM's dictionary-attack protection.
     pub pin: Option<Secret>,
+    /// PCR values to seal to instead of the TPM's for these PCRs (`imprint tpm prepare`: the
+    /// next boot's, predicted); empty: the values of now.
+    pub predicted: Vec<(u32, Vec<u8>)>,
 }
 
 impl Default for SealRequest {
     /// systemd 252's defaults: SHA-256, PCR 7, no key, no PIN.
     fn default() -> Self {
-        SealRequest { bank: PcrBank::Sha256, pcrs: vec![7], public_key_pem: None, public_key_pcrs: vec![11], pin: None }
+        SealRequest {
+            bank: PcrBank::Sha256,
+            pcrs: vec![7],
+            public_key_pem: None,
+            public_key_pcrs: vec![11],
+            pin: None,
+            predicted: Vec::new(),
+        }
     }
 }
 

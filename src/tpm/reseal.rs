@@ -122,10 +122,52 @@ fn other_tokens_keyslots(vol: &Path) -> Result<Vec<u32>, ResealError> {
 
 /// Reseals the volume whose LUKS2 header is at the start of `vol` (a device or a file).
 pub fn reseal(vol: &Path, req: &ResealRequest) -> Result<ResealReport, ResealError> {
+    let added = add_token(vol, req, &[])?;
+    // 4. the old ones go
+    let keep = other_tokens_keyslots(vol)?;
+    let mut removed_keyslots = Vec::new();
+    for (n, t) in &added.old {
+        luks::remove_token(vol, *n)?;
+        if !keep.contains(&t.keyslot) && t.keyslot != added.new_keyslot {
+            luks::destroy_keyslot(vol, t.keyslot)?;
+            removed_keyslots.push(t.keyslot);
+        }
+    }
+    Ok(ResealReport {
+        proof_keyslot: added.proof_keyslot,
+        new_keyslot: added.new_keyslot,
+        new_token: added.new_token,
+        removed_keyslots,
+        pcrs: added.pcrs,
+        bank: added.bank,
+        pin: added.template.pin,
+        signed_policy: added.template.pubkey.is_some(),
+    })
+}
+
+/// A token added by [`add_token`], and the TPM2 tokens that were there before it.
+struct Added {
+    proof_keyslot: u32,
+    new_keyslot: u32,
+    new_token: u32,
+    token: Tpm2Token,
+    pcrs: Vec<u32>,
+    bank: PcrBank,
+    template: Tpm2Token,
+    old: Vec<(u32, Tpm2Token)>,
+}
+
+/// The key proof, then a new `systemd-tpm2` token and keyslot with the old token's policy
+/// (PCRs, bank, signing key, PIN), sealed to this boot's PCR values — or, for the PCRs in
+/// `predicted`, to those values — and proven before anything else changes: unsealed now and
+/// opening exactly the new keyslot; a token sealed to predicted values cannot unseal before
+/// they come, so its key is proven to open exactly the new keyslot.
+fn add_token(vol: &Path, req: &ResealRequest, predicted: &[(u32, Vec<u8>)]) -> Result<Added, ResealError> {
     let old = tpm2_tokens(vol)?;
     let Some((_, template)) = old.first() else {
         return Err(ResealError::NoToken(vol.display().to_string()));
     };
+    let template = template.clone();
     if template.pin && req.pin.is_none() {
         return Err(ResealError::PinRequired);
     }
@@ -162,7 +204,7 @@ pub fn reseal(vol: &Path, req: &ResealRequest) -> Result<ResealReport, ResealErr
             }
         }
     };
-    // 2. seal to now, with the old policy
+    // 2. seal with the old policy
     let bank = template.pcr_bank.unwrap_or(PcrBank::Sha256);
     let pcrs = req.pcrs.clone().unwrap_or_else(|| template.pcrs.clone());
     let seal_req = SealRequest {
@@ -171,15 +213,20 @@ pub fn reseal(vol: &Path, req: &ResealRequest) -> Result<ResealReport, ResealErr
         public_key_pem: template.pubkey.clone(),
         public_key_pcrs: template.pubkey_pcrs.clone(),
         pin: req.pin.as_ref().map(Secret::duplicate),
+        predicted: predicted.to_vec(),
     };
     let (secret, mut token) = tpm::seal(req.tpm, &seal_req)?;
     // 3. add and prove
     let new_keyslot = luks::add_keyslot(vol, &volume_key, &tpm::luks_passphrase(&secret), Pbkdf::Minimal)?;
     token.keyslot = new_keyslot;
     let new_token = luks::add_token(vol, &token.to_json())?;
-    let proven = unseal(req, &token)
-        .map_err(|e| ResealError::Proof(format!("unsealing the new token: {e}")))
-        .and_then(|s| luks::check_passphrase(vol, &tpm::luks_passphrase(&s)).map_err(|e| ResealError::Proof(e.to_string())));
+    let unsealed = if predicted.is_empty() {
+        unseal(req, &token).map_err(|e| ResealError::Proof(format!("unsealing the new token: {e}")))
+    } else {
+        Ok(secret)
+    };
+    let proven =
+        unsealed.and_then(|s| luks::check_passphrase(vol, &tpm::luks_passphrase(&s)).map_err(|e| ResealError::Proof(e.to_string())));
     match proven {
         Ok(slot) if slot == new_keyslot => {}
         Ok(slot) => {
@@ -191,26 +238,104 @@ pub fn reseal(vol: &Path, req: &ResealRequest) -> Result<ResealReport, ResealErr
             return Err(e);
         }
     }
-    // 4. the old ones go
-    let keep = other_tokens_keyslots(vol)?;
-    let mut removed_keyslots = Vec::new();
-    for (n, t) in &old {
-        luks::remove_token(vol, *n)?;
-        if !keep.contains(&t.keyslot) && t.keyslot != new_keyslot {
-            luks::destroy_keyslot(vol, t.keyslot)?;
-            removed_keyslots.push(t.keyslot);
+    Ok(Added { proof_keyslot, new_keyslot, new_token, token, pcrs, bank, template, old })
+}
+
+/// The type of the LUKS2 token that marks a prepared TPM2 key (no keyslots; systemd ignores
+/// token types it does not know): `imprint tpm cleanup` looks for it.
+pub const PREPARED_TOKEN: &str = "imprint-tpm2-prepared";
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PrepareReport {
+    pub proof_keyslot: u32,
+    pub new_keyslot: u32,
+    pub new_token: u32,
+    /// The keyslots of the TPM2 tokens kept until the new one unlocks a boot.
+    pub kept_keyslots: Vec<u32>,
+    pub pcrs: Vec<u32>,
+    pub bank: PcrBank,
+    /// The PCR values the new token is sealed to (hex), per PCR given.
+    pub predicted: Vec<(u32, String)>,
+}
+
+/// `imprint tpm prepare`: a second `systemd-tpm2` token, with the old token's policy, sealed to
+/// `predicted` PCR values (the next boot's, after a Secure Boot update), the old tokens kept, and
+/// a mark in the header naming the new token's policy for [`cleanup`].
+pub fn prepare(vol: &Path, req: &ResealRequest, predicted: &[(u32, Vec<u8>)]) -> Result<PrepareReport, ResealError> {
+    let added = add_token(vol, req, predicted)?;
+    let mark = serde_json::json!({
+        "type": PREPARED_TOKEN,
+        "keyslots": [],
+        "tpm2-policy-hash": added.token.policy_hash.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+    });
+    if let Err(e) = luks::add_token(vol, &mark) {
+        undo(vol, added.new_token, added.new_keyslot);
+        return Err(e.into());
+    }
+    Ok(PrepareReport {
+        proof_keyslot: added.proof_keyslot,
+        new_keyslot: added.new_keyslot,
+        new_token: added.new_token,
+        kept_keyslots: added.old.iter().map(|(_, t)| t.keyslot).collect(),
+        pcrs: added.pcrs,
+        bank: added.bank,
+        predicted: predicted.iter().map(|(p, v)| (*p, v.iter().map(|b| format!("{b:02x}")).collect())).collect(),
+    })
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct CleanupReport {
+    /// A prepared token was found.
+    pub prepared: bool,
+    /// It matches this boot: the update came, the old tokens that no longer match went.
+    pub applied: bool,
+    pub removed_keyslots: Vec<u32>,
+}
+
+/// `imprint tpm cleanup`, at boot: once a prepared token matches this boot's PCR values (the
+/// Secure Boot update came and the TPM unlocked with it), the TPM2 tokens that no longer match
+/// are removed with their keyslots, and the mark with them. Before that, nothing changes; a mark
+/// whose token is gone (resealed since) is removed.
+pub fn cleanup(vol: &Path, dev: &Device) -> Result<CleanupReport, ResealError> {
+    let marks: Vec<(u32, String)> = luks::tokens(vol)?
+        .into_iter()
+        .filter(|(_, j)| j["type"] == PREPARED_TOKEN)
+        .map(|(n, j)| (n, j["tpm2-policy-hash"].as_str().unwrap_or_default().to_string()))
+        .collect();
+    if marks.is_empty() {
+        return Ok(CleanupReport::default());
+    }
+    let hex = |t: &Tpm2Token| t.policy_hash.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let tokens = tpm2_tokens(vol)?;
+    let prepared: Vec<&(u32, Tpm2Token)> = tokens.iter().filter(|(_, t)| marks.iter().any(|(_, h)| *h == hex(t))).collect();
+    let mut report = CleanupReport { prepared: !prepared.is_empty(), ..CleanupReport::default() };
+    let applied = prepared.iter().any(|(_, t)| tpm::token_matches_now(dev, t).unwrap_or(false));
+    if applied {
+        let keep = other_tokens_keyslots(vol)?;
+        let mut kept_slots = Vec::new();
+        let mut gone = Vec::new();
+        for (n, t) in &tokens {
+            if tpm::token_matches_now(dev, t)? {
+                kept_slots.push(t.keyslot);
+            } else {
+                gone.push((*n, t.keyslot));
+            }
+        }
+        for (n, slot) in gone {
+            luks::remove_token(vol, n)?;
+            if !keep.contains(&slot) && !kept_slots.contains(&slot) {
+                luks::destroy_keyslot(vol, slot)?;
+                report.removed_keyslots.push(slot);
+            }
+        }
+        report.applied = true;
+    }
+    if applied || prepared.is_empty() {
+        for (n, _) in marks {
+            luks::remove_token(vol, n)?;
         }
     }
-    Ok(ResealReport {
-        proof_keyslot,
-        new_keyslot,
-        new_token,
-        removed_keyslots,
-        pcrs,
-        bank,
-        pin: template.pin,
-        signed_policy: template.pubkey.is_some(),
-    })
+    Ok(report)
 }
 
 /// The enrolled form of a typed recovery key: spaces and line breaks dropped, then as systemd's
@@ -281,13 +406,20 @@ fn header_copy(image: &Path, offset: u64, size: u64) -> Result<(tempfile::TempDi
 /// interruption leaves a header libcryptsetup can read (each copy has its checksum and sequence
 /// number). The data is not touched.
 pub fn reseal_image(image: &Path, offset: u64, size: u64, req: &ResealRequest) -> Result<ResealReport, ResealError> {
+    on_image(image, offset, size, |scratch| reseal(scratch, req))
+}
+
+/// `op` on the LUKS2 header of partition `[offset, offset+size)` of an image file, offline: the
+/// header area is copied into a scratch file the partition's size, changed there, and written
+/// back as [`reseal_image`] says.
+pub fn on_image<T>(image: &Path, offset: u64, size: u64, op: impl FnOnce(&Path) -> Result<T, ResealError>) -> Result<T, ResealError> {
     let io = |what: &str| {
         let what = format!("{what} ({})", image.display());
         move |source| ResealError::Io { what, source }
     };
     let f = File::options().read(true).write(true).open(image).map_err(io("opening the image"))?;
     let (_dir, scratch, meta) = header_copy(image, offset, size)?;
-    let report = reseal(&scratch, req)?;
+    let report = op(&scratch)?;
     // write back: keyslot areas, secondary header, primary header
     let s = File::open(&scratch).map_err(io("reopening the scratch file"))?;
     let mut buf = zeroize::Zeroizing::new(vec![0u8; meta as usize]);

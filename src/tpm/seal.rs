@@ -68,7 +68,14 @@ pub fn seal_in_format(dev: &Device, req: &SealRequest, format: SealFormat) -> Re
 
     let mut tpm = Tpm::open(dev)?;
     tpm.require_bank(req.bank)?;
-    let values = tpm.read_pcrs(req.bank, &pcrs)?;
+    let mut values = tpm.read_pcrs(req.bank, &pcrs)?;
+    for (pcr, value) in &req.predicted {
+        let Some(i) = pcrs.iter().position(|p| p == pcr) else { continue };
+        if value.len() != values[i].len() {
+            return Err(TpmError::Format(format!("a predicted PCR {pcr} value of {} bytes for the {} bank", value.len(), req.bank)));
+        }
+        values[i].clone_from(value);
+    }
     let name = key.as_ref().map(|k| object_name(&k.tpmt_public(k.e)));
     let policy = sealing_policy(name.as_deref(), req.bank, &pcrs, &values, auth.is_some());
 
@@ -102,6 +109,13 @@ pub fn seal_in_format(dev: &Device, req: &SealRequest, format: SealFormat) -> Re
         pcrlock_nv: None,
     };
     Ok((secret, token))
+}
+
+/// The values of `pcrs` in `bank`, as the TPM holds them now.
+pub fn pcr_values(dev: &Device, bank: PcrBank, pcrs: &[u32]) -> Result<Vec<Vec<u8>>, TpmError> {
+    let mut tpm = Tpm::open(dev)?;
+    tpm.require_bank(bank)?;
+    tpm.read_pcrs(bank, pcrs)
 }
 
 /// Whether `token`'s policy is the one the PCR values of now give — what decides whether the TPM

@@ -12,9 +12,9 @@
   TPM, the recovery-key group typed back, the disk's name typed, done, power off. The installed
   disk then boots alone with no locale or keymap credentials: the root must unlock from the TPM,
   and the installer's answers (German, `de`) must be in /etc; its disk GUID must not be the
-  demo seed's. Then the Secure Boot state changes: a dbx entry is added (written through
-  efivarfs inside the VM, as a revocation update would; this OVMF has no Secure Boot keys, so
-  it checks no signature) and kept in the machine's firmware variables. The next boot asks for
+  demo seed's. Then the Secure Boot state changes: a dbx entry is added to the machine's
+  firmware variables while it is off (this OVMF build has no Secure Boot, so it takes no signed
+  update at run time; it measures the new dbx into PCR 7 all the same). The next boot asks for
   the recovery key, which is typed on the serial console; the notice is above the login prompt,
   the login offers the reseal, which is accepted with the recovery key; the boot after that
   unlocks with no password.
@@ -120,19 +120,62 @@ def credentials(install=True, locale=True):
     return args
 
 
-# dbx, in the image security database (EFI_IMAGE_SECURITY_DATABASE_GUID)
-DBX_VAR = "dbx-d719b2cb-3d3a-4596-a3bc-dad00e67656f"
+# dbx lives in the image security database (EFI_IMAGE_SECURITY_DATABASE_GUID)
+IMAGE_SECURITY_DB = "d719b2cb-3d3a-4596-a3bc-dad00e67656f"
 
 
-def dbx_update():
-    """What efivarfs takes to set dbx to one revoked SHA-256 (as a dbx update adds): 4 bytes of
-    attributes (non-volatile, boot and runtime access), then an EFI_SIGNATURE_LIST of type
-    EFI_CERT_SHA256_GUID holding one EFI_SIGNATURE_DATA (owner GUID, hash)."""
+def dbx_list(label):
+    """A dbx update's content: an EFI_SIGNATURE_LIST of type EFI_CERT_SHA256_GUID holding one
+    EFI_SIGNATURE_DATA (Microsoft's owner GUID, a revoked hash)."""
     owner = uuid.UUID("77fa9abd-0359-4d32-bd60-28f4e78f784b").bytes_le
-    data = owner + hashlib.sha256(b"imprint e2e: a revoked boot loader").digest()
+    data = owner + hashlib.sha256(label.encode()).digest()
     sha256_type = uuid.UUID("c1c41626-504c-4092-aca9-41f936934328").bytes_le
-    esl = sha256_type + struct.pack("<III", 28 + len(data), 0, len(data)) + data
-    return struct.pack("<I", 0x7) + esl
+    return sha256_type + struct.pack("<III", 28 + len(data), 0, len(data)) + data
+
+
+def auth_file(payload):
+    """An update file as fwupd and distributions ship them: EFI_VARIABLE_AUTHENTICATION_2 (a
+    timestamp, a WIN_CERTIFICATE_UEFI_GUID with a PKCS#7 signature: a placeholder here, which
+    imprint does not check and the firmware is not asked to) and the new signature lists."""
+    stamp = struct.pack("<HBBBBBBIhBB", 2026, 12, 6, 0, 0, 0, 0, 0, 0, 0, 0)
+    signature = b"a PKCS#7 signature by the KEK"
+    cert = struct.pack("<IHH", 24 + len(signature), 0x0200, 0x0EF1) + uuid.UUID("4aafd29d-68df-49ee-8aa9-347d375665a7").bytes_le + signature
+    return stamp + cert + payload
+
+
+def set_firmware_variable(vars_file, name, guid, data, attrs=0x27):
+    """Sets a variable in a powered-off machine's OVMF variable store (EDK2's authenticated
+    format, as virt-fw-vars edits it): an older copy is marked deleted, the new one is added after
+    the last. This OVMF build has no Secure Boot, so the firmware cannot take a signed update at
+    run time; it reads the store at the next start as it would after a real update, and measures
+    db/dbx into PCR 7. Default attributes: non-volatile, boot and runtime access, time-based
+    authenticated write (as dbx has)."""
+    b = bytearray(open(vars_file, "rb").read())
+    if b[40:44] != b"_FVH":
+        raise ValueError(f"{vars_file}: no firmware volume header")
+    store = struct.unpack_from("<H", b, 48)[0]
+    if uuid.UUID(bytes_le=bytes(b[store:store + 16])) != uuid.UUID("aaf32c78-947b-439a-a180-2e144ec37792"):
+        raise ValueError(f"{vars_file}: not an authenticated variable store")
+    size = struct.unpack_from("<I", b, store + 16)[0]
+    end = store + size
+    name16 = (name + "\0").encode("utf-16-le")
+    guid_b = uuid.UUID(guid).bytes_le
+    off = store + 28
+    while off + 60 <= end and struct.unpack_from("<H", b, off)[0] == 0x55AA:
+        state = b[off + 2]
+        name_size, data_size = struct.unpack_from("<II", b, off + 36)
+        if state == 0x3F and bytes(b[off + 44:off + 60]) == guid_b and bytes(b[off + 60:off + 60 + name_size]) == name16:
+            b[off + 2] = 0x3D  # VAR_ADDED & VAR_DELETED
+        off = (off + 60 + name_size + data_size + 3) & ~3
+    now = time.gmtime()
+    stamp = struct.pack("<HBBBBBBIhBB", now.tm_year, now.tm_mon, now.tm_mday, now.tm_hour, now.tm_min, now.tm_sec, 0, 0, 0, 0, 0)
+    header = struct.pack("<HBBIQ", 0x55AA, 0x3F, 0, attrs, 0) + stamp + struct.pack("<III", 0, len(name16), len(data)) + guid_b
+    record = header + name16 + data
+    if off + len(record) > end or any(x != 0xFF for x in b[off:off + len(record)]):
+        raise ValueError(f"{vars_file}: no free room for {name}")
+    b[off:off + len(record)] = record
+    with open(vars_file, "wb") as f:
+        f.write(b)
 
 
 class Tpm:
@@ -194,6 +237,23 @@ def qemu(work, tpm, disks, vars_name, logname, creds=None, keep_vars=False):
     return child
 
 
+def reporting(check, names):
+    """`check` that remembers what it reported, and a function that fails, as not reached,
+    every name not reported (a scenario that stopped early reports every line all the same)."""
+    reported = set()
+
+    def report(ok, what, why=""):
+        reported.add(what)
+        check(ok, what, why)
+
+    def rest(why="not reached: an earlier step of the scenario failed (see above)"):
+        for n in names:
+            if n not in reported:
+                check(False, n, why)
+
+    return report, rest
+
+
 def unattended(args, top, check):
     work = os.path.join(top, "unattended")
     os.makedirs(work)
@@ -203,7 +263,9 @@ def unattended(args, top, check):
         f.truncate(TARGET_SIZE)
     tpm = Tpm(work)
     started = time.monotonic()
-    names = ["unlocked by TPM without a password", "firstboot applied", "homed user exists", "encrypted root survives use"]
+    names = ["unlocked by TPM without a password", "firstboot applied", "homed user exists", "encrypted root survives use",
+             "prepared Secure Boot update unlocks"]
+    check, unreported = reporting(check, names)
     try:
         # --- boot 1: the live image installs onto the blank disk and powers off --------------
         tpm.start()
@@ -333,6 +395,11 @@ def unattended(args, top, check):
         log(f"installed system up again after {time.monotonic() - t3:.0f}s")
         dev = sh("findmnt -no SOURCE /")
         back = sh("sha256sum --quiet -c /root/e2e-fill.sha256 >/dev/null 2>&1 && echo READ-BACK-OK; wc -l < /root/e2e-fill.sha256", timeout=600)
+        # a dbx update is coming (issue 16): imprint tpm prepare seals a second key to the PCR 7
+        # the firmware will measure with it, from this boot's event log
+        auth = base64.b64encode(auth_file(dbx_list("prepared: a revoked loader"))).decode()
+        prepared = sh(f"echo {auth} | base64 -d > /root/DBXUpdate.bin && imprint tpm prepare --secure-boot-update /root/DBXUpdate.bin 2>&1", timeout=300)
+        log(f"imprint tpm prepare: {prepared!r}")
         # read-only first (a mounted file system cannot be checked): remount, or else the
         # emergency remount (SysRq u), which is asynchronous: wait for it
         ro = sh(
@@ -355,9 +422,42 @@ def unattended(args, top, check):
             vm.expect(pexpect.EOF, timeout=120)
         except pexpect.TIMEOUT:
             vm.terminate(force=True)
+        vm.close()
+        tpm.stop()
+        if "Prepared " not in prepared:
+            check(False, names[4], f"imprint tpm prepare failed: {prepared!r}")
+            return
+        # --- the update is written (this OVMF takes it into its variable store while the
+        # machine is off), and the machine starts again: the prepared key must unlock
+        set_firmware_variable(os.path.join(work, "vars-installed.fd"), "dbx", IMAGE_SECURITY_DB, dbx_list("prepared: a revoked loader"))
+        t5 = time.monotonic()
+        tpm.start()
+        vm = qemu(work, tpm, [f"file={target},format=raw,if=virtio"], "vars-installed.fd", "installed-3.log", keep_vars=True)
+        i = vm.expect([r"Please enter (?:passphrase|recovery key)[^\n]*", r"\blogin: ", pexpect.TIMEOUT, pexpect.EOF])
+        if i != 1:
+            why = {0: "the initrd asked for the recovery key: the prepared key did not unlock", 2: "timed out", 3: "the VM stopped"}[i]
+            check(False, names[4], f"after the prepared dbx update: {why} (prepare said: {prepared!r}; see installed-3.log)")
+            vm.terminate(force=True)
+            return
+        vm.sendline("root")
+        vm.expect(r"Passwor[dt]: ")
+        vm.sendline(ROOT_PASSWORD)
+        vm.expect([r"#", pexpect.TIMEOUT])
+        sh = shell(vm)
+        left = sh("cryptsetup luksDump $(cryptsetup status root | sed -n 's/^ *device: *//p') | grep -cE 'systemd-tpm2|imprint-tpm2-prepared'")
+        cleaned = sh("journalctl -b -u imprint-tpm-check.service -o cat | grep -E 'prepared|removed' | tail -2")
+        check(left.strip() == "1",
+              names[4], f"prepare said: {prepared.splitlines()[0] if prepared else '?'}; the boot after the dbx update unlocked with no password "
+              f"in {time.monotonic() - t5:.0f}s; TPM2 tokens left after the cleanup: {left or '?'} — imprint-tpm-check: {cleaned.replace(chr(10), ' | ') or 'nothing'}")
+        vm.sendline("poweroff -f")
+        try:
+            vm.expect(pexpect.EOF, timeout=120)
+        except pexpect.TIMEOUT:
+            vm.terminate(force=True)
         log(f"done in {time.monotonic() - started:.0f}s")
         return
     finally:
+        unreported()
         tpm.stop()
 
 
@@ -540,6 +640,7 @@ def attended(args, top, check):
              "attended install unlocked by TPM",
              "installer answers applied on first boot",
              "recovery after a Secure Boot change"]
+    check, unreported = reporting(check, names)
     work = os.path.join(top, "attended")
     os.makedirs(work)
     log(f"attended: work folder {work} (serial logs: attended-live.log, attended-installed.log)")
@@ -766,10 +867,6 @@ def attended(args, top, check):
         seen = "; ".join(wrong) if wrong else f"LANG={locale}, KEYMAP={keymap}, disk GUID {guid} (demo seed's: {demo_guid})"
         check(not wrong, names[3], seen + f" — kernel command line: {cmdline}")
 
-        # --- the Secure Boot state changes: a dbx entry added, kept in this machine's variables
-        dbx = base64.b64encode(dbx_update()).decode()
-        wrote = sh(f"echo {dbx} | base64 -d > /sys/firmware/efi/efivars/{DBX_VAR} && echo DBX-WRITTEN; "
-                   f"od -An -tx1 -j4 -N16 /sys/firmware/efi/efivars/{DBX_VAR} | tr -d ' '")
         vm.sendline("systemctl poweroff")
         try:
             vm.expect(pexpect.EOF, timeout=120)
@@ -777,13 +874,17 @@ def attended(args, top, check):
             vm.terminate(force=True)
         vm.close()
         tpm.stop()
-        if "DBX-WRITTEN" not in wrote:
-            check(False, names[4], f"could not add a dbx entry through efivarfs: {wrote!r}")
+        # --- the Secure Boot state changes: a dbx entry added, kept in this machine's variables
+        try:
+            set_firmware_variable(os.path.join(work, "vars-installed.fd"), "dbx", IMAGE_SECURITY_DB, dbx_list("a revoked loader"))
+        except (OSError, ValueError) as e:
+            check(False, names[4], f"could not add a dbx entry to the firmware variables: {e}")
             return
         recovery_key = "-".join(groups)
         secure_boot_change(work, tpm, target, recovery_key, lambda ok, why: check(ok, names[4], why))
         log(f"attended: done in {time.monotonic() - started:.0f}s")
     finally:
+        unreported()
         tpm.stop()
 
 

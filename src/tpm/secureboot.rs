@@ -166,6 +166,13 @@ pub fn read_update(file: &Path, var: Option<SbVar>) -> Result<Update, SbError> {
     let mut data = Vec::new();
     std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_AUTH), &mut data)
         .map_err(|e| SbError::Io { what: name.clone(), source: e })?;
+    parse_update(&data, file, var)
+}
+
+/// [`read_update`] on the file's bytes.
+pub fn parse_update(data: &[u8], file: &Path, var: Option<SbVar>) -> Result<Update, SbError> {
+    let name = file.display().to_string();
+    let bad = |why: String| SbError::File { file: name.clone(), why };
     if data.len() < 40 {
         return Err(bad("too short for an authenticated variable update (EFI_VARIABLE_AUTHENTICATION_2 is at least 40 bytes)".into()));
     }
@@ -212,7 +219,7 @@ fn guess(file: &Path, esls: &[Esl]) -> Option<SbVar> {
 /// The content after appending `payload` to `orig`, as EDK2 does it: entries already in `orig`
 /// (the whole EFI_SIGNATURE_DATA, owner included; or, with `ignore_owner`, the data alone, as
 /// some Dell firmware compares) are dropped from the new lists, and what is left is added after.
-fn append(orig: &[u8], payload: &[u8], ignore_owner: bool) -> Result<Vec<u8>, String> {
+pub fn append(orig: &[u8], payload: &[u8], ignore_owner: bool) -> Result<Vec<u8>, String> {
     let old = parse_esls(orig).map_err(|e| format!("the current value: {e}"))?;
     let new = parse_esls(payload)?;
     let mut out = orig.to_vec();

@@ -5,6 +5,8 @@
   boots alone and must unlock its root from the TPM and set itself up from credentials. Its
   encrypted root is then grown (systemd-growfs) into the never-written part of the volume and
   filled with 300 MiB; a third boot reads the files back and checks the file system read-only.
+  In that boot `imprint tpm prepare` is given a dbx update; the update is then put into the
+  machine's firmware variables, and a fourth boot must unlock by itself, leaving one TPM2 key.
 - attended: the live image boots from its default entry with no credentials, stays up and shows
   the installer on the serial console (whose size nobody set) and on tty1 (read from QEMU's
   screendump with the kernel's console font); the pages are driven key by key on ttyS0,
@@ -918,7 +920,8 @@ def secure_boot_change(work, tpm, target, recovery_key, check):
         vm.sendline("root")
         vm.expect(r"Passwor[dt]: ")
         vm.sendline(ROOT_PASSWORD)
-        i = vm.expect([r"Reseal now[^\n]*\[y/N\]", r"#", pexpect.TIMEOUT], timeout=120)
+        # the shell's prompt, not a '#' in the login's messages ("#1 SMP")
+        i = vm.expect([r"Reseal now[^\n]*\[y/N\]", r"root@[^\s]*:[^\n]*# ", pexpect.TIMEOUT], timeout=120)
         offer = vm.before.replace("\r", "")
         if i != 0:
             check(False, f"no reseal offered at root's login (notice above the login prompt: {'yes' if notice else 'no'}); "
@@ -941,7 +944,7 @@ def secure_boot_change(work, tpm, target, recovery_key, check):
         if i != 0:
             check(False, f"the reseal at login failed: {(vm.after if i == 1 else 'timed out')!r} {vm.before[-400:]!r}")
             return
-        vm.expect(r"#")
+        vm.expect(r"root@[^\s]*:[^\n]*# ")
         sh = shell(vm)
         status = sh("imprint tpm status --json 2>/dev/null")
         try:

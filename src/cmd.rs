@@ -539,7 +539,7 @@ pub fn tpm_check(args: &crate::cli::TpmCheckArgs) -> Result<()> {
     let tokens = vol.tokens()?;
     let mut status = crate::tpm::status(&dev, &[7], crate::tpm::PcrBank::Sha256);
     status.secure_boot = crate::tpm::status::secure_boot(&args.efivars);
-    status.check_volume(&dev, &vol.to_string(), &tokens);
+    status.check_volume(&dev, &vol.to_string(), &tokens, &vol.records()?);
     let Some(volume) = status.volume.filter(|v| v.problem.is_some()) else {
         notice::clear(&paths).with_context(|| format!("taking down the notice in {}", args.run_dir.display()))?;
         return Ok(());
@@ -739,6 +739,14 @@ impl Volume {
 }
 
 impl Volume {
+    /// The PCR values imprint recorded beside the volume's TPM2 keys.
+    fn records(&self) -> Result<Vec<crate::tpm::PcrRecord>> {
+        Ok(match self {
+            Volume::Image { image, offset, size, .. } => crate::tpm::reseal::image_records(image, *offset, *size)?,
+            Volume::Device(d) => crate::tpm::reseal::records(d)?,
+        })
+    }
+
     /// The volume's `systemd-tpm2` tokens, read from its LUKS2 header.
     fn tokens(&self) -> Result<Vec<crate::tpm::Tpm2Token>> {
         Ok(match self {
@@ -829,7 +837,7 @@ pub fn tpm_status(args: &crate::cli::TpmStatusArgs) -> Result<()> {
         let v = &args.volume;
         let vol = if v.image.is_none() && v.device.is_none() { Volume::of(v).ok() } else { Some(Volume::of(v)?) };
         if let Some(vol) = vol {
-            status.check_volume(&dev, &vol.to_string(), &vol.tokens()?);
+            status.check_volume(&dev, &vol.to_string(), &vol.tokens()?, &vol.records()?);
         }
     }
     if args.json {

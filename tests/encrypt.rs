@@ -112,7 +112,7 @@ fn tpm2_install_unlocks_with_systemd_cryptsetup_and_decrypts_to_the_source() {
         serde_json::from_str(&ok(&run(Command::new("cryptsetup").args(["luksDump", "--dump-json-metadata"]).arg(&part)))).unwrap();
     assert_eq!(dump["segments"]["0"]["encryption"], "aes-xts-plain64");
     let types: Vec<&str> = dump["tokens"].as_object().unwrap().values().map(|t| t["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["systemd-tpm2", "systemd-recovery"]);
+    assert_eq!(types, ["systemd-tpm2", "imprint-tpm2-pcr-values", "systemd-recovery"]);
     let label = ok(&run(Command::new("cryptsetup").arg("luksDump").arg(&part)));
     assert!(label.contains("luks-usr-x86-64"), "{label}");
 

@@ -105,9 +105,13 @@ fn a_secure_boot_change_is_repaired_with_the_recovery_key() {
     let target = install(dir.path(), &tpm, "tpm2", &["--recovery-key-file", key_file.to_str().unwrap()]);
     let before = metadata(dir.path(), &target);
     let before_tokens = tokens(&before);
-    assert_eq!(before_tokens.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(), ["systemd-recovery", "systemd-tpm2"]);
-    let recovery_slot = before_tokens[0].1.clone();
-    let old_tpm_slot = before_tokens[1].1.clone();
+    // beside the TPM2 key, the PCR values it was sealed to (imprint's record)
+    assert_eq!(
+        before_tokens.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
+        ["imprint-tpm2-pcr-values", "systemd-recovery", "systemd-tpm2"]
+    );
+    let recovery_slot = before_tokens[1].1.clone();
+    let old_tpm_slot = before_tokens[2].1.clone();
 
     let status = |sb: bool| -> serde_json::Value {
         let efivars = dir.path().join(if sb { "efivars-on" } else { "efivars-off" });
@@ -134,6 +138,9 @@ fn a_secure_boot_change_is_repaired_with_the_recovery_key() {
     assert_eq!(st["volume"]["tokens"][0]["pcrs"], serde_json::json!([7]), "{st}");
     let problem = st["volume"]["problem"]["message"].as_str().unwrap_or_default().to_string();
     assert!(problem.contains("no longer matches") && problem.contains("PCR 7"), "{st}");
+    // which PCRs changed since sealing: from imprint's record
+    assert!(problem.contains("PCR 7 changed since the key was sealed"), "{st}");
+    assert_eq!(st["volume"]["tokens"][0]["changed_pcrs"], serde_json::json!([7]), "{st}");
     assert!(problem.contains("keys (db, KEK)"), "{st}");
     assert!(st["volume"]["problem"]["advice"].as_str().unwrap().contains("imprint tpm reseal"), "{st}");
     let st = status(false);
@@ -213,11 +220,14 @@ fn a_secure_boot_change_is_repaired_with_the_recovery_key() {
     let after_tokens = tokens(&after);
     assert_eq!(
         after_tokens.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
-        ["systemd-recovery", "systemd-tpm2"],
-        "one TPM2 token left"
+        ["imprint-tpm2-pcr-values", "systemd-recovery", "systemd-tpm2"],
+        "one TPM2 token left, with its record"
     );
-    assert_eq!(after_tokens[0].1, recovery_slot, "the recovery token names the same keyslots");
-    assert_ne!(after_tokens[1].1, old_tpm_slot, "a new keyslot for the TPM");
+    assert_eq!(after_tokens[1].1, recovery_slot, "the recovery token names the same keyslots");
+    assert_ne!(after_tokens[2].1, old_tpm_slot, "a new keyslot for the TPM");
+    let record = after["tokens"].as_object().unwrap().values().find(|t| t["type"] == "imprint-tpm2-pcr-values").unwrap();
+    assert_eq!(record["imprint-keyslot"].as_str(), Some(after_tokens[2].1.as_str()), "the record is the new key's: {record}");
+    assert_eq!(record["tpm2-pcr-values"]["7"].as_str(), Some(tpm.pcr(7).as_str()), "sealed to today's PCR 7: {record}");
     assert!(!keyslots(&after).contains(&old_tpm_slot), "the old TPM keyslot is gone: {:?}", keyslots(&after));
     assert_eq!(after["keyslots"][&recovery_slot], before["keyslots"][&recovery_slot], "the recovery keyslot is untouched");
     assert_eq!(
@@ -436,12 +446,21 @@ fn a_prepared_secure_boot_update_unlocks_and_then_the_old_key_goes() {
     assert!(said.contains("Prepared partition 1") && said.contains(predicted["pcr7"].as_str().unwrap()), "{said}");
     let meta = metadata(dir.path(), &target);
     let types: Vec<String> = tokens(&meta).into_iter().map(|(t, _)| t).collect();
-    assert_eq!(types, ["imprint-tpm2-prepared", "systemd-recovery", "systemd-tpm2", "systemd-tpm2"], "{meta}");
+    assert_eq!(
+        types,
+        ["imprint-tpm2-pcr-values", "imprint-tpm2-pcr-values", "imprint-tpm2-prepared", "systemd-recovery", "systemd-tpm2", "systemd-tpm2"],
+        "{meta}"
+    );
+    // the prepared key's record holds the predicted PCR 7
+    assert!(
+        meta["tokens"].as_object().unwrap().values().any(|t| t["tpm2-pcr-values"]["7"] == predicted["pcr7"]),
+        "no record of the predicted value: {meta}"
+    );
     // before the update is written, cleanup waits
     let cleanup = || ok(&run(common::imprint().args(["tpm", "cleanup", "--json", "--tpm2-device", &tpm.tcti(), "--image"]).arg(&target)));
     let c: serde_json::Value = serde_json::from_str(&cleanup()).unwrap();
     assert_eq!((c["prepared"].as_bool(), c["applied"].as_bool()), (Some(true), Some(false)), "{c}");
-    assert_eq!(tokens(&metadata(dir.path(), &target)).len(), 4);
+    assert_eq!(tokens(&metadata(dir.path(), &target)).len(), 6);
 
     // the update is written and the machine restarts: the firmware measures the new dbx
     std::fs::write(efivars.join(SbVar::Dbx.efivarfs_name()), efivar(&dbx_next)).unwrap();
@@ -460,7 +479,11 @@ fn a_prepared_secure_boot_update_unlocks_and_then_the_old_key_goes() {
     assert_eq!(c["removed_keyslots"].as_array().unwrap().len(), 1, "{c}");
     let after = metadata(dir.path(), &target);
     let left = tokens(&after);
-    assert_eq!(left.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(), ["systemd-recovery", "systemd-tpm2"], "{after}");
+    assert_eq!(
+        left.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
+        ["imprint-tpm2-pcr-values", "systemd-recovery", "systemd-tpm2"],
+        "{after}"
+    );
     let recovery = |m: &serde_json::Value| m["tokens"].as_object().unwrap().values().find(|t| t["type"] == "systemd-recovery").cloned();
     assert_eq!(recovery(&after), recovery(&before), "the recovery token is untouched");
     let part = extract(dir.path(), &target);

@@ -831,7 +831,11 @@ fn the_kiosk_menu_reset_keeps_tpm_encryption() {
     let after = luks_metadata(dir.path(), &img, 2);
     assert!(after["keyslots"].as_object().is_some_and(|k| !k.is_empty()), "LUKS2 keyslots: {after}");
     let tokens = token_types(&after);
-    assert_eq!(tokens, vec!["systemd-tpm2".to_string()], "the TPM2 token, and no recovery key (RecoveryKey=no): {after}");
+    assert_eq!(
+        tokens,
+        vec!["systemd-tpm2".to_string(), "imprint-tpm2-pcr-values".to_string()],
+        "the TPM2 token (and imprint's record of its PCR values), and no recovery key (RecoveryKey=no): {after}"
+    );
     let token = after["tokens"].as_object().unwrap().values().next().unwrap();
     assert_eq!(token["tpm2-pcrs"], serde_json::json!([7]), "the profile's PCRs: {token}");
     assert_ne!(sha256_range(&img, o, 16 << 20), header_before, "a new volume: new header, new keyslots");

@@ -257,7 +257,7 @@ fn signed_pcr11_policy_both_ways() {
     assert!(opens(&img, luks_passphrase(&secret).expose()));
     // `tpm status` names the policy in force and the signing key (issue 16 point 4)
     let mut st = imprint::tpm::status(&dev, &[7], PcrBank::Sha256);
-    st.check_volume(&dev, "signed.img", std::slice::from_ref(&token));
+    st.check_volume(&dev, "signed.img", std::slice::from_ref(&token), &[]);
     let t = &st.volume.as_ref().expect("a volume").tokens[0];
     assert_eq!(t.policy, "PCR 7 + signed PCR 11");
     assert_eq!(t.signed_pcrs, vec![11]);

@@ -110,11 +110,13 @@ pub fn prepare(
                     pin,
                     predicted: Vec::new(),
                 };
-                let (secret, mut token) = tpm::seal(&device(enc)?, &req)?;
+                let (secret, mut token, sealed) = tpm::seal_recording(&device(enc)?, &req)?;
                 let pass = tpm::luks_passphrase(&secret);
                 let slot = luks::add_keyslot(&header_file, &header.volume_key, &pass, Pbkdf::Minimal)?;
                 token.keyslot = slot;
                 luks::add_token(&header_file, &token.to_json())?;
+                // the values sealed to, beside it: `tpm status` says which PCRs changed
+                luks::add_token(&header_file, &tpm::pcr_record(slot, req.bank, &sealed))?;
                 tokens.push((*u, slot));
             }
             Unlock::RecoveryKey => {

@@ -80,7 +80,7 @@ mod uki;
 use std::fmt;
 use std::str::FromStr;
 
-pub use seal::{SealFormat, pcr_values, seal, seal_in_format, token_matches_now, unseal, unseal_with_signatures};
+pub use seal::{SealFormat, pcr_values, seal, seal_in_format, seal_recording, token_matches_now, unseal, unseal_with_signatures};
 pub use status::{Problem, ProblemKind, TpmStatus, status};
 pub use token::{PrimaryAlg, Tpm2Token};
 pub use uki::{pcrpkey_from_uki, section_in, uki_section};
@@ -225,6 +225,55 @@ pub enum TpmError {
     Tss(String),
 }
 
+/// The type of the LUKS2 token imprint adds beside each `systemd-tpm2` token it seals: the PCR
+/// values the key was sealed to (systemd's token keeps only the policy digest), so that `tpm
+/// status` can say which PCRs changed. No keyslots; systemd ignores token types it does not know.
+pub const PCR_RECORD_TOKEN: &str = "imprint-tpm2-pcr-values";
+
+/// A key's recorded PCR values: (keyslot, bank, (PCR, value) sealed to).
+pub type PcrRecord = (u32, PcrBank, Vec<(u32, Vec<u8>)>);
+
+/// The record token for the TPM2 key in `keyslot`, sealed to `values` of `bank`.
+pub fn pcr_record(keyslot: u32, bank: PcrBank, values: &[(u32, Vec<u8>)]) -> serde_json::Value {
+    let map: serde_json::Map<String, serde_json::Value> =
+        values.iter().map(|(p, v)| (p.to_string(), serde_json::Value::String(v.iter().map(|b| format!("{b:02x}")).collect()))).collect();
+    serde_json::json!({
+        "type": PCR_RECORD_TOKEN,
+        "keyslots": [],
+        "imprint-keyslot": keyslot.to_string(),
+        "tpm2-pcr-bank": match bank {
+            PcrBank::Sha256 => "sha256",
+            PcrBank::Sha1 => "sha1",
+        },
+        "tpm2-pcr-values": map,
+    })
+}
+
+/// A record token read back: (keyslot, bank, PCR values). None for anything else, or a record
+/// that does not parse.
+pub fn parse_pcr_record(json: &serde_json::Value) -> Option<PcrRecord> {
+    if json["type"] != PCR_RECORD_TOKEN {
+        return None;
+    }
+    let keyslot = json["imprint-keyslot"].as_str()?.parse().ok()?;
+    let bank = match json["tpm2-pcr-bank"].as_str()? {
+        "sha256" => PcrBank::Sha256,
+        "sha1" => PcrBank::Sha1,
+        _ => return None,
+    };
+    let mut values = Vec::new();
+    for (p, v) in json["tpm2-pcr-values"].as_object()? {
+        let v = v.as_str()?;
+        if v.len() % 2 != 0 || v.len() > 128 {
+            return None;
+        }
+        let bytes: Option<Vec<u8>> = (0..v.len()).step_by(2).map(|i| u8::from_str_radix(v.get(i..i + 2)?, 16).ok()).collect();
+        values.push((p.parse().ok().filter(|p: &u32| *p < 24)?, bytes?));
+    }
+    values.sort();
+    Some((keyslot, bank, values))
+}
+
 /// The LUKS passphrase for a sealed secret: standard base64 with padding, as systemd-cryptenroll
 /// enrolls it (44 characters for 32 bytes).
 pub fn luks_passphrase(secret: &Secret) -> Secret {
@@ -235,6 +284,26 @@ pub fn luks_passphrase(secret: &Secret) -> Secret {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pcr_record_reads_back_and_a_damaged_one_is_none() {
+        let values = vec![(7, vec![0xab; 32]), (11, vec![0x01; 32])];
+        let json = pcr_record(5, PcrBank::Sha256, &values);
+        assert_eq!(json["keyslots"], serde_json::json!([]));
+        assert_eq!(parse_pcr_record(&json), Some((5, PcrBank::Sha256, values)));
+        for (field, bad) in [
+            ("imprint-keyslot", serde_json::json!("x")),
+            ("tpm2-pcr-bank", serde_json::json!("sha384")),
+            ("tpm2-pcr-values", serde_json::json!({"7": "abc"})),
+            ("tpm2-pcr-values", serde_json::json!({"24": "ab"})),
+            ("tpm2-pcr-values", serde_json::json!({"7": "zz"})),
+            ("type", serde_json::json!("systemd-tpm2")),
+        ] {
+            let mut j = json.clone();
+            j[field] = bad;
+            assert_eq!(parse_pcr_record(&j), None, "{field}: {j}");
+        }
+    }
 
     #[test]
     fn device_parses_and_passphrase_is_base64() {

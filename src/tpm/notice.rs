@@ -121,6 +121,7 @@ mod tests {
                 policy: "PCR 7".into(),
                 signed_pcrs: vec![],
                 public_key_sha256: None,
+                changed_pcrs: Some(vec![7]),
                 matches: Some(false),
                 error: None,
             }],

@@ -133,6 +133,7 @@ pub fn reseal(vol: &Path, req: &ResealRequest) -> Result<ResealReport, ResealErr
             removed_keyslots.push(t.keyslot);
         }
     }
+    forget_records(vol, &added.old.iter().map(|(_, t)| t.keyslot).filter(|k| *k != added.new_keyslot).collect::<Vec<_>>())?;
     Ok(ResealReport {
         proof_keyslot: added.proof_keyslot,
         new_keyslot: added.new_keyslot,
@@ -215,11 +216,15 @@ fn add_token(vol: &Path, req: &ResealRequest, predicted: &[(u32, Vec<u8>)]) -> R
         pin: req.pin.as_ref().map(Secret::duplicate),
         predicted: predicted.to_vec(),
     };
-    let (secret, mut token) = tpm::seal(req.tpm, &seal_req)?;
+    let (secret, mut token, sealed) = tpm::seal_recording(req.tpm, &seal_req)?;
     // 3. add and prove
     let new_keyslot = luks::add_keyslot(vol, &volume_key, &tpm::luks_passphrase(&secret), Pbkdf::Minimal)?;
     token.keyslot = new_keyslot;
     let new_token = luks::add_token(vol, &token.to_json())?;
+    if let Err(e) = luks::add_token(vol, &tpm::pcr_record(new_keyslot, bank, &sealed)) {
+        undo(vol, new_token, new_keyslot);
+        return Err(e.into());
+    }
     let unsealed = if predicted.is_empty() {
         unseal(req, &token).map_err(|e| ResealError::Proof(format!("unsealing the new token: {e}")))
     } else {
@@ -321,13 +326,14 @@ pub fn cleanup(vol: &Path, dev: &Device) -> Result<CleanupReport, ResealError> {
                 gone.push((*n, t.keyslot));
             }
         }
-        for (n, slot) in gone {
-            luks::remove_token(vol, n)?;
-            if !keep.contains(&slot) && !kept_slots.contains(&slot) {
-                luks::destroy_keyslot(vol, slot)?;
-                report.removed_keyslots.push(slot);
+        for (n, slot) in &gone {
+            luks::remove_token(vol, *n)?;
+            if !keep.contains(slot) && !kept_slots.contains(slot) {
+                luks::destroy_keyslot(vol, *slot)?;
+                report.removed_keyslots.push(*slot);
             }
         }
+        forget_records(vol, &gone.iter().map(|(_, s)| *s).filter(|s| !kept_slots.contains(s)).collect::<Vec<_>>())?;
         report.applied = true;
     }
     if applied || prepared.is_empty() {
@@ -355,7 +361,31 @@ fn recovery_key(typed: &Secret) -> Result<Secret, ResealError> {
 /// nothing the old ones did not).
 fn undo(vol: &Path, token: u32, keyslot: u32) {
     let _ = luks::remove_token(vol, token);
+    let _ = forget_records(vol, &[keyslot]);
     let _ = luks::destroy_keyslot(vol, keyslot);
+}
+
+/// Removes the PCR record tokens of `keyslots` (their keys are gone).
+fn forget_records(vol: &Path, keyslots: &[u32]) -> Result<(), ResealError> {
+    for (n, json) in luks::tokens(vol)? {
+        if tpm::parse_pcr_record(&json).is_some_and(|(k, ..)| keyslots.contains(&k))
+            || (json["type"] == tpm::PCR_RECORD_TOKEN && tpm::parse_pcr_record(&json).is_none())
+        {
+            luks::remove_token(vol, n)?;
+        }
+    }
+    Ok(())
+}
+
+/// The PCR records of a volume's TPM2 keys: (keyslot, bank, values sealed to).
+pub fn records(vol: &Path) -> Result<Vec<tpm::PcrRecord>, ResealError> {
+    Ok(luks::tokens(vol)?.iter().filter_map(|(_, j)| tpm::parse_pcr_record(j)).collect())
+}
+
+/// [`records`] of partition `[offset, offset+size)` of an image file.
+pub fn image_records(image: &Path, offset: u64, size: u64) -> Result<Vec<tpm::PcrRecord>, ResealError> {
+    let (_dir, scratch, _) = header_copy(image, offset, size)?;
+    records(&scratch)
 }
 
 fn unseal(req: &ResealRequest, t: &Tpm2Token) -> Result<Secret, TpmError> {

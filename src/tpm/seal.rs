@@ -53,6 +53,19 @@ pub fn seal(dev: &Device, req: &SealRequest) -> Result<(Secret, Tpm2Token), TpmE
 
 /// [`seal`] with the choice of format.
 pub fn seal_in_format(dev: &Device, req: &SealRequest, format: SealFormat) -> Result<(Secret, Tpm2Token), TpmError> {
+    seal_recording_in(dev, req, format).map(|(secret, token, _)| (secret, token))
+}
+
+/// [`seal`], also returning the literal PCR values the key is sealed to (for
+/// [`super::pcr_record`]).
+pub fn seal_recording(dev: &Device, req: &SealRequest) -> Result<Sealed, TpmError> {
+    seal_recording_in(dev, req, SealFormat::Compatible)
+}
+
+/// A sealed secret, its token, and the literal PCR values it is sealed to.
+pub type Sealed = (Secret, Tpm2Token, Vec<(u32, Vec<u8>)>);
+
+fn seal_recording_in(dev: &Device, req: &SealRequest, format: SealFormat) -> Result<Sealed, TpmError> {
     let pcrs = normalize_pcrs(&req.pcrs)?;
     let key = req.public_key_pem.as_deref().map(RsaPublicKey::from_pem).transpose()?;
     let pubkey_pcrs = match &key {
@@ -108,7 +121,8 @@ pub fn seal_in_format(dev: &Device, req: &SealRequest, format: SealFormat) -> Re
         srk,
         pcrlock_nv: None,
     };
-    Ok((secret, token))
+    let sealed = token.pcrs.iter().copied().zip(values).collect();
+    Ok((secret, token, sealed))
 }
 
 /// The values of `pcrs` in `bank`, as the TPM holds them now.

@@ -90,6 +90,9 @@ pub struct TokenStatus {
     pub signed_pcrs: Vec<u32>,
     /// SHA-256 of the signing key's PEM (as the installer names a UKI's `.pcrpkey`).
     pub public_key_sha256: Option<String>,
+    /// The PCRs whose values differ from those the key was sealed to, when imprint recorded them
+    /// (its `imprint-tpm2-pcr-values` token beside keys it sealed); None: not known.
+    pub changed_pcrs: Option<Vec<u32>>,
     /// The token's policy is the one the PCR values of now give: the TPM unseals it (with the
     /// PIN, when it has one). None: it could not be checked (the reason is in `error`).
     pub matches: Option<bool>,
@@ -159,9 +162,16 @@ impl TpmStatus {
     /// Checks the `systemd-tpm2` tokens of a volume (their JSON, read from its LUKS2 header)
     /// against the PCR values of now, and says in words what changed when one no longer
     /// matches. `secure_boot` is the state now (for the likely cause).
-    pub fn check_volume(&mut self, dev: &Device, volume: &str, tokens: &[super::Tpm2Token]) {
+    /// `records`: the PCR values each key was sealed to, where imprint recorded them (keyslot,
+    /// bank, values), to say which PCRs changed.
+    pub fn check_volume(&mut self, dev: &Device, volume: &str, tokens: &[super::Tpm2Token], records: &[super::PcrRecord]) {
         let mut out = Vec::new();
         for t in tokens {
+            let changed_pcrs = records.iter().find(|(k, ..)| *k == t.keyslot).and_then(|(_, bank, values)| {
+                let pcrs: Vec<u32> = values.iter().map(|(p, _)| *p).collect();
+                let now = super::pcr_values(dev, *bank, &pcrs).ok()?;
+                Some(values.iter().zip(now).filter(|((_, then), now)| then != now).map(|((p, _), _)| *p).collect())
+            });
             let (matches, error) = match super::token_matches_now(dev, t) {
                 Ok(m) => (Some(m), None),
                 Err(e) => (None, Some(e.to_string())),
@@ -178,14 +188,31 @@ impl TpmStatus {
                     use sha2::Digest;
                     sha2::Sha256::digest(pem).iter().map(|b| format!("{b:02x}")).collect()
                 }),
+                changed_pcrs,
                 matches,
                 error,
             });
         }
         let stale = !out.is_empty() && out.iter().all(|t| t.matches == Some(false));
         let problem = stale.then(|| {
-            let pcrs: Vec<u32> = out.iter().flat_map(|t| t.pcrs.iter().copied()).collect();
+            // which PCRs: those that changed since sealing, where recorded; else the policy's
+            let changed: Option<Vec<u32>> = out.iter().map(|t| t.changed_pcrs.clone()).collect::<Option<Vec<_>>>().map(|v| {
+                let mut all: Vec<u32> = v.into_iter().flatten().collect();
+                all.sort_unstable();
+                all.dedup();
+                all
+            });
+            let pcrs: Vec<u32> = match &changed {
+                Some(c) if !c.is_empty() => c.clone(),
+                _ => out.iter().flat_map(|t| t.pcrs.iter().copied()).collect(),
+            };
             let list: Vec<String> = out[0].pcrs.iter().map(u32::to_string).collect();
+            let which = match &changed {
+                Some(c) if !c.is_empty() => {
+                    format!(" PCR {} changed since the key was sealed.", c.iter().map(u32::to_string).collect::<Vec<_>>().join(", "))
+                }
+                _ => String::new(),
+            };
             let cause = if pcrs.contains(&7) {
                 match self.secure_boot {
                     Some(false) => "Secure Boot is off now: it was turned off, or its keys were reset — or PCR 7 recorded another change",
@@ -197,7 +224,7 @@ impl TpmStatus {
             Problem {
                 kind: ProblemKind::PolicyChanged,
                 message: format!(
-                    "the TPM2 key of {volume} no longer matches this boot's PCR values (PCR {} in the {} bank): the TPM refuses it, and the boot asks for the recovery key. Likely cause: {cause}.",
+                    "the TPM2 key of {volume} no longer matches this boot's PCR values (PCR {} in the {} bank): the TPM refuses it, and the boot asks for the recovery key.{which} Likely cause: {cause}.",
                     list.join("+"),
                     out[0].bank
                 ),

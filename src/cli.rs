@@ -72,6 +72,11 @@ pub enum UpdateVerb {
         common: UpdateCommonArgs,
         #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
         progress: ProgressMode,
+        /// When the update brings Secure Boot updates (`.auth` files), prepare the TPM for them
+        /// at once (`imprint tpm prepare`, on the running system); without it, the command is
+        /// offered.
+        #[arg(long)]
+        prepare_secure_boot: bool,
     },
     /// Remove (label `_empty`) the oldest versions beyond InstancesMax=; never the running,
     /// protected or newest one.

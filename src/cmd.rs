@@ -582,9 +582,7 @@ pub fn tpm_check(args: &crate::cli::TpmCheckArgs) -> Result<()> {
 /// `tpm prepare`: the next boot's PCR 7 predicted from the event log and the update files, and
 /// a second TPM2 key sealed to it (the old key stays until that boot: `tpm cleanup`).
 pub fn tpm_prepare(args: &crate::cli::TpmPrepareArgs) -> Result<()> {
-    use crate::tpm::reseal::{self, KeyProof, ResealRequest};
     use crate::tpm::secureboot::{self, SbVar};
-    let dev: crate::tpm::Device = args.tpm2_device.parse().map_err(|_| anyhow!("invalid --tpm2-device '{}'", args.tpm2_device))?;
     let mut updates = Vec::new();
     for arg in &args.secure_boot_update {
         let (var, file) = match arg.split_once('=') {
@@ -596,14 +594,72 @@ pub fn tpm_prepare(args: &crate::cli::TpmPrepareArgs) -> Result<()> {
         };
         updates.push(secureboot::read_update(file, var)?);
     }
+    prepare_volume(&PrepareHow {
+        updates,
+        event_log: &args.event_log,
+        efivars: &args.efivars,
+        tpm2_device: &args.tpm2_device,
+        volume: Volume::of(&args.volume)?,
+        recovery_key_file: args.recovery_key_file.as_deref(),
+        passphrase_file: args.passphrase_file.as_deref(),
+        pin_file: args.pin_file.as_deref(),
+        pcr_signature: args.tpm2_signature.clone(),
+        dry_run: args.dry_run,
+        json: args.json,
+    })
+}
+
+/// `imprint update --prepare-secure-boot`: `tpm prepare` for the Secure Boot updates an OS
+/// update brought, on the running system (its root, its TPM, its event log, the old key as the
+/// proof).
+pub fn prepare_root_for_secure_boot_update(files: &[&Path]) -> Result<()> {
+    let updates = files.iter().map(|f| crate::tpm::secureboot::read_update(f, None)).collect::<Result<Vec<_>, _>>()?;
+    prepare_volume(&PrepareHow {
+        updates,
+        event_log: Path::new(DEFAULT_EVENT_LOG),
+        efivars: Path::new(crate::reset::efi::DEFAULT_EFIVARS),
+        tpm2_device: "auto",
+        volume: Volume::Device(root_luks_device()?),
+        recovery_key_file: None,
+        passphrase_file: None,
+        pin_file: None,
+        pcr_signature: None,
+        dry_run: false,
+        json: false,
+    })
+}
+
+/// The firmware's event log, as the kernel shows it.
+const DEFAULT_EVENT_LOG: &str = "/sys/kernel/security/tpm0/binary_bios_measurements";
+
+/// What `tpm prepare` works with.
+struct PrepareHow<'a> {
+    updates: Vec<crate::tpm::secureboot::Update>,
+    event_log: &'a Path,
+    efivars: &'a Path,
+    tpm2_device: &'a str,
+    volume: Volume,
+    recovery_key_file: Option<&'a Path>,
+    passphrase_file: Option<&'a Path>,
+    pin_file: Option<&'a Path>,
+    pcr_signature: Option<PathBuf>,
+    dry_run: bool,
+    json: bool,
+}
+
+/// The next boot's PCR 7 predicted, and a second TPM2 key sealed to it.
+fn prepare_volume(p: &PrepareHow) -> Result<()> {
+    use crate::tpm::reseal::{self, KeyProof, ResealRequest};
+    use crate::tpm::secureboot;
+    let dev: crate::tpm::Device = p.tpm2_device.parse().map_err(|_| anyhow!("invalid --tpm2-device '{}'", p.tpm2_device))?;
     let log = {
-        let f = File::open(&args.event_log).with_context(|| format!("reading the event log {}", args.event_log.display()))?;
+        let f = File::open(p.event_log).with_context(|| format!("reading the event log {}", p.event_log.display()))?;
         let mut data = Vec::new();
         std::io::Read::read_to_end(&mut std::io::Read::take(f, crate::tpm::eventlog::MAX_LOG as u64 + 1), &mut data)
-            .with_context(|| format!("reading the event log {}", args.event_log.display()))?;
-        crate::tpm::eventlog::parse(&data).with_context(|| args.event_log.display().to_string())?
+            .with_context(|| format!("reading the event log {}", p.event_log.display()))?;
+        crate::tpm::eventlog::parse(&data).with_context(|| p.event_log.display().to_string())?
     };
-    let vol = Volume::of(&args.volume)?;
+    let vol = &p.volume;
     let tokens = vol.tokens()?;
     let Some(template) = tokens.first() else { bail!("{vol} has no systemd-tpm2 token: there is nothing to prepare") };
     if !template.pcrs.contains(&7) {
@@ -619,30 +675,30 @@ pub fn tpm_prepare(args: &crate::cli::TpmPrepareArgs) -> Result<()> {
         );
     }
     let now = crate::tpm::pcr_values(&dev, crate::tpm::PcrBank::Sha256, &[7])?.remove(0);
-    let prediction = secureboot::predict_pcr7(&log, &args.efivars, &updates, &now)?;
-    let files: Vec<String> = updates.iter().map(|u| format!("{} ({})", u.file.display(), u.var.name())).collect();
-    if args.dry_run {
-        if args.json {
+    let prediction = secureboot::predict_pcr7(&log, p.efivars, &p.updates, &now)?;
+    let files: Vec<String> = p.updates.iter().map(|u| format!("{} ({})", u.file.display(), u.var.name())).collect();
+    if p.dry_run {
+        if p.json {
             println!("{}", serde_json::to_string_pretty(&prediction)?);
         } else {
             println!("PCR 7 now:        {}\nPCR 7 next boot:  {} (after {})", prediction.pcr7_now, prediction.pcr7, files.join(", "));
         }
         return Ok(());
     }
-    let read = |p: &Path, what: &str| Secret::from_file(p).with_context(|| format!("reading the {what} from {}", p.display()));
-    let proof = match (&args.recovery_key_file, &args.passphrase_file) {
+    let read = |f: &Path, what: &str| Secret::from_file(f).with_context(|| format!("reading the {what} from {}", f.display()));
+    let proof = match (p.recovery_key_file, p.passphrase_file) {
         (Some(f), _) => KeyProof::RecoveryKey(read(f, "recovery key")?),
         (None, Some(f)) => KeyProof::Passphrase(read(f, "passphrase")?),
         (None, None) => KeyProof::Token,
     };
-    let pin = args.pin_file.as_deref().map(|f| read(f, "PIN")).transpose()?;
-    let req = ResealRequest { tpm: &dev, proof, pin, pcrs: None, pcr_signature: args.tpm2_signature.clone() };
+    let pin = p.pin_file.map(|f| read(f, "PIN")).transpose()?;
+    let req = ResealRequest { tpm: &dev, proof, pin, pcrs: None, pcr_signature: p.pcr_signature.clone() };
     let predicted = vec![(7, prediction.pcr7_value.clone())];
-    let report = match &vol {
+    let report = match vol {
         Volume::Image { image, offset, size, .. } => reseal::on_image(image, *offset, *size, |s| reseal::prepare(s, &req, &predicted))?,
         Volume::Device(d) => reseal::prepare(d, &req, &predicted)?,
     };
-    if args.json {
+    if p.json {
         println!("{}", serde_json::json!({ "prediction": prediction, "prepared": report }));
     } else {
         let kept: Vec<String> = report.kept_keyslots.iter().map(u32::to_string).collect();

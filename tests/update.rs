@@ -1318,3 +1318,37 @@ fn expired_revoked_and_non_signing_keys_are_refused() {
     let e = check(&sub, &sig).unwrap_err();
     assert!(e.contains("the subkey is not for signing"), "{e}");
 }
+
+/// Issue 16 point 3: an update that brings a Secure Boot update (a `.auth` file, here through a
+/// regular-file transfer) offers `imprint tpm prepare` for it, naming the installed file; with
+/// `--prepare-secure-boot` on another root it is refused (it prepares this machine's TPM for the
+/// running system), before anything is written.
+#[test]
+fn an_update_bringing_a_secure_boot_update_offers_tpm_prepare() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("srv/sb")).unwrap();
+    std::fs::create_dir_all(root.join("var/lib/secure-boot")).unwrap();
+    let auth = imprint::tpm::secureboot::auth_file(
+        &imprint::tpm::secureboot::sha256_list("77fa9abd-0359-4d32-bd60-28f4e78f784b", &[[7; 32]]),
+        b"a PKCS#7 signature",
+    );
+    std::fs::write(root.join("srv/sb/dbx_2.auth"), &auth).unwrap();
+    let defs = common::write_defs(
+        &root.join("defs"),
+        &[(
+            "20-dbx.transfer",
+            "[Source]\nType=regular-file\nPath=/srv/sb\nMatchPattern=dbx_@v.auth\n[Target]\nType=regular-file\nPath=/var/lib/secure-boot\nMatchPattern=dbx_@v.auth\n",
+        )],
+    );
+    let refused =
+        imprint().args(["update", "apply", "--prepare-secure-boot", "--root"]).arg(root).arg("--definitions").arg(&defs).output().unwrap();
+    assert!(!refused.status.success() && text(&refused).contains("not with --root"), "{}", text(&refused));
+    assert!(!root.join("var/lib/secure-boot/dbx_2.auth").exists(), "a refused update wrote");
+    let o = run_ok(imprint().args(["update", "apply", "--root"]).arg(root).arg("--definitions").arg(&defs));
+    let installed = root.join("var/lib/secure-boot/dbx_2.auth");
+    assert_eq!(std::fs::read(&installed).unwrap(), auth);
+    let t = text(&o);
+    assert!(t.contains("brings Secure Boot updates"), "{t}");
+    assert!(t.contains(&format!("imprint tpm prepare --secure-boot-update {}", installed.display())), "{t}");
+}

@@ -3,6 +3,7 @@
 //! status (`check` and `pending` answer through it, as systemd-sysupdate's `check-new` and
 //! `pending` do).
 
+use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use anyhow::{Context as _, Result};
@@ -52,7 +53,9 @@ pub fn run(verb: &UpdateVerb) -> Result<i32> {
             }
             Ok(if cand.is_some() { 0 } else { 1 })
         }
-        UpdateVerb::Apply { version, common, progress } => apply(common, version.as_deref(), *progress),
+        UpdateVerb::Apply { version, common, progress, prepare_secure_boot } => {
+            apply(common, version.as_deref(), *progress, *prepare_secure_boot)
+        }
         UpdateVerb::Vacuum(c) => {
             let (mut ctx, _, _) = load(c, false, true)?;
             let removed = super::vacuum(&mut ctx)?;
@@ -161,7 +164,10 @@ fn list_one(ctx: &Context, json: bool, v: &str) -> Result<i32> {
     Ok(0)
 }
 
-fn apply(c: &UpdateCommonArgs, version: Option<&str>, progress: ProgressMode) -> Result<i32> {
+fn apply(c: &UpdateCommonArgs, version: Option<&str>, progress: ProgressMode, prepare_secure_boot: bool) -> Result<i32> {
+    if prepare_secure_boot && (c.root != Path::new("/") || c.image.is_some()) {
+        anyhow::bail!("--prepare-secure-boot prepares this machine's TPM for the running system: not with --root or --image");
+    }
     crate::cmd::install_signal_handlers();
     let (mut ctx, _, fetcher) = load(c, true, true)?;
     let fetcher = fetcher.expect("offers were fetched");
@@ -182,6 +188,27 @@ fn apply(c: &UpdateCommonArgs, version: Option<&str>, progress: ProgressMode) ->
                     println!("Installed {} as '{}' ({}, sha256 {})", i.name, i.label, describe(&i.location), i.sha256);
                 }
                 println!("Version {} is installed; reboot into it.", a.version);
+            }
+            // Secure Boot updates that came with it: the TPM key must be prepared before they
+            // are written, or the next boot asks for the recovery key (docs/tpm.md)
+            let auth: Vec<&Path> = a
+                .installed
+                .iter()
+                .filter_map(|i| match &i.location {
+                    super::Location::File(p) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("auth")) => Some(p.as_path()),
+                    _ => None,
+                })
+                .collect();
+            if !auth.is_empty() {
+                if prepare_secure_boot {
+                    crate::cmd::prepare_root_for_secure_boot_update(&auth)?;
+                } else {
+                    let files: Vec<String> = auth.iter().map(|p| format!("--secure-boot-update {}", p.display())).collect();
+                    eprintln!(
+                        "This update brings Secure Boot updates. Before they are written, prepare the TPM so the next boot unlocks by itself:\n  imprint tpm prepare {}\n(or run the update with --prepare-secure-boot)",
+                        files.join(" ")
+                    );
+                }
             }
         }
     }

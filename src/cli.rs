@@ -310,21 +310,8 @@ pub struct TpmPrepareArgs {
     pub efivars: PathBuf,
     #[command(flatten)]
     pub volume: VolumeArgs,
-    /// The TPM: `auto` (/dev/tpmrm0) or a TCTI.
-    #[arg(long, value_name = "auto|TCTI", default_value = "auto")]
-    pub tpm2_device: String,
-    /// The key proof, when the TPM key no longer unseals: the recovery key, from a file.
-    #[arg(long, value_name = "FILE", conflicts_with = "passphrase_file")]
-    pub recovery_key_file: Option<PathBuf>,
-    /// ... or a passphrase that opens the volume, from a file.
-    #[arg(long, value_name = "FILE")]
-    pub passphrase_file: Option<PathBuf>,
-    /// The PIN of a tpm2+pin enrollment, from a file.
-    #[arg(long, value_name = "FILE")]
-    pub pin_file: Option<PathBuf>,
-    /// For a signed PCR policy: the PCR signature JSON to unseal the old key with.
-    #[arg(long, value_name = "FILE")]
-    pub tpm2_signature: Option<PathBuf>,
+    #[command(flatten)]
+    pub proof: KeyProofArgs,
     /// Only predict: print the next boot's PCR 7, change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -370,24 +357,11 @@ pub struct TpmCheckArgs {
 pub struct TpmResealArgs {
     #[command(flatten)]
     pub volume: VolumeArgs,
-    /// The TPM: `auto` (/dev/tpmrm0) or a TCTI.
-    #[arg(long, value_name = "auto|TCTI", default_value = "auto")]
-    pub tpm2_device: String,
-    /// The recovery key, from a file (with or without dashes, either case).
-    #[arg(long, value_name = "FILE", conflicts_with = "passphrase_file")]
-    pub recovery_key_file: Option<PathBuf>,
-    /// A passphrase that opens the volume, from a file.
-    #[arg(long, value_name = "FILE")]
-    pub passphrase_file: Option<PathBuf>,
-    /// The PIN of a tpm2+pin enrollment, from a file (kept for the new token).
-    #[arg(long, value_name = "FILE")]
-    pub pin_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub proof: KeyProofArgs,
     /// Bind to these PCRs instead of the old token's, joined with '+'.
     #[arg(long, value_name = "PCRS", value_parser = parse_pcrs_arg)]
     pub tpm2_pcrs: Option<PcrList>,
-    /// For a signed PCR policy: the PCR signature JSON to unseal with.
-    #[arg(long, value_name = "FILE")]
-    pub tpm2_signature: Option<PathBuf>,
     /// The EFI variables, to tell whether Secure Boot is on (efivarfs, or a folder for tests).
     #[arg(long, value_name = "DIR", default_value = crate::reset::efi::DEFAULT_EFIVARS)]
     pub efivars: PathBuf,
@@ -419,6 +393,27 @@ pub struct TpmStatusArgs {
     pub volume: VolumeArgs,
     #[arg(long)]
     pub json: bool,
+}
+
+/// The TPM, and what proves a new TPM2 key may be added (`tpm reseal`, `tpm prepare`): the old
+/// key when it still unseals, else the recovery key or a passphrase.
+#[derive(Debug, Args)]
+pub struct KeyProofArgs {
+    /// The TPM: `auto` (/dev/tpmrm0) or a TCTI.
+    #[arg(long, value_name = "auto|TCTI", default_value = "auto")]
+    pub tpm2_device: String,
+    /// The recovery key, from a file (with or without dashes, either case).
+    #[arg(long, value_name = "FILE", conflicts_with = "passphrase_file")]
+    pub recovery_key_file: Option<PathBuf>,
+    /// A passphrase that opens the volume, from a file.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    /// The PIN of a tpm2+pin enrollment, from a file (kept for the new key).
+    #[arg(long, value_name = "FILE")]
+    pub pin_file: Option<PathBuf>,
+    /// For a signed PCR policy: the PCR signature JSON the old key unseals with.
+    #[arg(long, value_name = "FILE")]
+    pub tpm2_signature: Option<PathBuf>,
 }
 
 /// A LUKS2 volume for `tpm reseal` and `tpm status`: a device, or a partition of an image.

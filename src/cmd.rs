@@ -417,14 +417,15 @@ pub fn disks(args: &DisksArgs) -> Result<()> {
 /// `imprint tpm reseal`: the key proof from the files given, or typed at a terminal (or else the
 /// old token); then the engine's [`crate::tpm::reseal`].
 pub fn tpm_reseal(args: &crate::cli::TpmResealArgs) -> Result<()> {
-    let dev: crate::tpm::Device = args.tpm2_device.parse().map_err(|_| anyhow!("invalid --tpm2-device '{}'", args.tpm2_device))?;
+    let dev: crate::tpm::Device =
+        args.proof.tpm2_device.parse().map_err(|_| anyhow!("invalid --tpm2-device '{}'", args.proof.tpm2_device))?;
     let vol = Volume::of(&args.volume)?;
     let how = ResealHow {
-        recovery_key_file: args.recovery_key_file.as_deref(),
-        passphrase_file: args.passphrase_file.as_deref(),
-        pin_file: args.pin_file.as_deref(),
+        recovery_key_file: args.proof.recovery_key_file.as_deref(),
+        passphrase_file: args.proof.passphrase_file.as_deref(),
+        pin_file: args.proof.pin_file.as_deref(),
         pcrs: args.tpm2_pcrs.as_ref().map(|p| p.0.clone()),
-        pcr_signature: args.tpm2_signature.clone(),
+        pcr_signature: args.proof.tpm2_signature.clone(),
         efivars: &args.efivars,
         allow_secure_boot_off: args.allow_secure_boot_off,
         json: args.json,
@@ -598,12 +599,12 @@ pub fn tpm_prepare(args: &crate::cli::TpmPrepareArgs) -> Result<()> {
         updates,
         event_log: &args.event_log,
         efivars: &args.efivars,
-        tpm2_device: &args.tpm2_device,
+        tpm2_device: &args.proof.tpm2_device,
         volume: Volume::of(&args.volume)?,
-        recovery_key_file: args.recovery_key_file.as_deref(),
-        passphrase_file: args.passphrase_file.as_deref(),
-        pin_file: args.pin_file.as_deref(),
-        pcr_signature: args.tpm2_signature.clone(),
+        recovery_key_file: args.proof.recovery_key_file.as_deref(),
+        passphrase_file: args.proof.passphrase_file.as_deref(),
+        pin_file: args.proof.pin_file.as_deref(),
+        pcr_signature: args.proof.tpm2_signature.clone(),
         dry_run: args.dry_run,
         json: args.json,
     })

@@ -382,17 +382,13 @@ def unattended(args, top, check):
         # --- boot 3: read the files back, then check the file system with the root read-only --
         t3 = time.monotonic()
         tpm.start()
-        vm = qemu(work, tpm, [f"file={target},format=raw,if=virtio"], "vars-installed.fd", "installed-2.log")
-        i = vm.expect([r"Please enter passphrase[^\n]*", r"\blogin: ", pexpect.TIMEOUT, pexpect.EOF])
+        vm, i = boot_installed(work, tpm, target, "installed-2.log")
         if i != 1:
             why = {0: "the initrd asked for a passphrase", 2: "timed out", 3: "the VM stopped"}[i]
             check(False, names[3], f"the second boot of the installed system did not reach a login prompt ({why}; see installed-2.log)")
             vm.terminate(force=True)
             return
-        vm.sendline("root")
-        vm.expect(r"Passwor[dt]: ")  # German by now: the first boot set de_DE.UTF-8
-        vm.sendline(ROOT_PASSWORD)
-        vm.expect([r"#", pexpect.TIMEOUT])
+        login_root(vm)
         sh = shell(vm)
         log(f"installed system up again after {time.monotonic() - t3:.0f}s")
         dev = sh("findmnt -no SOURCE /")
@@ -434,17 +430,13 @@ def unattended(args, top, check):
         set_firmware_variable(os.path.join(work, "vars-installed.fd"), "dbx", IMAGE_SECURITY_DB, dbx_list("prepared: a revoked loader"))
         t5 = time.monotonic()
         tpm.start()
-        vm = qemu(work, tpm, [f"file={target},format=raw,if=virtio"], "vars-installed.fd", "installed-3.log", keep_vars=True)
-        i = vm.expect([r"Please enter (?:passphrase|recovery key)[^\n]*", r"\blogin: ", pexpect.TIMEOUT, pexpect.EOF])
+        vm, i = boot_installed(work, tpm, target, "installed-3.log", keep_vars=True)
         if i != 1:
             why = {0: "the initrd asked for the recovery key: the prepared key did not unlock", 2: "timed out", 3: "the VM stopped"}[i]
             check(False, names[4], f"after the prepared dbx update: {why} (prepare said: {prepared!r}; see installed-3.log)")
             vm.terminate(force=True)
             return
-        vm.sendline("root")
-        vm.expect(r"Passwor[dt]: ")
-        vm.sendline(ROOT_PASSWORD)
-        vm.expect([r"#", pexpect.TIMEOUT])
+        login_root(vm)
         sh = shell(vm)
         left = sh("cryptsetup luksDump $(cryptsetup status root | sed -n 's/^ *device: *//p') | grep -cE 'systemd-tpm2|imprint-tpm2-prepared'")
         cleaned = sh("journalctl -b -u imprint-tpm-check.service -o cat | grep -E 'prepared|removed' | tail -2")
@@ -899,10 +891,8 @@ def secure_boot_change(work, tpm, target, recovery_key, check):
     login offer; the reseal with the recovery key; the boot after it unlocks by itself."""
     t = time.monotonic()
     tpm.start()
-    vm = qemu(work, tpm, [f"file={target},format=raw,if=virtio"], "vars-installed.fd", "attended-sb-change.log",
-              creds=credentials(install=False, locale=False), keep_vars=True)
+    vm, i = boot_installed(work, tpm, target, "attended-sb-change.log", keep_vars=True, creds=credentials(install=False, locale=False))
     try:
-        i = vm.expect([r"Please enter (?:passphrase|recovery key)[^\n]*", r"\blogin: ", pexpect.TIMEOUT, pexpect.EOF])
         if i != 0:
             why = {1: "the TPM still unlocked the root (PCR 7 did not change?)", 2: "timed out", 3: "the VM stopped"}[i]
             check(False, f"the boot after the dbx change did not ask for the recovery key: {why} (see attended-sb-change.log)")
@@ -910,7 +900,7 @@ def secure_boot_change(work, tpm, target, recovery_key, check):
         asked = vm.after.strip()
         log(f"after the dbx change, the initrd asks: {asked!r} ({time.monotonic() - t:.0f}s); typing the recovery key")
         vm.sendline(recovery_key)
-        i = vm.expect([r"\blogin: ", r"Please enter (?:passphrase|recovery key)[^\n]*", pexpect.TIMEOUT, pexpect.EOF])
+        i = vm.expect([LOGIN_PROMPT, PASSWORD_PROMPT, pexpect.TIMEOUT, pexpect.EOF])
         if i != 0:
             check(False, "the recovery key typed at the boot prompt did not open the root" if i == 1
                   else "no login prompt after the recovery key (see attended-sb-change.log)")
@@ -964,9 +954,7 @@ def secure_boot_change(work, tpm, target, recovery_key, check):
 
         # --- the boot after the reseal: the same firmware variables, no password asked
         tpm.start()
-        vm = qemu(work, tpm, [f"file={target},format=raw,if=virtio"], "vars-installed.fd", "attended-resealed.log",
-                  creds=credentials(install=False, locale=False), keep_vars=True)
-        i = vm.expect([r"Please enter (?:passphrase|recovery key)[^\n]*", r"\blogin: ", pexpect.TIMEOUT, pexpect.EOF])
+        vm, i = boot_installed(work, tpm, target, "attended-resealed.log", keep_vars=True, creds=credentials(install=False, locale=False))
         unlocked = i == 1
         seen = (f"asked {asked!r}, recovery key typed; notice above the login prompt: {'yes' if notice else 'NO'}; "
                 f"at login: {said or 'NO explanation'}; Secure Boot off asked: {'yes' if sb_asked else 'no'}; {resealed or 'NOT resealed'}; "
@@ -983,6 +971,29 @@ def secure_boot_change(work, tpm, target, recovery_key, check):
 
 
 KERNEL_LINE = re.compile(r"^\s*\[\s*\d+\.\d+\] ")
+
+
+# what the initrd asks when the TPM did not unlock the root (systemd 252 says "recovery key"
+# once the volume has a systemd-recovery token), and the installed system's login prompt
+PASSWORD_PROMPT = r"Please enter (?:passphrase|recovery key)[^\n]*"
+LOGIN_PROMPT = r"\blogin: "
+
+
+def boot_installed(work, tpm, target, logname, keep_vars=False, creds=None):
+    """Starts the installed disk alone with `tpm`; returns the VM and what came first: 0 the
+    initrd asked for a password, 1 the login prompt, 2 nothing in time, 3 the VM stopped."""
+    vm = qemu(work, tpm, [f"file={target},format=raw,if=virtio"], "vars-installed.fd", logname, creds=creds, keep_vars=keep_vars)
+    return vm, vm.expect([PASSWORD_PROMPT, LOGIN_PROMPT, pexpect.TIMEOUT, pexpect.EOF])
+
+
+def login_root(vm):
+    """Logs in as root at the login prompt just seen; the prompt may be German ("Passwort:") once
+    the first boot set de_DE.UTF-8. Waits for the shell's prompt, not a '#' in the login's
+    messages ("#1 SMP")."""
+    vm.sendline("root")
+    vm.expect(r"Passwor[dt]: ")
+    vm.sendline(ROOT_PASSWORD)
+    vm.expect([r"root@[^\s]*:[^\n]*# ", pexpect.TIMEOUT])
 
 
 def shell(vm):

@@ -935,6 +935,15 @@ def secure_boot_change(work, tpm, target, recovery_key, check):
             check(False, f"the reseal at login failed: {(vm.after if i == 1 else 'timed out')!r} {vm.before[-400:]!r}")
             return
         vm.expect(r"root@[^\s]*:[^\n]*# ")
+        # and the command itself, as a person runs it after declining the offer: `imprint tpm
+        # reseal`, the recovery key typed as shown (it reseals to the same PCR 7 again)
+        vm.sendline("imprint tpm reseal")
+        by_hand = ""
+        if vm.expect([r"Recovery key[^\n]*:", pexpect.TIMEOUT], timeout=60) == 0:
+            vm.sendline(recovery_key)
+            if vm.expect([r"Resealed [^\n]*", r"(?:Error|error)[^\n]*", pexpect.TIMEOUT], timeout=300) == 0:
+                by_hand = vm.after.strip()
+        vm.expect(r"root@[^\s]*:[^\n]*# ")
         sh = shell(vm)
         status = sh("imprint tpm status --json 2>/dev/null")
         try:
@@ -958,10 +967,11 @@ def secure_boot_change(work, tpm, target, recovery_key, check):
         unlocked = i == 1
         seen = (f"asked {asked!r}, recovery key typed; notice above the login prompt: {'yes' if notice else 'NO'}; "
                 f"at login: {said or 'NO explanation'}; Secure Boot off asked: {'yes' if sb_asked else 'no'}; {resealed or 'NOT resealed'}; "
+                f"imprint tpm reseal by hand: {by_hand or 'FAILED'}; "
                 f"tpm status after: {len(tokens)} TPM2 token(s), matching: {'yes' if matches else 'NO: ' + status[:300]}; "
                 f"notice taken down: {'yes' if notice_gone else 'NO'}; next boot: "
                 + ("unlocked with no password" if unlocked else {0: "ASKED for a password again", 2: "timed out", 3: "the VM stopped"}[i]))
-        check(notice and bool(said) and bool(resealed) and matches and notice_gone and unlocked, seen)
+        check(notice and bool(said) and bool(resealed) and bool(by_hand) and matches and notice_gone and unlocked, seen)
         log(f"Secure Boot change: done in {time.monotonic() - t:.0f}s")
     finally:
         if vm.isalive():

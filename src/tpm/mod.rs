@@ -236,7 +236,7 @@ pub type PcrRecord = (u32, PcrBank, Vec<(u32, Vec<u8>)>);
 /// The record token for the TPM2 key in `keyslot`, sealed to `values` of `bank`.
 pub fn pcr_record(keyslot: u32, bank: PcrBank, values: &[(u32, Vec<u8>)]) -> serde_json::Value {
     let map: serde_json::Map<String, serde_json::Value> =
-        values.iter().map(|(p, v)| (p.to_string(), serde_json::Value::String(v.iter().map(|b| format!("{b:02x}")).collect()))).collect();
+        values.iter().map(|(p, v)| (p.to_string(), serde_json::Value::String(policy::hex(v)))).collect();
     serde_json::json!({
         "type": PCR_RECORD_TOKEN,
         "keyslots": [],
@@ -263,12 +263,8 @@ pub fn parse_pcr_record(json: &serde_json::Value) -> Option<PcrRecord> {
     };
     let mut values = Vec::new();
     for (p, v) in json["tpm2-pcr-values"].as_object()? {
-        let v = v.as_str()?;
-        if v.len() % 2 != 0 || v.len() > 128 {
-            return None;
-        }
-        let bytes: Option<Vec<u8>> = (0..v.len()).step_by(2).map(|i| u8::from_str_radix(v.get(i..i + 2)?, 16).ok()).collect();
-        values.push((p.parse().ok().filter(|p: &u32| *p < 24)?, bytes?));
+        let v = v.as_str().filter(|v| v.len() <= 128)?;
+        values.push((p.parse().ok().filter(|p: &u32| *p < 24)?, policy::unhex(v)?));
     }
     values.sort();
     Some((keyslot, bank, values))

@@ -271,7 +271,7 @@ pub fn prepare(vol: &Path, req: &ResealRequest, predicted: &[(u32, Vec<u8>)]) ->
     let mark = serde_json::json!({
         "type": PREPARED_TOKEN,
         "keyslots": [],
-        "tpm2-policy-hash": added.token.policy_hash.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+        "tpm2-policy-hash": tpm::policy::hex(&added.token.policy_hash),
     });
     if let Err(e) = luks::add_token(vol, &mark) {
         undo(vol, added.new_token, added.new_keyslot);
@@ -284,7 +284,7 @@ pub fn prepare(vol: &Path, req: &ResealRequest, predicted: &[(u32, Vec<u8>)]) ->
         kept_keyslots: added.old.iter().map(|(_, t)| t.keyslot).collect(),
         pcrs: added.pcrs,
         bank: added.bank,
-        predicted: predicted.iter().map(|(p, v)| (*p, v.iter().map(|b| format!("{b:02x}")).collect())).collect(),
+        predicted: predicted.iter().map(|(p, v)| (*p, tpm::policy::hex(v))).collect(),
     })
 }
 
@@ -310,7 +310,7 @@ pub fn cleanup(vol: &Path, dev: &Device) -> Result<CleanupReport, ResealError> {
     if marks.is_empty() {
         return Ok(CleanupReport::default());
     }
-    let hex = |t: &Tpm2Token| t.policy_hash.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let hex = |t: &Tpm2Token| tpm::policy::hex(&t.policy_hash);
     let tokens = tpm2_tokens(vol)?;
     let prepared: Vec<&(u32, Tpm2Token)> = tokens.iter().filter(|(_, t)| marks.iter().any(|(_, h)| *h == hex(t))).collect();
     let mut report = CleanupReport { prepared: !prepared.is_empty(), ..CleanupReport::default() };

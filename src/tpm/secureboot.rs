@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use sha2::Digest;
 
 use super::eventlog::{self, EV_EFI_BOOT_SERVICES_APPLICATION, EV_EFI_VARIABLE_AUTHORITY, EV_EFI_VARIABLE_DRIVER_CONFIG, EventLog};
+use super::policy::hex;
 
 /// EFI_GLOBAL_VARIABLE (PK, KEK, SecureBoot).
 const EFI_GLOBAL: &str = "8be4df61-93ca-11d2-aa0d-00e098032b8c";
@@ -296,10 +297,6 @@ pub struct Prediction {
     /// `pcr7` as bytes.
     #[serde(skip)]
     pub pcr7_value: Vec<u8>,
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Predicts PCR 7 (SHA-256 bank) after `updates` are written, in order: `log` must replay to

@@ -186,7 +186,7 @@ impl TpmStatus {
                 signed_pcrs: if t.pubkey.is_some() { t.pubkey_pcrs.clone() } else { Vec::new() },
                 public_key_sha256: t.pubkey.as_ref().map(|pem| {
                     use sha2::Digest;
-                    sha2::Sha256::digest(pem).iter().map(|b| format!("{b:02x}")).collect()
+                    super::policy::hex(&sha2::Sha256::digest(pem))
                 }),
                 changed_pcrs,
                 matches,
